@@ -1,0 +1,26 @@
+namespace BleOta.Engine.Image;
+
+public enum DiagnosticSeverity
+{
+    Warning,
+    Error,
+}
+
+/// <summary>Stable identifiers for what can be wrong with an image.</summary>
+public enum ImageProblem
+{
+    Empty,
+    Truncated,
+    BadMagic,
+    BadSegment,
+    ChecksumMismatch,
+    HashMismatch,
+    NoAppDescription,
+    UnknownChip,
+}
+
+/// <summary>One problem found in an image, with the byte offset it concerns.</summary>
+public sealed record ImageDiagnostic(DiagnosticSeverity Severity, ImageProblem Problem, long Offset, string Message)
+{
+    public override string ToString() => $"{Severity} at 0x{Offset:X}: {Message}";
+}

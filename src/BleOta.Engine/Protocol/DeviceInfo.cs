@@ -1,0 +1,74 @@
+using System.Buffers.Binary;
+using System.Text;
+using BleOta.Engine.Image;
+
+namespace BleOta.Engine.Protocol;
+
+/// <summary>
+/// What a BleOta device says about itself on the Info characteristic (layout in docs/protocol.md).
+/// Seed firmware has no Info characteristic; then nothing is known before the update.
+/// </summary>
+public sealed record DeviceInfo(
+    int HighestProtocol,
+    EspChip Chip,
+    uint SlotSize,
+    int MaxPacketPayload,
+    int Window,
+    DeviceFeatures Features,
+    string RunningVersion,
+    string ProjectName,
+    string IdfVersion)
+{
+    public const byte FormatVersion = 1;
+    public const int Size = 112;
+
+    public static DeviceInfo Parse(ReadOnlySpan<byte> value)
+    {
+        if (value.Length < Size || value[0] != FormatVersion)
+        {
+            throw new FormatException($"The device's Info value is {value.Length} bytes with format {(value.Length > 0 ? value[0] : 0)}; BleOta reads format {FormatVersion} of {Size} bytes. Update BleOta.");
+        }
+
+        return new DeviceInfo(
+            HighestProtocol: value[1],
+            Chip: (EspChip)BinaryPrimitives.ReadUInt16LittleEndian(value[2..]),
+            SlotSize: BinaryPrimitives.ReadUInt32LittleEndian(value[4..]),
+            MaxPacketPayload: BinaryPrimitives.ReadUInt16LittleEndian(value[8..]),
+            Window: BinaryPrimitives.ReadUInt16LittleEndian(value[10..]),
+            Features: (DeviceFeatures)BinaryPrimitives.ReadUInt32LittleEndian(value[12..]),
+            RunningVersion: ImageFormat.ReadCString(value.Slice(16, 32)),
+            ProjectName: ImageFormat.ReadCString(value.Slice(48, 32)),
+            IdfVersion: ImageFormat.ReadCString(value.Slice(80, 32)));
+    }
+
+    public byte[] ToBytes()
+    {
+        var value = new byte[Size];
+        value[0] = FormatVersion;
+        value[1] = (byte)HighestProtocol;
+        BinaryPrimitives.WriteUInt16LittleEndian(value.AsSpan(2), (ushort)Chip);
+        BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(4), SlotSize);
+        BinaryPrimitives.WriteUInt16LittleEndian(value.AsSpan(8), (ushort)MaxPacketPayload);
+        BinaryPrimitives.WriteUInt16LittleEndian(value.AsSpan(10), (ushort)Window);
+        BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(12), (uint)Features);
+        WriteField(value.AsSpan(16, 32), RunningVersion);
+        WriteField(value.AsSpan(48, 32), ProjectName);
+        WriteField(value.AsSpan(80, 32), IdfVersion);
+        return value;
+    }
+
+    private static void WriteField(Span<byte> field, string text)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
+        bytes.AsSpan(0, Math.Min(bytes.Length, field.Length - 1)).CopyTo(field);
+    }
+}
+
+[Flags]
+public enum DeviceFeatures : uint
+{
+    None = 0,
+    Compression = 1 << 0,
+    Resume = 1 << 1,
+    EncryptedLinkRequired = 1 << 2,
+}

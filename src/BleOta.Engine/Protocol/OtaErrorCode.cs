@@ -1,0 +1,38 @@
+namespace BleOta.Engine.Protocol;
+
+/// <summary>Why an update failed. Stable: the PowerShell layer maps each to an ErrorId.</summary>
+public enum OtaErrorCode
+{
+    /// <summary>The device could not be reached or connected.</summary>
+    DeviceNotFound,
+
+    /// <summary>The device has no OTA service.</summary>
+    NotAnOtaDevice,
+
+    /// <summary>The image is for a different chip than the device reports.</summary>
+    ImageWrongChip,
+
+    /// <summary>The image does not fit the device's OTA slot.</summary>
+    ImageTooLarge,
+
+    /// <summary>The device answered REQUEST with REQUEST_NAK.</summary>
+    RequestRejected,
+
+    /// <summary>The device answered DONE with DONE_NAK: it refused the image and keeps its firmware.</summary>
+    ImageRejected,
+
+    /// <summary>No acknowledgement arrived in time.</summary>
+    AckTimeout,
+
+    /// <summary>The link dropped mid-update.</summary>
+    Disconnected,
+
+    /// <summary>A GATT operation failed.</summary>
+    TransportError,
+}
+
+/// <summary>An update failed for a reason the user can act on.</summary>
+public sealed class OtaException(OtaErrorCode code, string message, Exception? inner = null) : Exception(message, inner)
+{
+    public OtaErrorCode Code { get; } = code;
+}

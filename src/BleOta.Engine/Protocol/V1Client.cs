@@ -1,0 +1,90 @@
+using System.Buffers.Binary;
+using BleOta.Engine.Transport;
+
+namespace BleOta.Engine.Protocol;
+
+/// <summary>
+/// The seed protocol, byte for byte, so firmware built from the tutorial keeps updating:
+/// packet size to Data, subscribe to Control, REQUEST, acknowledged chunks, DONE.
+/// </summary>
+public sealed class V1Client(OtaTimeouts timeouts)
+{
+    /// <summary>The seed firmware stores each packet in a 512-byte buffer; a larger write is refused.</summary>
+    public const int SeedMaxPacketSize = 512;
+
+    /// <summary>The chunk size the seed client uses on a link with this MTU.</summary>
+    public static int PacketSizeFor(int mtu) => Math.Min(mtu - 3, SeedMaxPacketSize);
+
+    public static int PacketCount(long imageLength, int packetSize) => (int)((imageLength + packetSize - 1) / packetSize);
+
+    public async Task SendAsync(IBleConnection connection, ReadOnlyMemory<byte> image, IProgress<TransferProgress>? progress, CancellationToken cancellationToken)
+    {
+        int packetSize = PacketSizeFor(connection.Mtu);
+        int totalPackets = PacketCount(image.Length, packetSize);
+
+        var sizeBytes = new byte[2];
+        BinaryPrimitives.WriteUInt16LittleEndian(sizeBytes, (ushort)packetSize);
+        await WriteAsync(connection, OtaUuids.Data, sizeBytes, cancellationToken).ConfigureAwait(false);
+
+        using var control = await NotificationInbox.SubscribeAsync(connection, OtaUuids.Control, cancellationToken).ConfigureAwait(false);
+
+        await WriteAsync(connection, OtaUuids.Control, new byte[] { (byte)OtaOpcode.Request }, cancellationToken).ConfigureAwait(false);
+        var reply = await ReceiveOpcodeAsync(control, timeouts.Request, "REQUEST_ACK", OtaOpcode.RequestAck, OtaOpcode.RequestNak, cancellationToken).ConfigureAwait(false);
+        if (reply == OtaOpcode.RequestNak)
+        {
+            throw new OtaException(OtaErrorCode.RequestRejected,
+                "The device refused the update request (REQUEST_NAK): it could not open its OTA partition. Check its log; restart it and try again.");
+        }
+
+        for (int packet = 0; packet < totalPackets; packet++)
+        {
+            int offset = packet * packetSize;
+            var chunk = image.Slice(offset, Math.Min(packetSize, image.Length - offset));
+            await WriteAsync(connection, OtaUuids.Data, chunk, cancellationToken).ConfigureAwait(false);
+            progress?.Report(new TransferProgress(offset + chunk.Length, image.Length, packet + 1, totalPackets));
+        }
+
+        await WriteAsync(connection, OtaUuids.Control, new byte[] { (byte)OtaOpcode.Done }, cancellationToken).ConfigureAwait(false);
+        reply = await ReceiveOpcodeAsync(control, timeouts.Done, "DONE_ACK", OtaOpcode.DoneAck, OtaOpcode.DoneNak, cancellationToken).ConfigureAwait(false);
+        if (reply == OtaOpcode.DoneNak)
+        {
+            throw new OtaException(OtaErrorCode.ImageRejected,
+                "The device rejected the image after receiving it (DONE_NAK): it failed the device's validation. The device keeps its current firmware.");
+        }
+    }
+
+    private async Task WriteAsync(IBleConnection connection, Guid characteristic, ReadOnlyMemory<byte> value, CancellationToken cancellationToken)
+    {
+        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeoutSource.CancelAfter(timeouts.Write);
+        try
+        {
+            await connection.WriteAsync(characteristic, value, WriteType.WithResponse, timeoutSource.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new OtaException(OtaErrorCode.AckTimeout, $"The device did not acknowledge a write within {timeouts.Write.TotalSeconds:0.#} s.");
+        }
+        catch (BleTransportException ex) when (!connection.IsConnected)
+        {
+            throw new OtaException(OtaErrorCode.Disconnected, "The device disconnected during the update; it keeps its current firmware.", ex);
+        }
+        catch (BleTransportException ex)
+        {
+            throw new OtaException(OtaErrorCode.TransportError, $"A write to the device failed: {ex.Message}", ex);
+        }
+    }
+
+    private static async Task<OtaOpcode> ReceiveOpcodeAsync(NotificationInbox inbox, TimeSpan timeout, string what, OtaOpcode ack, OtaOpcode nak, CancellationToken cancellationToken)
+    {
+        // The seed notifies only ACK/NAK here, but a NOP or a stale value must not be taken for an answer.
+        while (true)
+        {
+            var value = await inbox.ReceiveAsync(timeout, what, cancellationToken).ConfigureAwait(false);
+            if (value.Length == 1 && (value[0] == (byte)ack || value[0] == (byte)nak))
+            {
+                return (OtaOpcode)value[0];
+            }
+        }
+    }
+}

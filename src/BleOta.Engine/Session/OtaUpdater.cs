@@ -1,0 +1,144 @@
+using BleOta.Engine.Discovery;
+using BleOta.Engine.Image;
+using BleOta.Engine.Protocol;
+using BleOta.Engine.Transport;
+
+namespace BleOta.Engine.Session;
+
+/// <summary>
+/// Runs one update of one device end to end: connect, learn what the device is, refuse a mismatched image,
+/// send it with the chosen protocol, and report a result. Never throws for a device's failure; the result says.
+/// </summary>
+public sealed class OtaUpdater(OtaSessionRegistry registry)
+{
+    public OtaUpdater() : this(OtaSessionRegistry.Shared)
+    {
+    }
+
+    /// <summary>Opens a session now, so it is visible to <c>Get-OtaProgress</c> while it waits its turn.</summary>
+    public OtaSession CreateSession(Esp32Device device, FirmwareImage image) => registry.Start(device, image);
+
+    public async Task<OtaResult> RunAsync(OtaSession session, OtaOptions options, IProgress<OtaProgress>? progress, CancellationToken cancellationToken)
+    {
+        string? versionBefore = null;
+        var protocol = OtaProtocolVersion.V1;
+        try
+        {
+            session.SetState(OtaState.Connecting);
+            progress?.Report(session.Snapshot());
+            await using var connection = await ConnectAsync(session.Device, options.Timeouts.Connect, cancellationToken).ConfigureAwait(false);
+
+            session.SetState(OtaState.Negotiating);
+            progress?.Report(session.Snapshot());
+            var info = await NegotiateAsync(connection, session.Image, options, cancellationToken).ConfigureAwait(false);
+            versionBefore = info?.RunningVersion;
+            protocol = ChooseProtocol(options.Protocol, info);
+
+            var image = session.Image.Bytes;
+            session.BeginTransfer(connection.Clock, V1Client.PacketCount(image.Length, V1Client.PacketSizeFor(connection.Mtu)));
+            var reporter = new Progress(session, progress);
+            await new V1Client(options.Timeouts).SendAsync(connection, image, reporter, cancellationToken).ConfigureAwait(false);
+
+            session.SetState(OtaState.Succeeded);
+            return Result(session, OtaStatus.Succeeded, protocol, versionBefore, session.Image.Version, null);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Disposing the connection dropped the link: the device aborts its OTA handle and keeps its firmware.
+            session.SetState(OtaState.Cancelled, "Cancelled by the user; the device keeps its current firmware.");
+            return Result(session, OtaStatus.Cancelled, protocol, versionBefore, versionBefore, null);
+        }
+        catch (OtaException ex)
+        {
+            session.SetState(OtaState.Failed, ex.Message);
+            return Result(session, OtaStatus.Failed, protocol, versionBefore, versionBefore, ex);
+        }
+        finally
+        {
+            progress?.Report(session.Snapshot());
+        }
+    }
+
+    private static async Task<IBleConnection> ConnectAsync(Esp32Device device, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeoutSource.CancelAfter(timeout);
+        try
+        {
+            return await device.Transport.ConnectAsync(device.Address, timeoutSource.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new OtaException(OtaErrorCode.DeviceNotFound, $"Could not connect to {device} within {timeout.TotalSeconds:0.#} s. Check that it is powered and in range, then scan again.");
+        }
+        catch (BleTransportException ex)
+        {
+            throw new OtaException(OtaErrorCode.DeviceNotFound, $"Could not connect to {device}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Sets the MTU and reads the device's Info, refusing an image the device cannot take.</summary>
+    private static async Task<DeviceInfo?> NegotiateAsync(IBleConnection connection, FirmwareImage image, OtaOptions options, CancellationToken cancellationToken)
+    {
+        if (!connection.HasCharacteristic(OtaUuids.Control) || !connection.HasCharacteristic(OtaUuids.Data))
+        {
+            throw new OtaException(OtaErrorCode.NotAnOtaDevice, $"{connection.Address} has no OTA service ({OtaUuids.Service}). Flash it once by cable with firmware that includes the ble_ota component.");
+        }
+
+        await connection.RequestMtuAsync(options.PreferredMtu, cancellationToken).ConfigureAwait(false);
+        if (!connection.HasCharacteristic(OtaUuids.Info))
+        {
+            return null;
+        }
+
+        DeviceInfo info;
+        try
+        {
+            info = DeviceInfo.Parse(await connection.ReadAsync(OtaUuids.Info, cancellationToken).ConfigureAwait(false));
+        }
+        catch (Exception ex) when (ex is FormatException or BleTransportException)
+        {
+            throw new OtaException(OtaErrorCode.TransportError, $"Could not read the device's Info: {ex.Message}", ex);
+        }
+
+        if (info.Chip != image.Chip)
+        {
+            throw new OtaException(OtaErrorCode.ImageWrongChip, $"The image is built for {image.Chip.ToDisplayName()} but the device is an {info.Chip.ToDisplayName()}. Build the app for the device's target (idf.py set-target).");
+        }
+
+        if (info.SlotSize > 0 && image.Length > info.SlotSize)
+        {
+            throw new OtaException(OtaErrorCode.ImageTooLarge, $"The image is {image.Length:N0} bytes but the device's OTA slot holds {info.SlotSize:N0}. Shrink the app or repartition the device by cable.");
+        }
+
+        return info;
+    }
+
+    private static OtaProtocolVersion ChooseProtocol(OtaProtocolVersion requested, DeviceInfo? info)
+    {
+        if (requested == OtaProtocolVersion.V2)
+        {
+            throw new OtaException(OtaErrorCode.NotAnOtaDevice, "Protocol v2 is not available in this version of BleOta; use -Protocol V1 or Auto.");
+        }
+
+        _ = info;
+        return OtaProtocolVersion.V1;
+    }
+
+    private static OtaResult Result(OtaSession session, OtaStatus status, OtaProtocolVersion protocol, string? before, string? after, OtaException? error)
+    {
+        var snapshot = session.Snapshot();
+        return new OtaResult(session.Id, session.Device.Name, session.Device.Address, status, protocol, before, after,
+            snapshot.BytesSent, snapshot.PacketsSent, session.TransferElapsed(), session.Image.Path, error?.Code, error?.Message ?? snapshot.Error);
+    }
+
+    /// <summary>Turns the client's packet reports into session snapshots.</summary>
+    private sealed class Progress(OtaSession session, IProgress<OtaProgress>? sink) : IProgress<TransferProgress>
+    {
+        public void Report(TransferProgress value)
+        {
+            session.ReportTransfer(value);
+            sink?.Report(session.Snapshot());
+        }
+    }
+}

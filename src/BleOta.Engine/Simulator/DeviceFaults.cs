@@ -1,0 +1,25 @@
+namespace BleOta.Engine.Simulator;
+
+/// <summary>Misbehaviour a simulated device can be told to show, so tests can see how the client copes.</summary>
+public sealed record DeviceFaults
+{
+    /// <summary>Answer REQUEST with REQUEST_NAK (the OTA partition could not be opened).</summary>
+    public bool RejectRequest { get; init; }
+
+    /// <summary>Never answer REQUEST (a firmware stuck or a lost notification).</summary>
+    public bool IgnoreRequest { get; init; }
+
+    /// <summary>Never answer DONE.</summary>
+    public bool IgnoreDone { get; init; }
+
+    /// <summary>Drop the link once this many image bytes have arrived.</summary>
+    public int? DisconnectAfterBytes { get; init; }
+
+    /// <summary>Refuse the flash write that covers this image offset.</summary>
+    public int? FailFlashWriteAt { get; init; }
+
+    /// <summary>The app's self-test fails after the new image boots, so the bootloader rolls back.</summary>
+    public bool SelfTestFails { get; init; }
+
+    public static DeviceFaults None { get; } = new();
+}

@@ -1,0 +1,202 @@
+using BleOta.Engine.Protocol;
+using BleOta.Engine.Transport;
+
+namespace BleOta.Engine.Simulator;
+
+/// <summary>
+/// A GATT link to a <see cref="SimulatedDevice"/>. Each operation is charged on the link's clock by the
+/// link profile: connection events per acknowledged write, device processing rounded up to whole events,
+/// one event of latency per notification.
+/// </summary>
+internal sealed class SimulatedConnection : IBleConnection
+{
+    private readonly SimulatedDevice _device;
+    private readonly SimulatedClock _clock;
+    private readonly Dictionary<Guid, Action<byte[]>> _subscriptions = [];
+    private readonly SemaphoreSlim _io = new(1, 1);
+    private long _imageBytes;
+    private bool _connected = true;
+
+    public SimulatedConnection(SimulatedDevice device, SimulatedClock clock)
+    {
+        _device = device;
+        _clock = clock;
+        lock (device.Gate)
+        {
+            device.Connection = this;
+            device.Server.OnConnect(Mtu);
+        }
+    }
+
+    public event EventHandler<BleDisconnectedEventArgs>? Disconnected;
+
+    public string Address => _device.Address;
+
+    public bool IsConnected => Volatile.Read(ref _connected);
+
+    public int Mtu { get; private set; } = 23;
+
+    public TimeProvider Clock => _clock;
+
+    private LinkProfile Profile => _device.Options.Profile;
+
+    public async Task<int> RequestMtuAsync(int preferredMtu, CancellationToken cancellationToken)
+    {
+        EnsureConnected();
+        Mtu = Math.Max(23, Math.Min(preferredMtu, Math.Min(Profile.ClientMaxMtu, _device.Options.DeviceMtu)));
+        lock (_device.Gate)
+        {
+            _device.Server.OnConnect(Mtu);
+        }
+
+        await _clock.AdvanceAsync(Profile.ConnectionInterval * 2, cancellationToken).ConfigureAwait(false);
+        return Mtu;
+    }
+
+    public bool HasCharacteristic(Guid characteristic) => _device.Characteristics.Contains(characteristic);
+
+    public async Task<byte[]> ReadAsync(Guid characteristic, CancellationToken cancellationToken)
+    {
+        EnsureCharacteristic(characteristic);
+        byte[] value;
+        lock (_device.Gate)
+        {
+            value = characteristic == OtaUuids.Info ? _device.Info().ToBytes()
+                : characteristic == OtaUuids.Control ? [_device.Server.ControlValue]
+                : throw new BleAttException(0x02, "OTA Data cannot be read.");
+        }
+
+        await _clock.AdvanceAsync(Profile.ConnectionInterval * Profile.EventsPerAcknowledgedWrite, cancellationToken).ConfigureAwait(false);
+        return value;
+    }
+
+    public Task SubscribeAsync(Guid characteristic, Action<byte[]> onNotification, CancellationToken cancellationToken)
+    {
+        EnsureCharacteristic(characteristic);
+        lock (_subscriptions)
+        {
+            _subscriptions[characteristic] = onNotification;
+        }
+
+        return _clock.AdvanceAsync(Profile.ConnectionInterval * Profile.EventsPerAcknowledgedWrite, cancellationToken).AsTask();
+    }
+
+    public async Task WriteAsync(Guid characteristic, ReadOnlyMemory<byte> value, WriteType writeType, CancellationToken cancellationToken)
+    {
+        EnsureCharacteristic(characteristic);
+        await _io.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await WriteLockedAsync(characteristic, value, writeType, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _io.Release();
+        }
+    }
+
+    private async Task WriteLockedAsync(Guid characteristic, ReadOnlyMemory<byte> value, WriteType writeType, CancellationToken cancellationToken)
+    {
+        EnsureConnected();
+        byte status;
+        TimeSpan busy;
+        byte[][] notifications;
+        bool restart;
+        lock (_device.Gate)
+        {
+            var server = _device.Server;
+            status = characteristic == OtaUuids.Control ? server.OnControlWrite(value.Span)
+                : characteristic == OtaUuids.Data ? server.OnDataWrite(value.Span)
+                : throw new BleAttException(0x03, "Info cannot be written.");
+            busy = server.Busy;
+            notifications = [.. server.Notifications];
+            server.Notifications.Clear();
+            restart = server.RestartPending;
+        }
+
+        var linkTime = writeType == WriteType.WithResponse
+            ? Profile.ConnectionInterval * Profile.EventsPerAcknowledgedWrite
+            : Profile.ConnectionInterval / Profile.PacketsPerConnectionEvent;
+        await _clock.AdvanceAsync(linkTime + Profile.ToConnectionEvents(busy), cancellationToken).ConfigureAwait(false);
+        if (status != 0 && writeType == WriteType.WithResponse)
+        {
+            throw new BleAttException(status, $"The device refused the write with ATT error 0x{status:X2}.");
+        }
+
+        foreach (var notification in notifications)
+        {
+            await _clock.AdvanceAsync(Profile.ConnectionInterval, cancellationToken).ConfigureAwait(false);
+            Deliver(OtaUuids.Control, notification);
+        }
+
+        if (characteristic == OtaUuids.Data && status == 0)
+        {
+            _imageBytes += value.Length;
+            if (_device.Options.Faults.DisconnectAfterBytes is { } limit && _imageBytes >= limit)
+            {
+                Drop("the device went out of range");
+            }
+        }
+
+        if (restart)
+        {
+            Drop("the device restarted into its new firmware");
+            lock (_device.Gate)
+            {
+                _device.Restart();
+            }
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Drop("the client closed the connection");
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Ends the link from either side; the firmware aborts any update in progress.</summary>
+    internal void Drop(string reason)
+    {
+        lock (_device.Gate)
+        {
+            if (!_connected)
+            {
+                return;
+            }
+
+            _connected = false;
+            _device.Server.OnDisconnect();
+            _device.Connection = null;
+        }
+
+        Disconnected?.Invoke(this, new BleDisconnectedEventArgs(reason));
+    }
+
+    private void Deliver(Guid characteristic, byte[] value)
+    {
+        Action<byte[]>? handler;
+        lock (_subscriptions)
+        {
+            _subscriptions.TryGetValue(characteristic, out handler);
+        }
+
+        handler?.Invoke(value);
+    }
+
+    private void EnsureConnected()
+    {
+        if (!IsConnected)
+        {
+            throw new BleTransportException($"The link to {Address} is down.");
+        }
+    }
+
+    private void EnsureCharacteristic(Guid characteristic)
+    {
+        EnsureConnected();
+        if (!HasCharacteristic(characteristic))
+        {
+            throw new BleTransportException($"{Address} has no characteristic {characteristic}.");
+        }
+    }
+}

@@ -1,0 +1,117 @@
+using BleOta.Engine.Image;
+using BleOta.Engine.Protocol;
+
+namespace BleOta.Engine.Simulator;
+
+/// <summary>Which firmware a simulated device runs.</summary>
+public enum SimulatedFirmware
+{
+    /// <summary>BleOta's firmware: v1 plus the Info characteristic.</summary>
+    BleOta,
+
+    /// <summary>The tutorial's firmware: v1 only, no Info, a 512-byte packet buffer.</summary>
+    Seed,
+}
+
+/// <summary>
+/// One simulated ESP32: an address and name, two OTA slots on simulated flash, and the OTA server the
+/// firmware runs. It boots whatever valid image its flash holds, so an update is only "done" if the
+/// bootloader would really start it.
+/// </summary>
+public sealed class SimulatedDevice
+{
+    /// <summary>The OTA slot size of firmware/partitions.csv (two slots on 4 MB flash).</summary>
+    public const int DefaultSlotSize = 0x1E0000;
+
+    private readonly object _gate = new();
+
+    public SimulatedDevice(string address, string name, byte[] factoryImage, SimulatedDeviceOptions? options = null)
+    {
+        options ??= new SimulatedDeviceOptions();
+        Address = address;
+        Name = name;
+        Options = options;
+        Flash = new SimulatedFlash(options.SlotSize, factoryImage, options.Profile) { FailWriteAtOffset = options.Faults.FailFlashWriteAt };
+        Chip = FirmwareImage.Parse(factoryImage).Chip;
+        Server = NewServer();
+    }
+
+    public string Address { get; }
+
+    public string Name { get; }
+
+    public EspChip Chip { get; }
+
+    public SimulatedDeviceOptions Options { get; }
+
+    public SimulatedFlash Flash { get; }
+
+    public int Rssi { get; init; } = -60;
+
+    internal OtaServer Server { get; private set; }
+
+    /// <summary>The link currently open to this device, if any.</summary>
+    internal SimulatedConnection? Connection { get; set; }
+
+    internal object Gate => _gate;
+
+    /// <summary>The version of the image the device is running, or null when it has nothing bootable.</summary>
+    public string? RunningVersion => Flash.RunningImage?.Version;
+
+    /// <summary>True when the bootloader would find no valid image: the one outcome BleOta must never cause.</summary>
+    public bool IsBricked => Flash.RunningSlot < 0;
+
+    /// <summary>How many times the device has restarted.</summary>
+    public int BootCount { get; private set; } = 1;
+
+    public IReadOnlyCollection<Guid> Characteristics => Options.Firmware == SimulatedFirmware.Seed
+        ? [OtaUuids.Control, OtaUuids.Data]
+        : [OtaUuids.Control, OtaUuids.Data, OtaUuids.Info];
+
+    /// <summary>The largest data packet the firmware buffers.</summary>
+    public int MaxPacketSize => Options.Firmware == SimulatedFirmware.Seed ? V1Client.SeedMaxPacketSize : Options.DeviceMtu - 3;
+
+    public DeviceInfo Info()
+    {
+        var running = Flash.RunningImage;
+        return new DeviceInfo(1, Chip, (uint)Flash.SlotSize, MaxPacketSize, 1, DeviceFeatures.None,
+            running?.Version ?? "", running?.App?.ProjectName ?? "", running?.App?.IdfVersion ?? "");
+    }
+
+    /// <summary>A reset: the bootloader picks an image, then the app runs its self-test and confirms or rolls back.</summary>
+    internal void Restart()
+    {
+        Flash.Reboot();
+        BootCount++;
+        if (Flash.StateOf(Math.Max(Flash.RunningSlot, 0)) == SlotState.PendingVerify)
+        {
+            if (Options.Faults.SelfTestFails)
+            {
+                Flash.Reboot(); // esp_ota_mark_app_invalid_rollback_and_reboot
+                BootCount++;
+            }
+            else
+            {
+                Flash.MarkRunningValid();
+            }
+        }
+
+        Server = NewServer();
+    }
+
+    private OtaServer NewServer() => new(Flash, Options.Faults, MaxPacketSize);
+}
+
+public sealed record SimulatedDeviceOptions
+{
+    public LinkProfile Profile { get; init; } = LinkProfile.Default;
+
+    public SimulatedFirmware Firmware { get; init; } = SimulatedFirmware.BleOta;
+
+    /// <summary>The ATT MTU the firmware prefers (CONFIG_BT_NIMBLE_ATT_PREFERRED_MTU).</summary>
+    public int DeviceMtu { get; init; } = 517;
+
+    public int SlotSize { get; init; } = SimulatedDevice.DefaultSlotSize;
+
+    public DeviceFaults Faults { get; init; } = DeviceFaults.None;
+}

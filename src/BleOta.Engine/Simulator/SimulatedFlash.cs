@@ -1,0 +1,178 @@
+using BleOta.Engine.Image;
+
+namespace BleOta.Engine.Simulator;
+
+/// <summary>ESP-IDF's <c>esp_ota_img_states_t</c> as the bootloader keeps it in otadata.</summary>
+public enum SlotState
+{
+    Empty,
+    New,
+    PendingVerify,
+    Valid,
+    Invalid,
+    Aborted,
+}
+
+/// <summary>
+/// Two OTA app slots and otadata on NOR flash, with the bootloader's rules: erase before write (a write can
+/// only clear bits), sequential-write erasing as <c>esp_ota_write</c> does, validation before the boot slot
+/// changes, and rollback of an image that never confirmed itself. Every operation returns how long the
+/// flash was busy, so the link model can charge it.
+/// </summary>
+public sealed class SimulatedFlash
+{
+    public const int SectorSize = 4096;
+
+    private readonly byte[][] _slots;
+    private readonly SlotState[] _states = [SlotState.Empty, SlotState.Empty];
+    private readonly LinkProfile _profile;
+    private int _bootSlot;
+    private int _updateSlot = -1;
+    private int _written;
+    private int _erasedUpTo;
+
+    public SimulatedFlash(int slotSize, byte[] factoryImage, LinkProfile profile)
+    {
+        _profile = profile;
+        _slots = [NewErased(slotSize), NewErased(slotSize)];
+        factoryImage.CopyTo(_slots[0], 0);
+        _states[0] = SlotState.Valid;
+        RunningSlot = 0;
+    }
+
+    public int SlotSize => _slots[0].Length;
+
+    /// <summary>The slot the device is running from; -1 when no slot holds a bootable image (bricked).</summary>
+    public int RunningSlot { get; private set; }
+
+    public bool IsUpdating => _updateSlot >= 0;
+
+    /// <summary>Bytes accepted since <see cref="Begin"/>.</summary>
+    public int Written => _written;
+
+    /// <summary>Fails the write that would cross this offset, as a flash or driver fault would.</summary>
+    public int? FailWriteAtOffset { get; set; }
+
+    public SlotState StateOf(int slot) => _states[slot];
+
+    public FirmwareImage? RunningImage => RunningSlot < 0 ? null : FirmwareImage.Parse(_slots[RunningSlot]);
+
+    /// <summary><c>esp_ota_begin</c> with sequential writes: pick the other slot; erasing happens as writes arrive.</summary>
+    public TimeSpan Begin()
+    {
+        _updateSlot = RunningSlot == 1 ? 0 : 1;
+        _written = 0;
+        _erasedUpTo = 0;
+        _states[_updateSlot] = SlotState.Empty;
+        return TimeSpan.Zero;
+    }
+
+    /// <summary><c>esp_ota_write</c>: erases the sectors it enters, then programs. False when the flash refuses.</summary>
+    public bool Write(ReadOnlySpan<byte> data, out TimeSpan busy)
+    {
+        busy = TimeSpan.Zero;
+        if (!IsUpdating || _written + data.Length > SlotSize)
+        {
+            return false;
+        }
+
+        if (FailWriteAtOffset is { } failAt && failAt >= _written && failAt < _written + data.Length)
+        {
+            return false;
+        }
+
+        var slot = _slots[_updateSlot];
+        while (_erasedUpTo < _written + data.Length)
+        {
+            slot.AsSpan(_erasedUpTo, SectorSize).Fill(0xFF);
+            _erasedUpTo += SectorSize;
+            busy += _profile.SectorEraseTime;
+        }
+
+        for (int i = 0; i < data.Length; i++)
+        {
+            // NOR flash: programming clears bits; it cannot set them without an erase.
+            slot[_written + i] &= data[i];
+        }
+
+        _written += data.Length;
+        busy += TimeSpan.FromSeconds(data.Length / _profile.FlashWriteBytesPerSecond);
+        return true;
+    }
+
+    /// <summary>
+    /// <c>esp_ota_end</c> then <c>esp_ota_set_boot_partition</c>: the image must verify before otadata changes.
+    /// Returns the problem when it does not, and the update is over either way.
+    /// </summary>
+    public string? End(out TimeSpan busy)
+    {
+        busy = TimeSpan.Zero;
+        if (!IsUpdating)
+        {
+            return "no update in progress";
+        }
+
+        int slot = _updateSlot;
+        _updateSlot = -1;
+        var image = FirmwareImage.Parse(_slots[slot].AsSpan(0, _written).ToArray());
+        busy = TimeSpan.FromSeconds(_written / 2_000_000.0); // hashing from flash, ~2 MB/s on an ESP32
+        if (!image.IsValid)
+        {
+            _states[slot] = SlotState.Invalid;
+            return image.Diagnostics.First(d => d.Severity == DiagnosticSeverity.Error).Message;
+        }
+
+        _bootSlot = slot;
+        _states[slot] = SlotState.New;
+        return null;
+    }
+
+    /// <summary><c>esp_ota_abort</c>: the half-written slot is never booted.</summary>
+    public void Abort()
+    {
+        if (IsUpdating)
+        {
+            _states[_updateSlot] = SlotState.Aborted;
+            _updateSlot = -1;
+        }
+    }
+
+    /// <summary>
+    /// A reset: the bootloader boots the otadata slot if its image verifies, rolling back an image that was
+    /// booted once and never marked valid, and falling back to the other slot when the chosen one is damaged.
+    /// </summary>
+    public void Reboot()
+    {
+        Abort();
+        if (_states[_bootSlot] == SlotState.PendingVerify)
+        {
+            _states[_bootSlot] = SlotState.Aborted;
+            _bootSlot = 1 - _bootSlot;
+        }
+        else if (_states[_bootSlot] == SlotState.New)
+        {
+            _states[_bootSlot] = SlotState.PendingVerify;
+        }
+
+        RunningSlot = IsBootable(_bootSlot) ? _bootSlot : IsBootable(1 - _bootSlot) ? 1 - _bootSlot : -1;
+    }
+
+    /// <summary><c>esp_ota_mark_app_valid_cancel_rollback</c>.</summary>
+    public void MarkRunningValid()
+    {
+        if (RunningSlot >= 0)
+        {
+            _states[RunningSlot] = SlotState.Valid;
+        }
+    }
+
+    private bool IsBootable(int slot) =>
+        _states[slot] is SlotState.Valid or SlotState.New or SlotState.PendingVerify && FirmwareImage.Parse(_slots[slot]).IsValid;
+
+    private static byte[] NewErased(int size)
+    {
+        var bytes = new byte[size];
+        bytes.AsSpan().Fill(0xFF);
+        return bytes;
+    }
+}

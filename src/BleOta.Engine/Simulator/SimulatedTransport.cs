@@ -1,0 +1,79 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using BleOta.Engine.Protocol;
+using BleOta.Engine.Transport;
+
+namespace BleOta.Engine.Simulator;
+
+/// <summary>
+/// A radio whose peripherals are <see cref="SimulatedDevice"/>s. It serves CI, the demo and the benchmarks.
+/// </summary>
+public sealed class SimulatedTransport(double speed = 1) : IBleTransport
+{
+    private readonly ConcurrentDictionary<string, SimulatedDevice> _devices = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The fleet <c>Find-Esp32Device -Simulated</c> draws from: devices keep their firmware for the whole process.</summary>
+    public static SimulatedTransport Shared { get; } = new();
+
+    public string Name => "Simulated";
+
+    /// <summary>Simulated seconds per real second for links opened from now on; 0 runs without waiting.</summary>
+    public double Speed { get; set; } = speed;
+
+    public IReadOnlyList<SimulatedDevice> Devices => _devices.Values.OrderBy(d => d.Address, StringComparer.Ordinal).ToList();
+
+    public SimulatedDevice Add(SimulatedDevice device) =>
+        _devices.TryAdd(device.Address, device) ? device : throw new ArgumentException($"A simulated device with address {device.Address} already exists.");
+
+    /// <summary>Makes sure devices 1..count exist (named esp32-sim-01 ...) and returns them.</summary>
+    public IReadOnlyList<SimulatedDevice> EnsureDevices(int count, SimulatedDeviceOptions? options = null)
+    {
+        var devices = new List<SimulatedDevice>(count);
+        for (int number = 1; number <= count; number++)
+        {
+            string address = $"5A:1D:0E:00:{number >> 8:X2}:{number & 0xFF:X2}";
+            devices.Add(_devices.GetOrAdd(address, a => new SimulatedDevice(a, $"esp32-sim-{number:D2}", SampleImages.Factory, options)));
+        }
+
+        return devices;
+    }
+
+    public async IAsyncEnumerable<BleAdvertisement> ScanAsync(ScanFilter filter, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var clock = new SimulatedClock(Speed);
+        foreach (var device in Devices)
+        {
+            // Devices advertise every 100 ms or so; a scan meets them one after another.
+            await clock.AdvanceAsync(TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false);
+            if (!device.IsBricked && device.Connection is null)
+            {
+                yield return new BleAdvertisement(device.Address, device.Name, device.Rssi, [OtaUuids.Service], this);
+            }
+        }
+    }
+
+    public async Task<IBleConnection> ConnectAsync(string address, CancellationToken cancellationToken)
+    {
+        if (!_devices.TryGetValue(address, out var device))
+        {
+            throw new BleTransportException($"No device with address {address} is in range.");
+        }
+
+        var clock = new SimulatedClock(Speed);
+        await clock.AdvanceAsync(device.Options.Profile.ConnectTime, cancellationToken).ConfigureAwait(false);
+        lock (device.Gate)
+        {
+            if (device.IsBricked)
+            {
+                throw new BleTransportException($"{device.Name} does not answer: it has no bootable firmware.");
+            }
+
+            if (device.Connection is not null)
+            {
+                throw new BleTransportException($"{device.Name} is already connected to another client.");
+            }
+
+            return new SimulatedConnection(device, clock);
+        }
+    }
+}

@@ -1,0 +1,10 @@
+namespace BleOta.Engine.Transport;
+
+/// <summary>The transport could not do what was asked: no adapter, device gone, GATT error.</summary>
+public class BleTransportException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>The peripheral rejected a GATT operation with an ATT error code.</summary>
+public sealed class BleAttException(byte attError, string message) : BleTransportException(message)
+{
+    public byte AttError { get; } = attError;
+}

@@ -1,0 +1,17 @@
+namespace BleOta.Engine.Transport;
+
+/// <summary>
+/// A way to reach BLE peripherals: a radio (WinRT, BlueZ), the simulator, or the firmware's C core in the loop.
+/// Everything above this interface is transport-agnostic.
+/// </summary>
+public interface IBleTransport
+{
+    /// <summary>Short name shown to users, e.g. "Simulated", "BlueZ", "WinRT".</summary>
+    string Name { get; }
+
+    /// <summary>Streams advertisements as they arrive until the token is cancelled or the transport has no more.</summary>
+    IAsyncEnumerable<BleAdvertisement> ScanAsync(ScanFilter filter, CancellationToken cancellationToken);
+
+    /// <summary>Connects to the peripheral with this address and discovers its GATT services.</summary>
+    Task<IBleConnection> ConnectAsync(string address, CancellationToken cancellationToken);
+}
