@@ -1,0 +1,220 @@
+/*
+ * BLE OTA protocol core.
+ *
+ * Plain C99 with no IDF, FreeRTOS or NimBLE dependency. It owns the protocol
+ * state machine and nothing else: the platform (ESP-IDF in port/, a simulated
+ * flash in test/host/) is reached only through a ble_ota_port_t table and an
+ * opaque ctx pointer, the way mcumgr reaches its transport.
+ *
+ * Threading: the core is not thread safe. Call every entry point from one
+ * context (on ESP-IDF: the NimBLE host task), or serialise calls yourself.
+ *
+ * Structure, with a second protocol version in mind:
+ *  - one entry point per event (control write, data write, control read,
+ *    connect, MTU change, disconnect);
+ *  - control writes go through an opcode dispatch table, data writes through
+ *    a per-state handler;
+ *  - limits live in ble_ota_core_config_t;
+ *  - errors are ble_ota_err_t; ble_ota_err_to_att() maps them to an ATT status
+ *    at the GATT boundary.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ble_ota_proto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Error space of the core and of the port callbacks. */
+typedef enum {
+    BLE_OTA_OK = 0,                 /*!< success */
+    BLE_OTA_ERR_INVALID_ARG,        /*!< bad argument (NULL pointer, bad config) */
+    BLE_OTA_ERR_INVALID_STATE,      /*!< event not legal in the current state */
+    BLE_OTA_ERR_INVALID_LEN,        /*!< wrong value length / packet larger than negotiated */
+    BLE_OTA_ERR_VALUE_NOT_ALLOWED,  /*!< value out of range (packet size) */
+    BLE_OTA_ERR_UNKNOWN_OPCODE,     /*!< control opcode not understood */
+    BLE_OTA_ERR_BUSY,               /*!< another connection owns the update */
+    BLE_OTA_ERR_NO_MEM,             /*!< out of memory / table full */
+    BLE_OTA_ERR_NO_PARTITION,       /*!< no update partition */
+    BLE_OTA_ERR_FLASH,              /*!< flash erase/write failed */
+    BLE_OTA_ERR_IMAGE_TOO_LARGE,    /*!< image larger than the partition */
+    BLE_OTA_ERR_NO_DATA,            /*!< DONE before any data */
+    BLE_OTA_ERR_IMAGE_INVALID,      /*!< image failed validation (bad magic on the first write, or at DONE) */
+    BLE_OTA_ERR_SET_BOOT,           /*!< image valid but the boot partition could not be set */
+    BLE_OTA_ERR_DISCONNECTED,       /*!< the owning connection went away mid-update */
+    BLE_OTA_ERR_NOTIFY,             /*!< notification could not be queued */
+    BLE_OTA_ERR_INTERNAL,           /*!< anything else */
+} ble_ota_err_t;
+
+/** Short, stable name of an error code ("BLE_OTA_ERR_FLASH"...). */
+const char *ble_ota_err_name(ble_ota_err_t err);
+
+/** ATT status for an error code (BLE_OTA_ATT_* in ble_ota_proto.h). */
+uint8_t ble_ota_err_to_att(ble_ota_err_t err);
+
+/** Protocol state. */
+typedef enum {
+    BLE_OTA_STATE_IDLE = 0,   /*!< no update; Data accepts only the 2-byte packet-size write */
+    BLE_OTA_STATE_RECEIVING,  /*!< REQUEST_ACK sent; Data writes from the owner are image bytes */
+    BLE_OTA_STATE_RESTARTING, /*!< DONE_ACK sent, restart scheduled; everything is refused */
+} ble_ota_state_t;
+
+const char *ble_ota_state_name(ble_ota_state_t state);
+
+/** Progress events the core reports to the port (which forwards them to the app's on_* callbacks). */
+typedef enum {
+    BLE_OTA_CORE_EV_STARTED,  /*!< REQUEST accepted, flash session open */
+    BLE_OTA_CORE_EV_PROGRESS, /*!< data received (rate-limited by progress_interval_ms) */
+    BLE_OTA_CORE_EV_FINISHED, /*!< update ended: result BLE_OTA_OK (restart follows) or an error */
+} ble_ota_core_event_type_t;
+
+typedef struct {
+    ble_ota_core_event_type_t type; /*!< what happened */
+    uint16_t conn;                  /*!< connection that owns the update */
+    uint32_t bytes;                 /*!< image bytes written so far */
+    uint32_t packets;               /*!< data packets written so far */
+    uint32_t capacity;              /*!< partition size (0 if unknown) */
+    uint32_t elapsed_ms;            /*!< time since REQUEST */
+    ble_ota_err_t result;           /*!< FINISHED only */
+} ble_ota_core_event_t;
+
+/**
+ * Port interface: everything the core needs from the platform.
+ *
+ * All callbacks get the ctx passed to ble_ota_core_init(). Every callback is
+ * required except on_event.
+ */
+typedef struct {
+    /**
+     * Open a flash session on the next update slot. image_size is the image
+     * size if the protocol knows it, 0 if not (v1 never does). On success
+     * write the number of bytes the slot can hold to *capacity.
+     * Return BLE_OTA_OK, BLE_OTA_ERR_NO_PARTITION, BLE_OTA_ERR_NO_MEM,
+     * BLE_OTA_ERR_IMAGE_TOO_LARGE or BLE_OTA_ERR_FLASH.
+     */
+    ble_ota_err_t (*flash_begin)(void *ctx, uint32_t image_size, uint32_t *capacity);
+    /**
+     * Append len bytes (exactly the bytes received, never padded) to the slot.
+     * On error the core calls flash_abort() next.
+     */
+    ble_ota_err_t (*flash_write)(void *ctx, const uint8_t *data, size_t len);
+    /**
+     * Close the session: validate the image and, only if it is valid, make
+     * the slot the boot slot. It always ends the session, success or not
+     * (like esp_ota_end), so the core never calls flash_abort() after it.
+     * Return BLE_OTA_OK, BLE_OTA_ERR_IMAGE_INVALID or BLE_OTA_ERR_SET_BOOT.
+     */
+    ble_ota_err_t (*flash_end)(void *ctx);
+    /** Drop the session and free its resources; the boot slot is untouched. */
+    void (*flash_abort)(void *ctx);
+    /** Send a notification on the Control characteristic to conn. */
+    ble_ota_err_t (*notify)(void *ctx, uint16_t conn, const uint8_t *data, size_t len);
+    /** Restart the device delay_ms from now (after the notification went out). */
+    void (*schedule_restart)(void *ctx, uint32_t delay_ms);
+    /** Monotonic milliseconds. */
+    uint32_t (*now_ms)(void *ctx);
+    /** Optional (may be NULL): progress events. */
+    void (*on_event)(void *ctx, const ble_ota_core_event_t *ev);
+} ble_ota_port_t;
+
+/** Limits and timing. */
+typedef struct {
+    uint16_t max_packet_size;      /*!< largest data write accepted (= the port's receive buffer), 1..512 */
+    uint32_t restart_delay_ms;     /*!< delay between DONE_ACK and restart */
+    uint32_t progress_interval_ms; /*!< minimum time between PROGRESS events (0 = every packet) */
+} ble_ota_core_config_t;
+
+/** Defaults: 512-byte packets, 500 ms restart delay, progress every 250 ms. */
+ble_ota_core_config_t ble_ota_core_config_default(void);
+
+/** Connections tracked at once (packet size and MTU are per connection). */
+#define BLE_OTA_CORE_MAX_CONNS 8
+
+/** No connection. Same value as NimBLE's BLE_HS_CONN_HANDLE_NONE. */
+#define BLE_OTA_CONN_NONE 0xFFFFu
+
+/** Per-connection data. Private: use the accessors. */
+typedef struct {
+    bool used;
+    uint16_t handle;
+    uint16_t mtu;
+    uint16_t packet_size; /*!< from the 2-byte write; 0 = not written */
+} ble_ota_core_conn_t;
+
+/**
+ * Core instance. Declared here only so it can be allocated statically; the
+ * fields are private, use the functions below.
+ */
+typedef struct ble_ota_core {
+    ble_ota_core_config_t cfg;
+    const ble_ota_port_t *port;
+    void *ctx;
+    ble_ota_state_t state;
+    uint8_t control_value;    /*!< last value written to or notified on Control */
+    uint16_t owner;           /*!< connection owning the update, BLE_OTA_CONN_NONE if none */
+    uint16_t packet_size;     /*!< packet size of the running update */
+    uint32_t capacity;        /*!< bytes the slot can hold */
+    uint32_t received;        /*!< image bytes written */
+    uint32_t packets;         /*!< data packets written */
+    uint32_t started_ms;
+    uint32_t last_progress_ms;
+    ble_ota_err_t last_err;   /*!< detail of the last failure */
+    ble_ota_core_conn_t conns[BLE_OTA_CORE_MAX_CONNS];
+} ble_ota_core_t;
+
+/**
+ * Initialise a core. cfg may be NULL for the defaults.
+ * Returns BLE_OTA_ERR_INVALID_ARG if core/port is NULL, a required callback is
+ * missing or cfg->max_packet_size is 0 or above 512.
+ */
+ble_ota_err_t ble_ota_core_init(ble_ota_core_t *core, const ble_ota_core_config_t *cfg,
+                                const ble_ota_port_t *port, void *ctx);
+
+/** Abort any running update (flash_abort) and forget all connections. */
+void ble_ota_core_deinit(ble_ota_core_t *core);
+
+/* ---- events (one entry point each) ---------------------------------------- */
+
+/** A central connected; mtu is the current ATT MTU (23 if not exchanged yet). */
+void ble_ota_core_on_connect(ble_ota_core_t *core, uint16_t conn, uint16_t mtu);
+
+/** The ATT MTU of conn changed. */
+void ble_ota_core_on_mtu(ble_ota_core_t *core, uint16_t conn, uint16_t mtu);
+
+/** conn went away. If it owned the update, the update is aborted (flash_abort). */
+void ble_ota_core_on_disconnect(ble_ota_core_t *core, uint16_t conn);
+
+/**
+ * Write to the Control characteristic. The result of REQUEST and DONE goes
+ * out as a notification; the return value is about the write itself.
+ * Map it with ble_ota_err_to_att().
+ */
+ble_ota_err_t ble_ota_core_on_control_write(ble_ota_core_t *core, uint16_t conn,
+                                            const uint8_t *data, size_t len);
+
+/** Write to the Data characteristic (packet size while idle, image bytes while receiving). */
+ble_ota_err_t ble_ota_core_on_data_write(ble_ota_core_t *core, uint16_t conn,
+                                         const uint8_t *data, size_t len);
+
+/** Read of the Control characteristic: one byte, the last control value. */
+ble_ota_err_t ble_ota_core_on_control_read(ble_ota_core_t *core, uint16_t conn,
+                                           uint8_t *out, size_t cap, size_t *out_len);
+
+/* ---- accessors ------------------------------------------------------------ */
+
+ble_ota_state_t ble_ota_core_state(const ble_ota_core_t *core);
+uint32_t ble_ota_core_bytes_received(const ble_ota_core_t *core);
+uint16_t ble_ota_core_owner(const ble_ota_core_t *core);
+/** Detail of the last failure (also the cause behind a REQUEST_NAK / DONE_NAK). */
+ble_ota_err_t ble_ota_core_last_error(const ble_ota_core_t *core);
+/** Packet size that applies to conn now: its 2-byte write, else min(MTU - 3, max_packet_size). */
+uint16_t ble_ota_core_packet_size(const ble_ota_core_t *core, uint16_t conn);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,76 @@
+/*
+ * BLE OTA wire protocol, version 1 (the seed protocol).
+ *
+ * Plain C, no IDF or NimBLE dependency: shared by the firmware port, the
+ * host build and the host tests. docs/protocol.md is the prose description;
+ * this header is what the code uses.
+ */
+#pragma once
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * 128-bit UUIDs. The string is the canonical (big-endian) form; the byte
+ * list is the on-air order, least significant byte first, which is what
+ * NimBLE's BLE_UUID128_INIT() expects. test/test_uuid.cpp checks that each
+ * byte list is exactly the reversed string.
+ *
+ * The seed firmware's source comment gave the service as ...-244a-...; the
+ * bytes it actually advertised decode to ...-144a-..., and on-air is what
+ * existing clients use.
+ */
+#define BLE_OTA_SVC_UUID_STR       "d6f1d96d-594c-4c53-b1c6-144a1dfde6d8"
+#define BLE_OTA_SVC_UUID128_LE     0xd8, 0xe6, 0xfd, 0x1d, 0x4a, 0x14, 0xc6, 0xb1, \
+                                   0x53, 0x4c, 0x4c, 0x59, 0x6d, 0xd9, 0xf1, 0xd6
+
+#define BLE_OTA_CHR_CONTROL_UUID_STR   "7ad671aa-21c0-46a4-b722-270e3ae3d830"
+#define BLE_OTA_CHR_CONTROL_UUID128_LE 0x30, 0xd8, 0xe3, 0x3a, 0x0e, 0x27, 0x22, 0xb7, \
+                                       0xa4, 0x46, 0xc0, 0x21, 0xaa, 0x71, 0xd6, 0x7a
+
+#define BLE_OTA_CHR_DATA_UUID_STR      "23408888-1f40-4cd8-9b89-ca8d45f8a5b0"
+#define BLE_OTA_CHR_DATA_UUID128_LE    0xb0, 0xa5, 0xf8, 0x45, 0x8d, 0xca, 0x89, 0x9b, \
+                                       0xd8, 0x4c, 0x40, 0x1f, 0x88, 0x88, 0x40, 0x23
+
+/** Control characteristic opcodes (one byte, both directions). */
+typedef enum {
+    BLE_OTA_OP_NOP         = 0x00, /*!< no operation (client -> device) */
+    BLE_OTA_OP_REQUEST     = 0x01, /*!< start an update (client -> device) */
+    BLE_OTA_OP_REQUEST_ACK = 0x02, /*!< update started, send data (device -> client) */
+    BLE_OTA_OP_REQUEST_NAK = 0x03, /*!< update could not start (device -> client) */
+    BLE_OTA_OP_DONE        = 0x04, /*!< all data sent (client -> device) */
+    BLE_OTA_OP_DONE_ACK    = 0x05, /*!< image valid, boot partition set, restarting (device -> client) */
+    BLE_OTA_OP_DONE_NAK    = 0x06, /*!< image rejected, old firmware kept (device -> client) */
+} ble_ota_opcode_t;
+
+/** Length of the packet-size write the client sends to Data while idle (uint16 LE). */
+#define BLE_OTA_PACKET_SIZE_WRITE_LEN 2u
+
+/** ATT payload overhead of a Write Request: opcode (1) + handle (2). */
+#define BLE_OTA_ATT_WRITE_OVERHEAD    3u
+
+/** Longest attribute value ATT allows; no single write can carry more. */
+#define BLE_OTA_ATT_MAX_ATTR_LEN      512u
+
+/*
+ * ATT status codes returned by the GATT access callbacks. The standard ones
+ * equal NimBLE's BLE_ATT_ERR_* (the port asserts that at compile time); the
+ * 0x80.. range is the application range the Bluetooth core spec reserves for
+ * profiles, used for protocol errors that have no standard code.
+ */
+#define BLE_OTA_ATT_OK                       0x00u
+#define BLE_OTA_ATT_ERR_INVALID_ATTR_LEN     0x0Du /*!< wrong value length, packet larger than negotiated */
+#define BLE_OTA_ATT_ERR_UNLIKELY             0x0Eu /*!< internal error */
+#define BLE_OTA_ATT_ERR_INSUFFICIENT_RES     0x11u /*!< out of memory / connection table full */
+#define BLE_OTA_ATT_ERR_VALUE_NOT_ALLOWED    0x13u /*!< packet size 0 or above the receive buffer */
+#define BLE_OTA_ATT_ERR_INVALID_STATE        0x80u /*!< write not legal in the current state */
+#define BLE_OTA_ATT_ERR_UNKNOWN_OPCODE       0x81u /*!< control opcode not understood */
+#define BLE_OTA_ATT_ERR_FLASH                0x82u /*!< flash write failed, update aborted */
+#define BLE_OTA_ATT_ERR_IMAGE_TOO_LARGE      0x83u /*!< image does not fit the partition, update aborted */
+#define BLE_OTA_ATT_ERR_BUSY                 0x84u /*!< another connection owns the update */
+#define BLE_OTA_ATT_ERR_IMAGE_INVALID        0x85u /*!< image rejected while writing (e.g. bad magic), update aborted */
+
+#ifdef __cplusplus
+}
+#endif

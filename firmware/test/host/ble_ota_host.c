@@ -1,0 +1,709 @@
+/*
+ * Host port of the BLE OTA core: a simulated ESP32 with two OTA slots on NOR
+ * flash, an otadata-like boot record and a bootloader/rollback model, behind
+ * the flat ABI in include/ble_ota_host.h.
+ */
+#include "ble_ota_host.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ble_ota_core.h"
+#include "bo_image.h"
+
+#define SECTOR_SIZE     4096u
+#define MAX_CONNS       4
+#define NOTIFY_QUEUE    64
+#define NOTIFY_MAX_LEN  32
+#define FIRST_CONN      1
+
+typedef struct {
+    int32_t conn;
+    uint8_t len;
+    uint8_t data[NOTIFY_MAX_LEN];
+} notification_t;
+
+typedef struct {
+    int used;
+    int32_t handle;
+    int subscribed;
+} host_conn_t;
+
+struct bo_host {
+    uint32_t slot_size;
+    uint8_t *slot[2];
+    int32_t slot_state[2];     /* BO_HOST_IMG_* */
+    int32_t boot_slot;         /* the otadata record */
+    int32_t running;           /* -1 = bricked */
+    uint16_t chip_id;
+
+    /* flash session (esp_ota_begin .. end/abort) */
+    int session_open;
+    int32_t target;
+    uint32_t written;
+    uint32_t erased_upto;      /* sequential erase: bytes [0, erased_upto) erased */
+
+    ble_ota_core_t core;
+    ble_ota_core_config_t core_cfg;
+    host_conn_t conns[MAX_CONNS];
+    int32_t next_conn;
+    notification_t queue[NOTIFY_QUEUE];
+    uint32_t q_head, q_count;
+
+    uint32_t now_ms;
+    int restart_pending;
+    uint32_t restart_delay;
+    int self_test_pass;
+
+    int64_t fail_write_at;
+    int64_t fail_erase_at;
+    int fail_set_boot;
+    int fail_begin;
+    int32_t nor_violations;
+    int32_t erase_count;
+};
+
+/* ---- NOR flash ------------------------------------------------------------ */
+
+static int nor_erase_sector(bo_host_t *h, int32_t slot, uint32_t offset)
+{
+    uint32_t base = offset - offset % SECTOR_SIZE;
+    if (h->fail_erase_at >= 0 && (uint64_t)h->fail_erase_at >= base &&
+        (uint64_t)h->fail_erase_at < (uint64_t)base + SECTOR_SIZE) {
+        h->fail_erase_at = -1;
+        return -1;
+    }
+    memset(h->slot[slot] + base, 0xFF, SECTOR_SIZE);
+    h->erase_count++;
+    return 0;
+}
+
+static int nor_write(bo_host_t *h, int32_t slot, uint32_t offset, const uint8_t *data, uint32_t len)
+{
+    if ((uint64_t)offset + len > h->slot_size) {
+        return -1;
+    }
+    if (h->fail_write_at >= 0 && (uint64_t)h->fail_write_at >= offset &&
+        (uint64_t)h->fail_write_at < (uint64_t)offset + len) {
+        h->fail_write_at = -1;
+        return -1;
+    }
+    uint8_t *mem = h->slot[slot] + offset;
+    int violated = 0;
+    for (uint32_t i = 0; i < len; i++) {
+        if ((mem[i] & data[i]) != data[i]) {
+            violated = 1;
+        }
+        mem[i] &= data[i]; /* NOR: bits only go 1 -> 0 */
+    }
+    if (violated) {
+        h->nor_violations++;
+    }
+    return 0;
+}
+
+static bo_image_result_t slot_verify(bo_host_t *h, int32_t slot, bo_image_info_t *info)
+{
+    return bo_image_verify(h->slot[slot], h->slot_size, h->chip_id, info);
+}
+
+/* ---- port callbacks ------------------------------------------------------- */
+
+static ble_ota_err_t port_flash_begin(void *ctx, uint32_t image_size, uint32_t *capacity)
+{
+    bo_host_t *h = (bo_host_t *)ctx;
+    if (h->fail_begin) {
+        h->fail_begin = 0;
+        return BLE_OTA_ERR_NO_PARTITION;
+    }
+    if (h->running < 0) {
+        return BLE_OTA_ERR_NO_PARTITION;
+    }
+    /* With rollback on, esp_ota_begin refuses while the running app is unconfirmed. */
+    if (h->slot_state[h->running] == BO_HOST_IMG_PENDING_VERIFY) {
+        return BLE_OTA_ERR_INVALID_STATE;
+    }
+    if (image_size > h->slot_size) {
+        return BLE_OTA_ERR_IMAGE_TOO_LARGE;
+    }
+    h->target = 1 - h->running; /* esp_ota_get_next_update_partition */
+    h->session_open = 1;
+    h->written = 0;
+    h->erased_upto = 0;        /* OTA_WITH_SEQUENTIAL_WRITES: erase as data arrives */
+    *capacity = h->slot_size;
+    return BLE_OTA_OK;
+}
+
+static ble_ota_err_t port_flash_write(void *ctx, const uint8_t *data, size_t len)
+{
+    bo_host_t *h = (bo_host_t *)ctx;
+    if (!h->session_open) {
+        return BLE_OTA_ERR_INVALID_STATE;
+    }
+    if (h->written == 0 && len > 0 && data[0] != BO_IMAGE_MAGIC) {
+        return BLE_OTA_ERR_IMAGE_INVALID; /* esp_ota_write checks the first byte */
+    }
+    if ((uint64_t)h->written + len > h->slot_size) {
+        return BLE_OTA_ERR_IMAGE_TOO_LARGE;
+    }
+    while (h->erased_upto < h->written + len) {
+        if (nor_erase_sector(h, h->target, h->erased_upto) != 0) {
+            return BLE_OTA_ERR_FLASH;
+        }
+        h->erased_upto += SECTOR_SIZE;
+    }
+    if (nor_write(h, h->target, h->written, data, (uint32_t)len) != 0) {
+        return BLE_OTA_ERR_FLASH;
+    }
+    h->written += (uint32_t)len;
+    return BLE_OTA_OK;
+}
+
+static ble_ota_err_t port_flash_end(void *ctx)
+{
+    bo_host_t *h = (bo_host_t *)ctx;
+    if (!h->session_open) {
+        return BLE_OTA_ERR_INVALID_STATE;
+    }
+    h->session_open = 0;
+    /* Only what was written counts: verify that prefix, not stale slot bytes. */
+    if (bo_image_verify(h->slot[h->target], h->written, h->chip_id, NULL) != BO_IMAGE_OK) {
+        return BLE_OTA_ERR_IMAGE_INVALID;
+    }
+    if (h->fail_set_boot) {
+        h->fail_set_boot = 0;
+        return BLE_OTA_ERR_SET_BOOT;
+    }
+    h->boot_slot = h->target;
+    h->slot_state[h->target] = BO_HOST_IMG_NEW;
+    return BLE_OTA_OK;
+}
+
+static void port_flash_abort(void *ctx)
+{
+    bo_host_t *h = (bo_host_t *)ctx;
+    h->session_open = 0;
+}
+
+static host_conn_t *find_conn(bo_host_t *h, int32_t conn)
+{
+    for (int i = 0; i < MAX_CONNS; i++) {
+        if (h->conns[i].used && h->conns[i].handle == conn) {
+            return &h->conns[i];
+        }
+    }
+    return NULL;
+}
+
+static ble_ota_err_t port_notify(void *ctx, uint16_t conn, const uint8_t *data, size_t len)
+{
+    bo_host_t *h = (bo_host_t *)ctx;
+    host_conn_t *c = find_conn(h, conn);
+    if (c == NULL || !c->subscribed) {
+        return BLE_OTA_ERR_NOTIFY;
+    }
+    if (h->q_count == NOTIFY_QUEUE || len > NOTIFY_MAX_LEN) {
+        return BLE_OTA_ERR_NOTIFY;
+    }
+    notification_t *n = &h->queue[(h->q_head + h->q_count) % NOTIFY_QUEUE];
+    n->conn = conn;
+    n->len = (uint8_t)len;
+    memcpy(n->data, data, len);
+    h->q_count++;
+    return BLE_OTA_OK;
+}
+
+static void port_schedule_restart(void *ctx, uint32_t delay_ms)
+{
+    bo_host_t *h = (bo_host_t *)ctx;
+    h->restart_pending = 1;
+    h->restart_delay = delay_ms;
+}
+
+static uint32_t port_now_ms(void *ctx)
+{
+    return ((bo_host_t *)ctx)->now_ms;
+}
+
+static const ble_ota_port_t k_port = {
+    .flash_begin = port_flash_begin,
+    .flash_write = port_flash_write,
+    .flash_end = port_flash_end,
+    .flash_abort = port_flash_abort,
+    .notify = port_notify,
+    .schedule_restart = port_schedule_restart,
+    .now_ms = port_now_ms,
+    .on_event = NULL,
+};
+
+/* ---- boot model ----------------------------------------------------------- */
+
+/* Bootloader: the record's slot if it is bootable, else the other valid slot. */
+static void bootloader(bo_host_t *h)
+{
+    int32_t cand = h->boot_slot;
+    int32_t other = 1 - cand;
+    switch (h->slot_state[cand]) {
+    case BO_HOST_IMG_NEW:
+        if (slot_verify(h, cand, NULL) == BO_IMAGE_OK) {
+            h->slot_state[cand] = BO_HOST_IMG_PENDING_VERIFY;
+            h->running = cand;
+            return;
+        }
+        h->slot_state[cand] = BO_HOST_IMG_INVALID;
+        break;
+    case BO_HOST_IMG_PENDING_VERIFY:
+        /* Booted once and never confirmed: roll back. */
+        h->slot_state[cand] = BO_HOST_IMG_ABORTED;
+        break;
+    case BO_HOST_IMG_VALID:
+    case BO_HOST_IMG_UNDEFINED:
+        if (slot_verify(h, cand, NULL) == BO_IMAGE_OK) {
+            h->running = cand;
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    if (h->slot_state[other] != BO_HOST_IMG_INVALID && h->slot_state[other] != BO_HOST_IMG_ABORTED &&
+        slot_verify(h, other, NULL) == BO_IMAGE_OK) {
+        h->boot_slot = other;
+        h->slot_state[other] = BO_HOST_IMG_VALID;
+        h->running = other;
+        return;
+    }
+    h->running = -1;
+}
+
+static void reset_runtime(bo_host_t *h)
+{
+    ble_ota_core_deinit(&h->core);
+    memset(h->conns, 0, sizeof(h->conns));
+    h->q_head = h->q_count = 0;
+    h->restart_pending = 0;
+    h->session_open = 0;
+    (void)ble_ota_core_init(&h->core, &h->core_cfg, &k_port, h);
+}
+
+static void do_boot(bo_host_t *h)
+{
+    for (int attempt = 0; attempt < 3; attempt++) {
+        reset_runtime(h);
+        bootloader(h);
+        if (h->running < 0) {
+            return;
+        }
+        /* App startup (port/ble_ota.c): BLE up, then self-test decides. */
+        if (h->slot_state[h->running] != BO_HOST_IMG_PENDING_VERIFY) {
+            return;
+        }
+        if (h->self_test_pass) {
+            h->slot_state[h->running] = BO_HOST_IMG_VALID;
+            return;
+        }
+        /* esp_ota_mark_app_invalid_rollback_and_reboot */
+        h->slot_state[h->running] = BO_HOST_IMG_INVALID;
+    }
+}
+
+/* ---- ABI ------------------------------------------------------------------ */
+
+int32_t bo_host_abi_version(void)
+{
+    return BO_HOST_ABI_VERSION;
+}
+
+bo_host_t *bo_host_create(uint32_t partition_size)
+{
+    if (partition_size < 64u * 1024u || partition_size % SECTOR_SIZE != 0) {
+        return NULL;
+    }
+    bo_host_t *h = (bo_host_t *)calloc(1, sizeof(*h));
+    if (h == NULL) {
+        return NULL;
+    }
+    h->slot_size = partition_size;
+    for (int i = 0; i < 2; i++) {
+        h->slot[i] = (uint8_t *)malloc(partition_size);
+        if (h->slot[i] == NULL) {
+            bo_host_destroy(h);
+            return NULL;
+        }
+        memset(h->slot[i], 0xFF, partition_size);
+        h->slot_state[i] = BO_HOST_IMG_UNDEFINED;
+    }
+    h->core_cfg = ble_ota_core_config_default();
+    h->chip_id = BO_CHIP_ESP32;
+    h->self_test_pass = 1;
+    h->fail_write_at = -1;
+    h->fail_erase_at = -1;
+    h->next_conn = FIRST_CONN;
+    (void)ble_ota_core_init(&h->core, &h->core_cfg, &k_port, h);
+
+    uint8_t factory[512];
+    size_t n = bo_image_build_minimal(factory, sizeof(factory), "0.0.0-factory", "ble_ota_host");
+    memcpy(h->slot[0], factory, n);
+    h->boot_slot = 0;
+    h->slot_state[0] = BO_HOST_IMG_VALID;
+    do_boot(h);
+    return h;
+}
+
+void bo_host_destroy(bo_host_t *h)
+{
+    if (h == NULL) {
+        return;
+    }
+    free(h->slot[0]);
+    free(h->slot[1]);
+    free(h);
+}
+
+int32_t bo_host_connect(bo_host_t *h, uint16_t mtu)
+{
+    if (h == NULL || mtu < 23 || mtu > 517) {
+        return BO_HOST_E_ARG;
+    }
+    if (h->running < 0) {
+        return BO_HOST_E_NOT_RUNNING;
+    }
+    for (int i = 0; i < MAX_CONNS; i++) {
+        if (!h->conns[i].used) {
+            h->conns[i].used = 1;
+            h->conns[i].handle = h->next_conn++;
+            h->conns[i].subscribed = 0;
+            if (h->next_conn > 0xFFF) {
+                h->next_conn = FIRST_CONN;
+            }
+            ble_ota_core_on_connect(&h->core, (uint16_t)h->conns[i].handle, mtu);
+            return h->conns[i].handle;
+        }
+    }
+    return BO_HOST_E_NO_CONN_SLOT;
+}
+
+int32_t bo_host_set_mtu(bo_host_t *h, int32_t conn, uint16_t mtu)
+{
+    if (h == NULL || mtu < 23 || mtu > 517) {
+        return BO_HOST_E_ARG;
+    }
+    if (find_conn(h, conn) == NULL) {
+        return BO_HOST_E_NOT_CONNECTED;
+    }
+    ble_ota_core_on_mtu(&h->core, (uint16_t)conn, mtu);
+    return 0;
+}
+
+int32_t bo_host_disconnect(bo_host_t *h, int32_t conn)
+{
+    if (h == NULL) {
+        return BO_HOST_E_ARG;
+    }
+    host_conn_t *c = find_conn(h, conn);
+    if (c == NULL) {
+        return BO_HOST_E_NOT_CONNECTED;
+    }
+    ble_ota_core_on_disconnect(&h->core, (uint16_t)conn);
+    memset(c, 0, sizeof(*c));
+    return 0;
+}
+
+int32_t bo_host_is_connected(bo_host_t *h, int32_t conn)
+{
+    return (h != NULL && find_conn(h, conn) != NULL) ? 1 : 0;
+}
+
+int32_t bo_host_write(bo_host_t *h, int32_t conn, int32_t which_char, const uint8_t *data, uint32_t len)
+{
+    if (h == NULL || (data == NULL && len != 0)) {
+        return BO_HOST_E_ARG;
+    }
+    if (find_conn(h, conn) == NULL) {
+        return BO_HOST_E_NOT_CONNECTED;
+    }
+    /* NimBLE refuses values longer than an attribute may be before any callback runs. */
+    if (len > BLE_OTA_ATT_MAX_ATTR_LEN) {
+        return BLE_OTA_ATT_ERR_INVALID_ATTR_LEN;
+    }
+    ble_ota_err_t err;
+    if (which_char == BO_HOST_CHAR_CONTROL) {
+        err = ble_ota_core_on_control_write(&h->core, (uint16_t)conn, data, len);
+    } else if (which_char == BO_HOST_CHAR_DATA) {
+        err = ble_ota_core_on_data_write(&h->core, (uint16_t)conn, data, len);
+    } else {
+        return BO_HOST_E_ARG;
+    }
+    return ble_ota_err_to_att(err);
+}
+
+int32_t bo_host_read(bo_host_t *h, int32_t conn, int32_t which_char, uint8_t *out, uint32_t cap)
+{
+    if (h == NULL || out == NULL) {
+        return BO_HOST_E_ARG;
+    }
+    if (find_conn(h, conn) == NULL) {
+        return BO_HOST_E_NOT_CONNECTED;
+    }
+    if (which_char == BO_HOST_CHAR_DATA) {
+        return -(0x100 + 0x02); /* BLE_ATT_ERR_READ_NOT_PERMITTED */
+    }
+    if (which_char != BO_HOST_CHAR_CONTROL) {
+        return BO_HOST_E_ARG;
+    }
+    if (cap < 1) {
+        return BO_HOST_E_TOO_SMALL;
+    }
+    size_t n = 0;
+    ble_ota_err_t err = ble_ota_core_on_control_read(&h->core, (uint16_t)conn, out, cap, &n);
+    if (err != BLE_OTA_OK) {
+        return -(0x100 + (int32_t)ble_ota_err_to_att(err));
+    }
+    return (int32_t)n;
+}
+
+int32_t bo_host_subscribe(bo_host_t *h, int32_t conn, int32_t enable)
+{
+    if (h == NULL) {
+        return BO_HOST_E_ARG;
+    }
+    host_conn_t *c = find_conn(h, conn);
+    if (c == NULL) {
+        return BO_HOST_E_NOT_CONNECTED;
+    }
+    c->subscribed = enable ? 1 : 0;
+    return c->subscribed;
+}
+
+int32_t bo_host_take_notification(bo_host_t *h, int32_t *conn_out, uint8_t *out, uint32_t cap)
+{
+    if (h == NULL || out == NULL) {
+        return BO_HOST_E_ARG;
+    }
+    if (h->q_count == 0) {
+        return 0;
+    }
+    notification_t *n = &h->queue[h->q_head];
+    if (cap < n->len) {
+        return BO_HOST_E_TOO_SMALL;
+    }
+    memcpy(out, n->data, n->len);
+    if (conn_out != NULL) {
+        *conn_out = n->conn;
+    }
+    int32_t len = n->len;
+    h->q_head = (h->q_head + 1) % NOTIFY_QUEUE;
+    h->q_count--;
+    return len;
+}
+
+int32_t bo_host_state(bo_host_t *h)
+{
+    return h == NULL ? BO_HOST_E_ARG : (int32_t)ble_ota_core_state(&h->core);
+}
+
+int32_t bo_host_last_error(bo_host_t *h)
+{
+    return h == NULL ? BO_HOST_E_ARG : (int32_t)ble_ota_core_last_error(&h->core);
+}
+
+int32_t bo_host_bytes_received(bo_host_t *h)
+{
+    return h == NULL ? BO_HOST_E_ARG : (int32_t)ble_ota_core_bytes_received(&h->core);
+}
+
+int32_t bo_host_restart_pending(bo_host_t *h)
+{
+    return h == NULL ? BO_HOST_E_ARG : h->restart_pending;
+}
+
+int32_t bo_host_restart_delay_ms(bo_host_t *h)
+{
+    return h == NULL ? BO_HOST_E_ARG : (int32_t)h->restart_delay;
+}
+
+int32_t bo_host_advance_ms(bo_host_t *h, uint32_t ms)
+{
+    if (h == NULL) {
+        return BO_HOST_E_ARG;
+    }
+    h->now_ms += ms;
+    return 0;
+}
+
+int32_t bo_host_reboot(bo_host_t *h)
+{
+    if (h == NULL) {
+        return BO_HOST_E_ARG;
+    }
+    do_boot(h);
+    return h->running < 0 ? BO_HOST_E_NOT_RUNNING : h->running;
+}
+
+int32_t bo_host_running_slot(bo_host_t *h)
+{
+    if (h == NULL) {
+        return BO_HOST_E_ARG;
+    }
+    return h->running < 0 ? BO_HOST_E_NOT_RUNNING : h->running;
+}
+
+int32_t bo_host_boot_slot(bo_host_t *h)
+{
+    return h == NULL ? BO_HOST_E_ARG : h->boot_slot;
+}
+
+int32_t bo_host_slot_state(bo_host_t *h, int32_t slot)
+{
+    if (h == NULL || slot < 0 || slot > 1) {
+        return BO_HOST_E_ARG;
+    }
+    return h->slot_state[slot];
+}
+
+int32_t bo_host_slot_image_valid(bo_host_t *h, int32_t slot)
+{
+    if (h == NULL || slot < 0 || slot > 1) {
+        return BO_HOST_E_ARG;
+    }
+    return slot_verify(h, slot, NULL) == BO_IMAGE_OK ? 1 : 0;
+}
+
+int32_t bo_host_read_running_image(bo_host_t *h, uint8_t *out, uint32_t cap)
+{
+    if (h == NULL || out == NULL) {
+        return BO_HOST_E_ARG;
+    }
+    if (h->running < 0) {
+        return BO_HOST_E_NOT_RUNNING;
+    }
+    bo_image_info_t info;
+    if (slot_verify(h, h->running, &info) != BO_IMAGE_OK) {
+        return BO_HOST_E_NOT_RUNNING;
+    }
+    if (cap < info.image_len) {
+        return BO_HOST_E_TOO_SMALL;
+    }
+    memcpy(out, h->slot[h->running], info.image_len);
+    return (int32_t)info.image_len;
+}
+
+int32_t bo_host_running_version(bo_host_t *h, char *out, uint32_t cap)
+{
+    if (h == NULL || out == NULL || cap == 0) {
+        return BO_HOST_E_ARG;
+    }
+    if (h->running < 0) {
+        return BO_HOST_E_NOT_RUNNING;
+    }
+    bo_image_info_t info;
+    (void)slot_verify(h, h->running, &info);
+    size_t n = strlen(info.version);
+    if (n + 1 > cap) {
+        return BO_HOST_E_TOO_SMALL;
+    }
+    memcpy(out, info.version, n + 1);
+    return (int32_t)n;
+}
+
+int32_t bo_host_read_slot(bo_host_t *h, int32_t slot, uint32_t offset, uint8_t *out, uint32_t cap)
+{
+    if (h == NULL || out == NULL || slot < 0 || slot > 1 || offset > h->slot_size) {
+        return BO_HOST_E_ARG;
+    }
+    uint32_t n = h->slot_size - offset;
+    if (n > cap) {
+        n = cap;
+    }
+    memcpy(out, h->slot[slot] + offset, n);
+    return (int32_t)n;
+}
+
+int32_t bo_host_install_image(bo_host_t *h, int32_t slot, const uint8_t *data, uint32_t len)
+{
+    if (h == NULL || data == NULL || slot < 0 || slot > 1 || len > h->slot_size) {
+        return BO_HOST_E_ARG;
+    }
+    memset(h->slot[slot], 0xFF, h->slot_size);
+    memcpy(h->slot[slot], data, len);
+    h->boot_slot = slot;
+    h->slot_state[slot] = BO_HOST_IMG_VALID;
+    return 0;
+}
+
+int32_t bo_host_set_max_packet_size(bo_host_t *h, uint16_t size)
+{
+    if (h == NULL || size == 0 || size > BLE_OTA_ATT_MAX_ATTR_LEN) {
+        return BO_HOST_E_ARG;
+    }
+    if (ble_ota_core_state(&h->core) != BLE_OTA_STATE_IDLE) {
+        return BO_HOST_E_ARG;
+    }
+    h->core_cfg.max_packet_size = size;
+    h->core.cfg.max_packet_size = size;
+    return 0;
+}
+
+int32_t bo_host_set_chip_id(bo_host_t *h, uint16_t chip_id)
+{
+    if (h == NULL) {
+        return BO_HOST_E_ARG;
+    }
+    h->chip_id = chip_id;
+    return 0;
+}
+
+int32_t bo_host_set_self_test_result(bo_host_t *h, int32_t pass)
+{
+    if (h == NULL) {
+        return BO_HOST_E_ARG;
+    }
+    h->self_test_pass = pass ? 1 : 0;
+    return 0;
+}
+
+int32_t bo_host_fail_write_at(bo_host_t *h, int64_t offset)
+{
+    if (h == NULL) {
+        return BO_HOST_E_ARG;
+    }
+    h->fail_write_at = offset;
+    return 0;
+}
+
+int32_t bo_host_fail_erase_at(bo_host_t *h, int64_t offset)
+{
+    if (h == NULL) {
+        return BO_HOST_E_ARG;
+    }
+    h->fail_erase_at = offset;
+    return 0;
+}
+
+int32_t bo_host_fail_set_boot(bo_host_t *h, int32_t fail)
+{
+    if (h == NULL) {
+        return BO_HOST_E_ARG;
+    }
+    h->fail_set_boot = fail ? 1 : 0;
+    return 0;
+}
+
+int32_t bo_host_fail_begin(bo_host_t *h, int32_t fail)
+{
+    if (h == NULL) {
+        return BO_HOST_E_ARG;
+    }
+    h->fail_begin = fail ? 1 : 0;
+    return 0;
+}
+
+int32_t bo_host_nor_violations(bo_host_t *h)
+{
+    return h == NULL ? BO_HOST_E_ARG : h->nor_violations;
+}
+
+int32_t bo_host_erase_count(bo_host_t *h)
+{
+    return h == NULL ? BO_HOST_E_ARG : h->erase_count;
+}
