@@ -55,6 +55,7 @@ public sealed class OtaSession
     internal void ReportTransfer(TransferProgress progress) =>
         Update(s => s with
         {
+            State = progress.PacketsSent == progress.TotalPackets ? OtaState.Finishing : OtaState.Transferring,
             BytesSent = progress.BytesSent,
             TotalBytes = progress.TotalBytes,
             PacketsSent = progress.PacketsSent,

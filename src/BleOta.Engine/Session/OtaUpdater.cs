@@ -53,6 +53,13 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
             session.SetState(OtaState.Failed, ex.Message);
             return Result(session, OtaStatus.Failed, protocol, versionBefore, versionBefore, ex);
         }
+        catch (BleTransportException ex)
+        {
+            // A GATT step outside the image transfer failed (subscribe, read, MTU exchange).
+            var failure = new OtaException(OtaErrorCode.TransportError, $"The link to the device failed: {ex.Message}", ex);
+            session.SetState(OtaState.Failed, failure.Message);
+            return Result(session, OtaStatus.Failed, protocol, versionBefore, versionBefore, failure);
+        }
         finally
         {
             progress?.Report(session.Snapshot());

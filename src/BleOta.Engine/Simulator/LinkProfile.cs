@@ -44,10 +44,14 @@ public sealed record LinkProfile
         All.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
         ?? throw new ArgumentException($"There is no link profile named '{name}'. Profiles: {string.Join(", ", All.Select(p => p.Name))}.", nameof(name));
 
-    /// <summary>Rounds a device-side processing time up to whole connection events.</summary>
-    public TimeSpan ToConnectionEvents(TimeSpan busy)
+    /// <summary>
+    /// One acknowledged write: the request goes out in a connection event, the response in the first event
+    /// after the device has finished with it (at the earliest the next one), and the client's stack sends its
+    /// next request in a following event.
+    /// </summary>
+    public TimeSpan AcknowledgedWriteTime(TimeSpan deviceBusy)
     {
-        long events = (long)Math.Ceiling(busy.Ticks / (double)ConnectionInterval.Ticks);
-        return ConnectionInterval * events;
+        long responseEvents = Math.Max(1, (long)Math.Ceiling(deviceBusy.Ticks / (double)ConnectionInterval.Ticks));
+        return ConnectionInterval * (responseEvents + EventsPerAcknowledgedWrite - 1);
     }
 }

@@ -14,7 +14,6 @@ internal sealed class SimulatedConnection : IBleConnection
     private readonly SimulatedClock _clock;
     private readonly Dictionary<Guid, Action<byte[]>> _subscriptions = [];
     private readonly SemaphoreSlim _io = new(1, 1);
-    private long _imageBytes;
     private bool _connected = true;
 
     public SimulatedConnection(SimulatedDevice device, SimulatedClock clock)
@@ -66,7 +65,7 @@ internal sealed class SimulatedConnection : IBleConnection
                 : throw new BleAttException(0x02, "OTA Data cannot be read.");
         }
 
-        await _clock.AdvanceAsync(Profile.ConnectionInterval * Profile.EventsPerAcknowledgedWrite, cancellationToken).ConfigureAwait(false);
+        await _clock.AdvanceAsync(Profile.AcknowledgedWriteTime(TimeSpan.Zero), cancellationToken).ConfigureAwait(false);
         return value;
     }
 
@@ -78,7 +77,7 @@ internal sealed class SimulatedConnection : IBleConnection
             _subscriptions[characteristic] = onNotification;
         }
 
-        return _clock.AdvanceAsync(Profile.ConnectionInterval * Profile.EventsPerAcknowledgedWrite, cancellationToken).AsTask();
+        return _clock.AdvanceAsync(Profile.AcknowledgedWriteTime(TimeSpan.Zero), cancellationToken).AsTask();
     }
 
     public async Task WriteAsync(Guid characteristic, ReadOnlyMemory<byte> value, WriteType writeType, CancellationToken cancellationToken)
@@ -115,9 +114,9 @@ internal sealed class SimulatedConnection : IBleConnection
         }
 
         var linkTime = writeType == WriteType.WithResponse
-            ? Profile.ConnectionInterval * Profile.EventsPerAcknowledgedWrite
-            : Profile.ConnectionInterval / Profile.PacketsPerConnectionEvent;
-        await _clock.AdvanceAsync(linkTime + Profile.ToConnectionEvents(busy), cancellationToken).ConfigureAwait(false);
+            ? Profile.AcknowledgedWriteTime(busy)
+            : Profile.ConnectionInterval / Profile.PacketsPerConnectionEvent + busy;
+        await _clock.AdvanceAsync(linkTime, cancellationToken).ConfigureAwait(false);
         if (status != 0 && writeType == WriteType.WithResponse)
         {
             throw new BleAttException(status, $"The device refused the write with ATT error 0x{status:X2}.");
@@ -129,13 +128,9 @@ internal sealed class SimulatedConnection : IBleConnection
             Deliver(OtaUuids.Control, notification);
         }
 
-        if (characteristic == OtaUuids.Data && status == 0)
+        if (_device.Options.Faults.DisconnectAfterBytes is { } limit && _device.Flash.IsUpdating && _device.Flash.Written >= limit)
         {
-            _imageBytes += value.Length;
-            if (_device.Options.Faults.DisconnectAfterBytes is { } limit && _imageBytes >= limit)
-            {
-                Drop("the device went out of range");
-            }
+            Drop("the device went out of range");
         }
 
         if (restart)

@@ -1,0 +1,23 @@
+@{
+    RootModule           = 'BleOta.PowerShell.dll'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '3f6c2b8e-5d41-4a7e-9c0b-8e2d7f1a6c53'
+    Author               = 'BleOta contributors'
+    CompanyName          = 'BleOta'
+    Copyright            = '(c) BleOta contributors. MIT License.'
+    Description          = 'Updates ESP32 firmware over Bluetooth Low Energy: find devices, push app images to many at once, watch progress. Includes simulated devices for trying it without hardware.'
+    PowerShellVersion    = '7.4'
+    CompatiblePSEditions = @('Core')
+    FormatsToProcess     = @('BleOta.Format.ps1xml')
+    CmdletsToExport      = @('Find-Esp32Device', 'Invoke-Esp32Ota', 'Get-OtaProgress')
+    FunctionsToExport    = @()
+    VariablesToExport    = @()
+    AliasesToExport      = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags       = @('ESP32', 'ESP-IDF', 'BLE', 'Bluetooth', 'OTA', 'Firmware', 'IoT', 'Linux', 'Windows')
+            ProjectUri = 'https://github.com/bleota/bleota'
+            LicenseUri = 'https://github.com/bleota/bleota/blob/main/LICENSE'
+        }
+    }
+}

@@ -1,0 +1,165 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+    The one entry point: builds the module, runs the demo and the tests.
+.DESCRIPTION
+    Tasks:
+      Build  builds the solution and lays the module out in out/BleOta (import it from there).
+      Test   builds, then runs every suite (xunit, Pester, firmware CTest, ESP-IDF compile check) and ends
+             with the line "N passed, N failed"; exits non-zero on any failure.
+      Demo   builds, then updates three simulated ESP32s from a sample image with progress and results.
+    Run it through the repo's local dotnet tool so only the .NET SDK is needed:
+      dotnet tool restore && dotnet pwsh ./build.ps1 Demo
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('Build', 'Test', 'Demo')]
+    [string] $Task = 'Build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release'
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$Root = $PSScriptRoot
+$Out = Join-Path $Root 'out'
+$ModuleDir = Join-Path $Out 'BleOta'
+$SharedTools = Join-Path (Split-Path $Root -Parent) 'shared/tools'
+
+function Invoke-Native {
+    # Runs a native command, streaming its output, and fails the build when it fails.
+    param([string] $Command, [string[]] $Arguments)
+    & $Command @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "$Command $($Arguments -join ' ') failed with exit code $LASTEXITCODE" }
+}
+
+function Invoke-Build {
+    Invoke-Native dotnet @('build', (Join-Path $Root 'BleOta.sln'), '-c', $Configuration, '--nologo', '-v', 'quiet')
+    if (Test-Path $ModuleDir) { Remove-Item $ModuleDir -Recurse -Force }
+    Invoke-Native dotnet @('publish', (Join-Path $Root 'src/BleOta.PowerShell'), '-c', $Configuration, '--no-build', '--nologo', '-v', 'quiet', '-o', $ModuleDir)
+    Copy-Item (Join-Path $Root 'BleOta.psd1'), (Join-Path $Root 'BleOta.Format.ps1xml') $ModuleDir
+    Write-Host "Module ready: Import-Module $ModuleDir" -ForegroundColor Green
+}
+
+function Get-PesterModulePath {
+    # Pester comes from NuGet: restoring this project puts the package in the global packages folder.
+    $proj = Join-Path $Root 'tests/Pester/PesterPackage.proj'
+    Invoke-Native dotnet @('restore', $proj, '--nologo', '-v', 'quiet')
+    $packages = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else {
+        ((dotnet nuget locals global-packages --list) -replace '^global-packages:\s*', '').Trim()
+    }
+    $manifest = Join-Path $packages 'pester/5.9.1/tools/Pester.psd1'
+    if (-not (Test-Path $manifest)) { throw "Pester was restored but $manifest is missing." }
+    $manifest
+}
+
+function Invoke-Suite {
+    # Runs one suite and returns its counts; a suite that cannot run counts as one failure.
+    param([string] $Name, [scriptblock] $Run)
+    Write-Host "`n=== $Name ===" -ForegroundColor Cyan
+    try {
+        $counts = & $Run
+        Write-Host ("{0}: {1} passed, {2} failed" -f $Name, $counts.Passed, $counts.Failed)
+        $counts
+    }
+    catch {
+        Write-Host "${Name}: could not run: $_" -ForegroundColor Red
+        [pscustomobject]@{ Passed = 0; Failed = 1 }
+    }
+}
+
+function Invoke-XunitSuite {
+    $results = Join-Path $Out 'test-results'
+    $trx = Join-Path $results 'xunit.trx'
+    if (Test-Path $trx) { Remove-Item $trx }
+    & dotnet test (Join-Path $Root 'tests/BleOta.Tests') -c $Configuration --no-build --nologo `
+        --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal' | Out-Host
+    if (-not (Test-Path $trx)) { throw 'dotnet test wrote no results' }
+    $counters = ([xml](Get-Content $trx -Raw)).TestRun.ResultSummary.Counters
+    [pscustomobject]@{ Passed = [int]$counters.passed; Failed = [int]$counters.failed + [int]$counters.error }
+}
+
+function Invoke-PesterSuite {
+    $pester = Get-PesterModulePath
+    $script = @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$pester' -MinimumVersion 5.9
+`$config = New-PesterConfiguration
+`$config.Run.Path = '$(Join-Path $Root 'tests/Pester')'
+`$config.Run.PassThru = `$true
+`$config.Filter.ExcludeTag = 'Hardware'
+`$config.Output.Verbosity = 'Normal'
+`$env:BLEOTA_MODULE = '$ModuleDir'
+`$r = Invoke-Pester -Configuration `$config
+'PESTER-COUNTS {0} {1}' -f `$r.PassedCount, (`$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount)
+"@
+    # A fresh process, so the module is imported as a user would import it.
+    $output = & dotnet pwsh -NoProfile -NonInteractive -Command $script 2>&1 | ForEach-Object { Write-Host $_; $_ }
+    $line = $output | Where-Object { "$_" -match '^PESTER-COUNTS (\d+) (\d+)$' } | Select-Object -Last 1
+    if (-not $line) { throw 'Pester did not report its counts' }
+    $null = "$line" -match '^PESTER-COUNTS (\d+) (\d+)$'
+    [pscustomobject]@{ Passed = [int]$Matches[1]; Failed = [int]$Matches[2] }
+}
+
+function Invoke-FirmwareSuite {
+    if (-not (Get-Command cmake -ErrorAction Ignore) -or -not (Get-Command bash -ErrorAction Ignore)) {
+        Write-Host 'cmake or bash not found: firmware host tests skipped.' -ForegroundColor Yellow
+        return [pscustomobject]@{ Passed = 0; Failed = 0 }
+    }
+    $output = & bash (Join-Path $Root 'firmware/test/run.sh') 2>&1 | ForEach-Object { Write-Host $_; "$_" }
+    $exit = $LASTEXITCODE
+    $summary = $output | Where-Object { $_ -match '(\d+)% tests passed, (\d+) tests? failed out of (\d+)' } | Select-Object -Last 1
+    if (-not $summary) { throw "the firmware tests printed no CTest summary (exit $exit)" }
+    $null = $summary -match '(\d+)% tests passed, (\d+) tests? failed out of (\d+)'
+    $failed = [int]$Matches[2]
+    if ($exit -ne 0 -and $failed -eq 0) { $failed = 1 }
+    [pscustomobject]@{ Passed = [int]$Matches[3] - [int]$Matches[2]; Failed = $failed }
+}
+
+function Invoke-IdfCheckSuite {
+    $output = & bash (Join-Path $Root 'firmware/check-idf.sh') 2>&1 | ForEach-Object { Write-Host $_; "$_" }
+    $exit = $LASTEXITCODE
+    $summary = $output | Where-Object { $_ -match 'idf-check: (\d+) files? ok, (\d+) failed' } | Select-Object -Last 1
+    if (-not $summary) {
+        if ($exit -ne 0) { throw "idf-check failed (exit $exit)" }
+        return [pscustomobject]@{ Passed = 0; Failed = 0 }   # tool absent: the script said it skipped
+    }
+    $null = $summary -match 'idf-check: (\d+) files? ok, (\d+) failed'
+    [pscustomobject]@{ Passed = [int]$Matches[1]; Failed = [int]$Matches[2] }
+}
+
+function Invoke-Test {
+    Invoke-Build
+    $suites = @(
+        Invoke-Suite 'xunit' { Invoke-XunitSuite }
+        Invoke-Suite 'Pester' { Invoke-PesterSuite }
+        if (Test-Path (Join-Path $Root 'firmware/test/run.sh')) { Invoke-Suite 'firmware CTest' { Invoke-FirmwareSuite } }
+        if (Test-Path (Join-Path $Root 'firmware/check-idf.sh')) { Invoke-Suite 'idf-check' { Invoke-IdfCheckSuite } }
+    )
+    $passed = ($suites | Measure-Object Passed -Sum).Sum
+    $failed = ($suites | Measure-Object Failed -Sum).Sum
+    Write-Host ''
+    Write-Output "$passed passed, $failed failed"
+    if ($failed -gt 0 -or $passed -eq 0) { exit 1 }
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    $script = Join-Path $Root 'docs/demo.ps1'
+    & dotnet pwsh -NoProfile -File $script -ModulePath $ModuleDir -WorkDirectory (Join-Path $Out 'demo')
+    if ($LASTEXITCODE -ne 0) { throw "the demo failed (exit $LASTEXITCODE)" }
+}
+
+Push-Location $Root
+try {
+    switch ($Task) {
+        'Build' { Invoke-Build }
+        'Test' { Invoke-Test }
+        'Demo' { Invoke-Demo }
+    }
+}
+finally {
+    Pop-Location
+}

@@ -1,0 +1,93 @@
+using System.Management.Automation;
+using BleOta.Engine.Discovery;
+using BleOta.Engine.Transport;
+
+namespace BleOta;
+
+/// <summary>Scans for ESP32 devices that offer the OTA service and streams each as it is found.</summary>
+[Cmdlet(VerbsCommon.Find, "Esp32Device", DefaultParameterSetName = RadioSet)]
+[OutputType(typeof(Esp32Device))]
+public sealed class FindEsp32Device : PSCmdlet, IDisposable
+{
+    private const string RadioSet = "Radio";
+    private const string SimulatedSet = "Simulated";
+    private CancellationTokenSource? _cancel;
+
+    /// <summary>Device names to keep; wildcards allowed.</summary>
+    [Parameter(Position = 0)]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? Name { get; set; }
+
+    /// <summary>How long to scan, in seconds.</summary>
+    [Parameter]
+    [Alias("Timeout")]
+    [ValidateRange(1, 3600)]
+    public int TimeoutSec { get; set; } = 5;
+
+    /// <summary>Also list devices that do not advertise the OTA service.</summary>
+    [Parameter]
+    public SwitchParameter All { get; set; }
+
+    /// <summary>Scan a fleet of this many simulated devices instead of a radio.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = SimulatedSet)]
+    [ValidateRange(1, 1024)]
+    public int Simulated { get; set; }
+
+    /// <summary>Simulated seconds per real second (1 = real time); 0 runs without waiting.</summary>
+    [Parameter(ParameterSetName = SimulatedSet)]
+    [ValidateRange(0.0, 1_000_000.0)]
+    public double SimulationSpeed { get; set; } = 1;
+
+    protected override void BeginProcessing() => _cancel = new CancellationTokenSource();
+
+    protected override void EndProcessing()
+    {
+        IBleTransport transport;
+        try
+        {
+            transport = ParameterSetName == SimulatedSet ? Transports.Simulated(Simulated, SimulationSpeed) : Transports.Radio();
+        }
+        catch (PlatformNotSupportedException ex)
+        {
+            ThrowTerminatingError(new ErrorRecord(ex, ErrorIds.TransportUnavailable, ErrorCategory.NotImplemented, null));
+            return;
+        }
+
+        var patterns = (Name ?? []).Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
+        var filter = All ? new ScanFilter() : ScanFilter.OtaService;
+        WriteVerbose($"Scanning with the {transport.Name} transport for {TimeoutSec} s.");
+        var found = DeviceScanner.ScanAsync(transport, filter, TimeSpan.FromSeconds(TimeoutSec), _cancel!.Token).GetAsyncEnumerator();
+        try
+        {
+            while (MoveNext(found))
+            {
+                var device = found.Current;
+                if (patterns.Count == 0 || patterns.Any(p => p.IsMatch(device.Name)))
+                {
+                    WriteObject(device);
+                }
+            }
+        }
+        finally
+        {
+            found.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    protected override void StopProcessing() => _cancel?.Cancel();
+
+    public void Dispose() => _cancel?.Dispose();
+
+    private bool MoveNext(IAsyncEnumerator<Esp32Device> found)
+    {
+        try
+        {
+            return found.MoveNextAsync().AsTask().GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+            return false; // Ctrl+C: PowerShell stops the pipeline itself
+        }
+    }
+}

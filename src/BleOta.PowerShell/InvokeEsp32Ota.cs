@@ -1,0 +1,164 @@
+using System.Management.Automation;
+using BleOta.Engine.Discovery;
+using BleOta.Engine.Image;
+using BleOta.Engine.Protocol;
+using BleOta.Engine.Session;
+
+namespace BleOta;
+
+/// <summary>
+/// Updates the firmware of ESP32 devices over BLE: devices from the pipeline or by address, the image from
+/// -Path or -LiteralPath (also bound from Get-ChildItem), several devices in parallel up to -ThrottleLimit.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Invoke, "Esp32Ota", DefaultParameterSetName = DevicePathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[OutputType(typeof(OtaResult))]
+public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
+{
+    private const string DevicePathSet = "DevicePath";
+    private const string DeviceLiteralPathSet = "DeviceLiteralPath";
+    private const string AddressPathSet = "AddressPath";
+    private const string AddressLiteralPathSet = "AddressLiteralPath";
+
+    private readonly HashSet<string> _queuedAddresses = new(StringComparer.OrdinalIgnoreCase);
+    private CancellationTokenSource? _cancel;
+    private ImageResolver? _images;
+    private UpdateQueue? _queue;
+
+    /// <summary>The devices to update, as Find-Esp32Device emits them.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = DevicePathSet)]
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = DeviceLiteralPathSet)]
+    [ValidateNotNull]
+    public Esp32Device[]? Device { get; set; }
+
+    /// <summary>Addresses of the devices to update.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = AddressPathSet)]
+    [Parameter(Mandatory = true, ParameterSetName = AddressLiteralPathSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? Address { get; set; }
+
+    /// <summary>The firmware image (the app .bin from idf.py build); wildcards allowed.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = DevicePathSet)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = AddressPathSet)]
+    [Alias("FilePath")]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? Path { get; set; }
+
+    /// <summary>The firmware image, taken exactly as written; bound from Get-ChildItem output.</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = DeviceLiteralPathSet)]
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = AddressLiteralPathSet)]
+    [Alias("PSPath", "LP")]
+    [ValidateNotNullOrEmpty]
+    public string[]? LiteralPath { get; set; }
+
+    /// <summary>The wire protocol: Auto picks the fastest the device offers.</summary>
+    [Parameter]
+    public OtaProtocolVersion Protocol { get; set; } = OtaProtocolVersion.Auto;
+
+    /// <summary>Seconds to wait for the device at each step before giving up on it.</summary>
+    [Parameter]
+    [ValidateRange(1, 600)]
+    public int TimeoutSec { get; set; }
+
+    /// <summary>How many devices to update at once.</summary>
+    [Parameter]
+    [ValidateRange(1, 64)]
+    public int ThrottleLimit { get; set; } = 4;
+
+    /// <summary>Emit a result object for every device.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    /// <summary>Update without asking for confirmation.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override void BeginProcessing()
+    {
+        _cancel = new CancellationTokenSource();
+        _images = new ImageResolver(this);
+        var options = OtaOptions.Default with
+        {
+            Protocol = Protocol,
+            Timeouts = TimeoutSec > 0 ? OtaTimeouts.All(TimeSpan.FromSeconds(TimeoutSec)) : OtaTimeouts.Default,
+        };
+        _queue = new UpdateQueue(this, new OtaUpdater(), options, ThrottleLimit, _cancel.Token) { PassThru = PassThru };
+    }
+
+    protected override void ProcessRecord()
+    {
+        bool literal = LiteralPath is not null;
+        var images = _images!.Resolve(literal ? LiteralPath! : Path!, literal);
+        if (images.Count > 1)
+        {
+            ThrowTerminatingError(new ErrorRecord(
+                new ArgumentException($"The paths name {images.Count} images; a device takes one. Give one image, or pipe files one per device."),
+                "AmbiguousImage", ErrorCategory.InvalidArgument, images.Select(i => i.Path).ToArray()));
+        }
+
+        if (images.Count == 1)
+        {
+            foreach (var device in TargetDevices())
+            {
+                Queue(device, images[0]);
+            }
+        }
+
+        _queue!.Drain(untilIdle: false);
+    }
+
+    protected override void EndProcessing() => _queue!.Drain(untilIdle: true);
+
+    protected override void StopProcessing() => _cancel?.Cancel();
+
+    public void Dispose()
+    {
+        _cancel?.Cancel();
+        _queue?.Dispose();
+        _cancel?.Dispose();
+    }
+
+    private IEnumerable<Esp32Device> TargetDevices()
+    {
+        if (Device is not null)
+        {
+            return Device;
+        }
+
+        var devices = new List<Esp32Device>();
+        foreach (string address in Address!)
+        {
+            try
+            {
+                devices.Add(new Esp32Device(address, null, 0, Transports.ForAddress(address)));
+            }
+            catch (PlatformNotSupportedException ex)
+            {
+                WriteError(new ErrorRecord(ex, ErrorIds.TransportUnavailable, ErrorCategory.NotImplemented, address));
+            }
+        }
+
+        return devices;
+    }
+
+    private void Queue(Esp32Device device, FirmwareImage image)
+    {
+        if (!_queuedAddresses.Add(device.Address))
+        {
+            WriteError(new ErrorRecord(new ArgumentException($"{device} is already being updated in this pipeline; it was given twice and is updated once."),
+                ErrorIds.DeviceAlreadyQueued, ErrorCategory.InvalidArgument, device));
+            return;
+        }
+
+        string action = $"Replace the firmware with {image.App?.ProjectName ?? "image"} {image.Version ?? "(unknown version)"} from {image.Path}";
+        bool whatIf = MyInvocation.BoundParameters.ContainsKey("WhatIf");
+        if ((Force && !whatIf) || ShouldProcess(device.ToString(), action))
+        {
+            _queue!.Enqueue(new OtaUpdater().CreateSession(device, image));
+        }
+        else
+        {
+            _queuedAddresses.Remove(device.Address);
+        }
+    }
+}

@@ -1,0 +1,31 @@
+using BleOta.Engine.Simulator;
+using BleOta.Engine.Transport;
+
+namespace BleOta;
+
+/// <summary>Chooses the transport a cmdlet talks through.</summary>
+internal static class Transports
+{
+    /// <summary>The simulated fleet, set to run at <paramref name="speed"/> and holding at least <paramref name="count"/> devices.</summary>
+    public static SimulatedTransport Simulated(int count, double speed)
+    {
+        var transport = SimulatedTransport.Shared;
+        transport.Speed = speed;
+        transport.EnsureDevices(count);
+        return transport;
+    }
+
+    /// <summary>
+    /// The platform's radio. Real radios (WinRT, BlueZ) are not part of this build yet, so this explains
+    /// what to use instead rather than failing somewhere deeper.
+    /// </summary>
+    public static IBleTransport Radio() =>
+        throw new PlatformNotSupportedException(
+            "This build of BleOta has no Bluetooth radio transport for this platform yet. Use -Simulated to work with simulated devices.");
+
+    /// <summary>The transport that knows this address: a simulated device if one has it, else the radio.</summary>
+    public static IBleTransport ForAddress(string address) =>
+        SimulatedTransport.Shared.Devices.Any(d => string.Equals(d.Address, address, StringComparison.OrdinalIgnoreCase))
+            ? SimulatedTransport.Shared
+            : Radio();
+}

@@ -1,0 +1,178 @@
+using System.Management.Automation;
+using BleOta.Engine.Discovery;
+using BleOta.Engine.Session;
+using BleOta.Engine.Simulator;
+using BleOta.Tests.Support;
+
+namespace BleOta.Tests.Cmdlets;
+
+public sealed class InvokeEsp32OtaTests : IDisposable
+{
+    private readonly ModuleHost _host = new();
+    private readonly Fleet _fleet = new();
+
+    public void Dispose() => _host.Dispose();
+
+    private Esp32Device[] Devices(params SimulatedDevice[] devices) => devices.Select(_fleet.Target).ToArray();
+
+    [Fact]
+    public void Updates_every_piped_device_and_passes_results_through()
+    {
+        var devices = Devices(_fleet.Add(), _fleet.Add(), _fleet.Add());
+        _host.Set("devices", devices);
+        _host.Set("image", TestImages.WriteTemp(TestImages.Build(version: "2.1.0", size: 30_000)));
+
+        var (output, streams) = _host.Run("$devices | Invoke-Esp32Ota -Path $image -Force -PassThru");
+
+        Assert.Empty(streams.Error);
+        var results = output.Select(o => (OtaResult)o.BaseObject).OrderBy(r => r.Address).ToList();
+        Assert.Equal(devices.Select(d => d.Address), results.Select(r => r.Address));
+        Assert.All(results, r => Assert.Equal((OtaStatus.Succeeded, "1.0.0", "2.1.0"), (r.Status, r.VersionBefore, r.VersionAfter)));
+        Assert.All(_fleet.Transport.Devices, d => Assert.Equal("2.1.0", d.RunningVersion));
+    }
+
+    [Fact]
+    public void Without_PassThru_a_successful_update_writes_nothing()
+    {
+        _host.Set("devices", Devices(_fleet.Add()));
+        _host.Set("image", TestImages.WriteTemp(TestImages.Build()));
+
+        var (output, streams) = _host.Run("$devices | Invoke-Esp32Ota -Path $image -Force");
+
+        Assert.Empty(output);
+        Assert.Empty(streams.Error);
+    }
+
+    [Fact]
+    public void Progress_shows_the_packet_count_under_a_parent_bar()
+    {
+        _host.Set("devices", Devices(_fleet.Add()));
+        var image = TestImages.Build(size: 30_000);
+        _host.Set("image", TestImages.WriteTemp(image));
+
+        var (_, streams) = _host.Run("$devices | Invoke-Esp32Ota -Path $image -Force");
+
+        int packets = (image.Length + 511) / 512;
+        var children = streams.Progress.Where(p => p.ParentActivityId == 1).ToList();
+        Assert.NotEmpty(children);
+        Assert.All(children.Where(c => c.StatusDescription.StartsWith("packet ")), c => Assert.Matches($@"^packet \d+/{packets}, [\d.]+ of [\d.]+ kB, [\d.]+ kB/s$", c.StatusDescription));
+        Assert.Contains(streams.Progress, p => p.ActivityId == 1 && p.RecordType == ProgressRecordType.Completed);
+    }
+
+    [Fact]
+    public void A_device_that_naks_gets_an_error_and_the_others_are_still_updated()
+    {
+        var good1 = _fleet.Add();
+        var bad = _fleet.Add(new DeviceFaults { RejectRequest = true });
+        var good2 = _fleet.Add();
+        _host.Set("devices", Devices(good1, bad, good2));
+        _host.Set("image", TestImages.WriteTemp(TestImages.Build(version: "5.0.0")));
+
+        var (_, streams) = _host.Run("$devices | Invoke-Esp32Ota -Path $image -Force -ThrottleLimit 1");
+
+        var error = Assert.Single(streams.Error);
+        Assert.Equal("DeviceRejectedRequest,BleOta.InvokeEsp32Ota", error.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.ResourceUnavailable, error.CategoryInfo.Category);
+        Assert.Equal(bad.Address, ((Esp32Device)error.TargetObject).Address);
+        Assert.Equal(("5.0.0", "1.0.0", "5.0.0"), (good1.RunningVersion, bad.RunningVersion, good2.RunningVersion));
+    }
+
+    [Fact]
+    public void A_timeout_is_reported_with_its_own_error_id()
+    {
+        _host.Set("devices", Devices(_fleet.Add(new DeviceFaults { IgnoreDone = true }), _fleet.Add()));
+        _host.Set("image", TestImages.WriteTemp(TestImages.Build(version: "5.0.0")));
+
+        var (_, streams) = _host.Run("$devices | Invoke-Esp32Ota -Path $image -Force -TimeoutSec 1");
+
+        Assert.Equal("AckTimeout,BleOta.InvokeEsp32Ota", Assert.Single(streams.Error).FullyQualifiedErrorId);
+        Assert.Equal("5.0.0", _fleet.Transport.Devices[1].RunningVersion);
+    }
+
+    [Theory]
+    [InlineData("missing", "ImageNotFound", ErrorCategory.ObjectNotFound)]
+    [InlineData("directory", "ImagePathIsDirectory", ErrorCategory.InvalidArgument)]
+    [InlineData("empty", "ImageEmpty", ErrorCategory.InvalidData)]
+    [InlineData("text", "ImageNotEsp", ErrorCategory.InvalidData)]
+    [InlineData("damaged", "ImageDamaged", ErrorCategory.InvalidData)]
+    public void A_bad_image_is_one_error_and_nothing_is_sent(string kind, string errorId, ErrorCategory category)
+    {
+        var device = _fleet.Add();
+        _host.Set("devices", Devices(device, _fleet.Add()));
+        var damaged = TestImages.Build();
+        damaged[3000] ^= 0xFF;
+        string path = kind switch
+        {
+            "missing" => Path.Combine(Path.GetTempPath(), "no-such-dir", "app.bin"),
+            "directory" => Path.GetDirectoryName(TestImages.WriteTemp([1]))!,
+            "empty" => TestImages.WriteTemp([]),
+            "text" => TestImages.WriteTemp("not firmware"u8.ToArray()),
+            _ => TestImages.WriteTemp(damaged),
+        };
+        _host.Set("image", path);
+
+        var (output, streams) = _host.Run("$devices | Invoke-Esp32Ota -LiteralPath $image -Force -PassThru");
+
+        var error = Assert.Single(streams.Error);
+        Assert.Equal($"{errorId},BleOta.InvokeEsp32Ota", error.FullyQualifiedErrorId);
+        Assert.Equal(category, error.CategoryInfo.Category);
+        Assert.Empty(output);
+        Assert.Equal(1, device.BootCount);
+    }
+
+    [Fact]
+    public void Files_from_Get_ChildItem_bind_to_LiteralPath()
+    {
+        var device = _fleet.Add();
+        _host.Set("device", _fleet.Target(device));
+        _host.Set("image", TestImages.WriteTemp(TestImages.Build(version: "6.0.0")));
+
+        var (output, streams) = _host.Run("Get-ChildItem -LiteralPath $image | Invoke-Esp32Ota -Device $device -Force -PassThru");
+
+        Assert.Empty(streams.Error);
+        Assert.Equal("6.0.0", ((OtaResult)Assert.Single(output).BaseObject).VersionAfter);
+        Assert.Equal("6.0.0", device.RunningVersion);
+    }
+
+    [Fact]
+    public void WhatIf_sends_nothing()
+    {
+        var device = _fleet.Add();
+        _host.Set("devices", Devices(device));
+        _host.Set("image", TestImages.WriteTemp(TestImages.Build()));
+
+        var (output, streams) = _host.Run("$devices | Invoke-Esp32Ota -Path $image -WhatIf -PassThru");
+
+        Assert.Empty(output);
+        Assert.Empty(streams.Error);
+        Assert.Equal(1, device.BootCount);
+    }
+
+    [Fact]
+    public void The_same_device_twice_is_updated_once_with_an_error_for_the_repeat()
+    {
+        var device = _fleet.Add();
+        var target = _fleet.Target(device);
+        _host.Set("devices", new[] { target, target });
+        _host.Set("image", TestImages.WriteTemp(TestImages.Build()));
+
+        var (output, streams) = _host.Run("$devices | Invoke-Esp32Ota -Path $image -Force -PassThru");
+
+        Assert.Equal("DeviceAlreadyQueued,BleOta.InvokeEsp32Ota", Assert.Single(streams.Error).FullyQualifiedErrorId);
+        Assert.Single(output);
+        Assert.Equal(2, device.BootCount);
+    }
+
+    [Fact]
+    public void Sessions_are_visible_to_Get_OtaProgress_afterwards()
+    {
+        var device = _fleet.Add();
+        _host.Set("devices", Devices(device));
+        _host.Set("image", TestImages.WriteTemp(TestImages.Build(version: "7.0.0")));
+
+        var (output, _) = _host.Run($"$devices | Invoke-Esp32Ota -Path $image -Force; Get-OtaProgress -Device '{device.Address}'");
+
+        var snapshot = (OtaProgress)Assert.Single(output).BaseObject;
+        Assert.Equal((OtaState.Succeeded, 100, "7.0.0"), (snapshot.State, snapshot.PercentComplete, snapshot.ImageVersion));
+    }
+}

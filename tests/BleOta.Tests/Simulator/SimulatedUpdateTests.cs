@@ -1,0 +1,217 @@
+using BleOta.Engine.Image;
+using BleOta.Engine.Protocol;
+using BleOta.Engine.Session;
+using BleOta.Engine.Simulator;
+using BleOta.Tests.Support;
+
+namespace BleOta.Tests.Simulator;
+
+public class SimulatedUpdateTests
+{
+    private static readonly OtaOptions Fast = OtaOptions.Default with { Timeouts = OtaTimeouts.All(TimeSpan.FromSeconds(2)) };
+
+    private static Task<OtaResult> Update(Fleet fleet, SimulatedDevice device, byte[] image, OtaOptions? options = null)
+    {
+        var updater = new OtaUpdater(new OtaSessionRegistry());
+        var session = updater.CreateSession(fleet.Target(device), FirmwareImage.Parse(image, "test.bin"));
+        return updater.RunAsync(session, options ?? Fast, null, CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task A_good_update_boots_the_new_image_and_reports_both_versions()
+    {
+        var fleet = new Fleet();
+        var device = fleet.Add();
+        var image = TestImages.Build(version: "2.0.0", size: 120_000);
+
+        var result = await Update(fleet, device, image);
+
+        Assert.Equal(OtaStatus.Succeeded, result.Status);
+        Assert.Equal(("1.0.0", "2.0.0"), (result.VersionBefore, result.VersionAfter));
+        Assert.Equal(image.Length, result.Bytes);
+        Assert.Equal("2.0.0", device.RunningVersion);
+        Assert.Equal(1, device.Flash.RunningSlot);
+        Assert.Equal(SlotState.Valid, device.Flash.StateOf(1));
+        Assert.Equal(2, device.BootCount);
+    }
+
+    [Fact]
+    public async Task Seed_firmware_is_updated_with_512_byte_packets_and_no_info()
+    {
+        var fleet = new Fleet();
+        var device = fleet.Add(firmware: SimulatedFirmware.Seed, deviceMtu: 517);
+        var image = TestImages.Build(size: 20_000);
+
+        var result = await Update(fleet, device, image);
+
+        Assert.Equal(OtaStatus.Succeeded, result.Status);
+        Assert.Null(result.VersionBefore);
+        Assert.Equal((image.Length + 511) / 512, result.Packets);
+        Assert.Equal("2.0.0", device.RunningVersion);
+    }
+
+    [Fact]
+    public async Task Two_updates_in_a_row_alternate_slots()
+    {
+        var fleet = new Fleet();
+        var device = fleet.Add();
+
+        await Update(fleet, device, TestImages.Build(version: "2.0.0"));
+        var second = await Update(fleet, device, TestImages.Build(version: "3.0.0"));
+
+        Assert.Equal(("2.0.0", "3.0.0"), (second.VersionBefore, second.VersionAfter));
+        Assert.Equal(0, device.Flash.RunningSlot);
+    }
+
+    [Fact]
+    public async Task A_device_that_naks_the_request_keeps_its_firmware()
+    {
+        var fleet = new Fleet();
+        var device = fleet.Add(new DeviceFaults { RejectRequest = true });
+
+        var result = await Update(fleet, device, TestImages.Build());
+
+        Assert.Equal((OtaStatus.Failed, OtaErrorCode.RequestRejected), (result.Status, result.ErrorCode));
+        Assert.Equal("1.0.0", device.RunningVersion);
+    }
+
+    [Fact]
+    public async Task A_silent_device_times_out()
+    {
+        var fleet = new Fleet();
+        var device = fleet.Add(new DeviceFaults { IgnoreRequest = true });
+        var options = Fast with { Timeouts = OtaTimeouts.All(TimeSpan.FromMilliseconds(200)) };
+
+        var result = await Update(fleet, device, TestImages.Build(), options);
+
+        Assert.Equal(OtaErrorCode.AckTimeout, result.ErrorCode);
+        Assert.Equal("1.0.0", device.RunningVersion);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(20_000)]
+    [InlineData(39_000)]
+    public async Task A_link_lost_mid_transfer_leaves_the_old_firmware_running(int after)
+    {
+        var fleet = new Fleet();
+        var device = fleet.Add(new DeviceFaults { DisconnectAfterBytes = after });
+
+        var result = await Update(fleet, device, TestImages.Build(size: 40_000));
+
+        Assert.Equal(OtaErrorCode.Disconnected, result.ErrorCode);
+        Assert.False(device.Flash.IsUpdating);
+        device.Restart();
+        Assert.Equal("1.0.0", device.RunningVersion);
+        Assert.False(device.IsBricked);
+    }
+
+    [Fact]
+    public async Task A_flash_write_failure_aborts_and_the_old_image_boots()
+    {
+        var fleet = new Fleet();
+        var device = fleet.Add(new DeviceFaults { FailFlashWriteAt = 10_000 });
+
+        var result = await Update(fleet, device, TestImages.Build(size: 40_000));
+
+        Assert.Equal(OtaStatus.Failed, result.Status);
+        Assert.Equal(OtaErrorCode.TransportError, result.ErrorCode);
+        device.Restart();
+        Assert.Equal("1.0.0", device.RunningVersion);
+    }
+
+    [Fact]
+    public async Task A_damaged_image_that_reaches_the_device_gets_done_nak_and_changes_nothing()
+    {
+        var fleet = new Fleet();
+        var device = fleet.Add();
+        var bytes = TestImages.Build();
+        bytes[5000] ^= 0x01;
+        var connection = await fleet.Transport.ConnectAsync(device.Address, CancellationToken.None);
+        await connection.RequestMtuAsync(517, CancellationToken.None);
+
+        var error = await Assert.ThrowsAsync<OtaException>(() => new V1Client(OtaTimeouts.Default).SendAsync(connection, bytes, null, CancellationToken.None));
+
+        Assert.Equal(OtaErrorCode.ImageRejected, error.Code);
+        await connection.DisposeAsync();
+        device.Restart();
+        Assert.Equal("1.0.0", device.RunningVersion);
+        Assert.Equal(SlotState.Invalid, device.Flash.StateOf(1));
+    }
+
+    [Fact]
+    public async Task An_image_whose_self_test_fails_is_rolled_back()
+    {
+        var fleet = new Fleet();
+        var device = fleet.Add(new DeviceFaults { SelfTestFails = true });
+
+        var result = await Update(fleet, device, TestImages.Build(version: "2.0.0"));
+
+        Assert.Equal(OtaStatus.Succeeded, result.Status); // the transfer worked; -Verify (issue 5) reports the rollback
+        Assert.Equal("1.0.0", device.RunningVersion);
+        Assert.Equal(SlotState.Aborted, device.Flash.StateOf(1));
+    }
+
+    [Fact]
+    public async Task An_image_for_another_chip_is_refused_before_the_request()
+    {
+        var fleet = new Fleet();
+        var device = fleet.Add();
+
+        var result = await Update(fleet, device, TestImages.Build(chip: EspChip.Esp32S3));
+
+        Assert.Equal(OtaErrorCode.ImageWrongChip, result.ErrorCode);
+        Assert.Contains("ESP32-S3", result.Error);
+        Assert.Equal(0, result.Bytes);
+    }
+
+    [Fact]
+    public async Task An_image_larger_than_the_slot_is_refused_before_the_request()
+    {
+        var fleet = new Fleet();
+        var device = fleet.Add(slotSize: 256 * 1024);
+
+        var result = await Update(fleet, device, TestImages.Build(size: 300_000));
+
+        Assert.Equal(OtaErrorCode.ImageTooLarge, result.ErrorCode);
+        Assert.Equal(0, result.Bytes);
+    }
+
+    [Fact]
+    public async Task Cancelling_mid_transfer_leaves_the_device_free_and_on_its_old_firmware()
+    {
+        var fleet = new Fleet();
+        var device = fleet.Add();
+        var updater = new OtaUpdater(new OtaSessionRegistry());
+        var session = updater.CreateSession(fleet.Target(device), FirmwareImage.Parse(TestImages.Build(size: 200_000)));
+        using var cancel = new CancellationTokenSource();
+        var progress = new SyncProgress<OtaProgress>(p =>
+        {
+            if (p.PacketsSent == 50)
+            {
+                cancel.Cancel();
+            }
+        });
+
+        var result = await updater.RunAsync(session, Fast, progress, cancel.Token);
+
+        Assert.Equal(OtaStatus.Cancelled, result.Status);
+        Assert.Null(device.Connection);
+        Assert.False(device.Flash.IsUpdating);
+        Assert.Equal(OtaStatus.Succeeded, (await Update(fleet, device, TestImages.Build(version: "4.0.0"))).Status);
+    }
+
+    [Fact]
+    public async Task Simulated_time_charges_two_connection_events_per_acknowledged_packet()
+    {
+        var fleet = new Fleet();
+        var device = fleet.Add();
+        var image = TestImages.Build(size: 100_000);
+
+        var result = await Update(fleet, device, image);
+
+        // Lower bound from the link alone: each 512-byte packet costs two 15 ms connection events.
+        var linkOnly = TimeSpan.FromMilliseconds(15 * 2) * result.Packets;
+        Assert.InRange(result.Duration, linkOnly, linkOnly * 1.6);
+    }
+}
