@@ -1,0 +1,43 @@
+# Shared setup for the Pester suites: import the built module as a user would, and make test images and fleets.
+Set-StrictMode -Version Latest
+
+function Import-BleOtaUnderTest {
+    $module = if ($env:BLEOTA_MODULE) { $env:BLEOTA_MODULE } else { Join-Path $PSScriptRoot '../../out/BleOta' }
+    if (-not (Test-Path (Join-Path $module 'BleOta.psd1'))) { throw "Build first: ./build.ps1 Build (no module at $module)" }
+    Import-Module (Join-Path $module 'BleOta.psd1') -Force -Global
+}
+
+function New-TestImage {
+    param([string] $Version = '2.0.0', [int] $Size = 30000, [string] $Chip = 'Esp32', [string] $Name = 'app.bin')
+    $builder = [BleOta.Engine.Image.EspAppImageBuilder]::new()
+    $builder.Version = $Version
+    $builder.ProjectName = 'pester-app'
+    $builder.Size = $Size
+    $builder.Chip = $Chip
+    $path = Join-Path $TestDrive $Name
+    [IO.File]::WriteAllBytes($path, $builder.Build())
+    Get-Item -LiteralPath $path
+}
+
+function New-TestFleet {
+    # A private simulated fleet that runs without waiting; devices come back as Find-Esp32Device emits them.
+    param([object[]] $Faults = @($null))
+    $transport = [BleOta.Engine.Simulator.SimulatedTransport]::new(0)
+    $number = 0
+    foreach ($fault in $Faults) {
+        $number++
+        $faults = if ($fault) { [BleOta.Engine.Simulator.DeviceFaults]$fault } else { [BleOta.Engine.Simulator.DeviceFaults]::None }
+        $options = [BleOta.Engine.Simulator.SimulatedDeviceOptions]@{ Faults = $faults }
+        $device = [BleOta.Engine.Simulator.SimulatedDevice]::new(('7E:57:50:00:00:{0:X2}' -f $number), ('pester-{0:D2}' -f $number),
+            [BleOta.Engine.Simulator.SampleImages]::Factory, $options)
+        $null = $transport.Add($device)
+    }
+    [pscustomobject]@{
+        Transport = $transport
+        Devices   = @($transport.Devices | ForEach-Object {
+                [BleOta.Engine.Discovery.Esp32Device]::new($_.Address, $_.Name, $_.Rssi, $transport)
+            })
+    }
+}
+
+Export-ModuleMember -Function Import-BleOtaUnderTest, New-TestImage, New-TestFleet
