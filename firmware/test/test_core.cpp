@@ -514,3 +514,19 @@ TEST_F(CoreTest, DeinitAbortsARunningUpdate)
     ble_ota_core_deinit(&core);
     EXPECT_EQ(port.aborts, 1);
 }
+
+// The IDF port checks the length before flattening and passes data = NULL for
+// a write it cannot buffer: the core must decide on the length alone.
+TEST_F(CoreTest, TooLongToBufferIsDecidedOnLengthAlone)
+{
+    EXPECT_EQ(ble_ota_core_data_buffer_needed(&core), 2u);
+    EXPECT_EQ(ble_ota_core_on_data_write(&core, kConn, nullptr, 300), BLE_OTA_ERR_INVALID_STATE);
+    EXPECT_EQ(ble_ota_core_on_control_write(&core, kConn, nullptr, 5), BLE_OTA_ERR_INVALID_LEN);
+    StartUpdate(100);
+    EXPECT_EQ(ble_ota_core_data_buffer_needed(&core), 100u);
+    ble_ota_core_on_connect(&core, kOther, 247);
+    EXPECT_EQ(ble_ota_core_on_data_write(&core, kOther, nullptr, 200), BLE_OTA_ERR_BUSY);
+    EXPECT_EQ(ble_ota_core_on_data_write(&core, kConn, nullptr, 200), BLE_OTA_ERR_INVALID_LEN);
+    EXPECT_EQ(port.aborts, 1);
+    EXPECT_TRUE(port.flash.empty());
+}

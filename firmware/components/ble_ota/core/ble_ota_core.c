@@ -329,11 +329,14 @@ static const struct {
 ble_ota_err_t ble_ota_core_on_control_write(ble_ota_core_t *core, uint16_t conn,
                                             const uint8_t *data, size_t len)
 {
-    if (core == NULL || (data == NULL && len != 0)) {
+    if (core == NULL) {
         return BLE_OTA_ERR_INVALID_ARG;
     }
     if (len != 1) {
-        return BLE_OTA_ERR_INVALID_LEN;
+        return BLE_OTA_ERR_INVALID_LEN; /* decided on the length alone: data may be NULL */
+    }
+    if (data == NULL) {
+        return BLE_OTA_ERR_INVALID_ARG;
     }
     for (size_t i = 0; i < sizeof(k_control_ops) / sizeof(k_control_ops[0]); i++) {
         if (k_control_ops[i].opcode == data[0]) {
@@ -350,6 +353,9 @@ static ble_ota_err_t data_idle(ble_ota_core_t *core, uint16_t conn, const uint8_
     /* The one data write legal before REQUEST: the packet size, uint16 LE. */
     if (len != BLE_OTA_PACKET_SIZE_WRITE_LEN) {
         return BLE_OTA_ERR_INVALID_STATE;
+    }
+    if (data == NULL) {
+        return BLE_OTA_ERR_INVALID_ARG;
     }
     uint16_t size = (uint16_t)(data[0] | ((uint16_t)data[1] << 8));
     if (size == 0 || size > core->cfg.max_packet_size) {
@@ -381,6 +387,9 @@ static ble_ota_err_t data_receiving(ble_ota_core_t *core, uint16_t conn, const u
         core->control_value = BLE_OTA_OP_DONE_NAK;
         return BLE_OTA_ERR_IMAGE_TOO_LARGE;
     }
+    if (data == NULL) {
+        return BLE_OTA_ERR_INVALID_ARG; /* the port must buffer anything up to packet_size */
+    }
     ble_ota_err_t err = core->port->flash_write(core->ctx, data, len);
     if (err != BLE_OTA_OK) {
         /* The image now has a hole: never let it be finished. */
@@ -401,7 +410,7 @@ static ble_ota_err_t data_receiving(ble_ota_core_t *core, uint16_t conn, const u
 ble_ota_err_t ble_ota_core_on_data_write(ble_ota_core_t *core, uint16_t conn,
                                          const uint8_t *data, size_t len)
 {
-    if (core == NULL || (data == NULL && len != 0)) {
+    if (core == NULL) {
         return BLE_OTA_ERR_INVALID_ARG;
     }
     switch (core->state) {
@@ -447,6 +456,11 @@ uint16_t ble_ota_core_owner(const ble_ota_core_t *core)
 ble_ota_err_t ble_ota_core_last_error(const ble_ota_core_t *core)
 {
     return core->last_err;
+}
+
+size_t ble_ota_core_data_buffer_needed(const ble_ota_core_t *core)
+{
+    return core->state == BLE_OTA_STATE_RECEIVING ? core->packet_size : BLE_OTA_PACKET_SIZE_WRITE_LEN;
 }
 
 uint16_t ble_ota_core_packet_size(const ble_ota_core_t *core, uint16_t conn)

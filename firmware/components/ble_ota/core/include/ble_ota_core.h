@@ -197,7 +197,15 @@ void ble_ota_core_on_disconnect(ble_ota_core_t *core, uint16_t conn);
 ble_ota_err_t ble_ota_core_on_control_write(ble_ota_core_t *core, uint16_t conn,
                                             const uint8_t *data, size_t len);
 
-/** Write to the Data characteristic (packet size while idle, image bytes while receiving). */
+/**
+ * Write to the Data characteristic (packet size while idle, image bytes while
+ * receiving).
+ *
+ * Length first: a port that flattens the payload into a buffer may pass
+ * data = NULL when len is larger than ble_ota_core_data_buffer_needed(); the
+ * core then rejects the write by its length alone, with the same effects as
+ * for any other too-long write (it never reads data in that case).
+ */
 ble_ota_err_t ble_ota_core_on_data_write(ble_ota_core_t *core, uint16_t conn,
                                          const uint8_t *data, size_t len);
 
@@ -212,6 +220,8 @@ uint32_t ble_ota_core_bytes_received(const ble_ota_core_t *core);
 uint16_t ble_ota_core_owner(const ble_ota_core_t *core);
 /** Detail of the last failure (also the cause behind a REQUEST_NAK / DONE_NAK). */
 ble_ota_err_t ble_ota_core_last_error(const ble_ota_core_t *core);
+/** Largest Data write the core can accept now: 2 while idle, the packet size while receiving. */
+size_t ble_ota_core_data_buffer_needed(const ble_ota_core_t *core);
 /** Packet size that applies to conn now: its 2-byte write, else min(MTU - 3, max_packet_size). */
 uint16_t ble_ota_core_packet_size(const ble_ota_core_t *core, uint16_t conn);
 

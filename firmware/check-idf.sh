@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Compile-checks every firmware C source against real ESP-IDF v5 headers with
+# the shared idf-check tool (<repo>/../shared/tools/idf-check/check.sh), in
+# --strict mode (IDF-like -Werror), for the v5.5.5 (default) and v5.3.2
+# (exact NimBLE) header sets. Exits 0 with a note when the tool is absent.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+tool="$repo/../shared/tools/idf-check/check.sh"
+
+if [[ ! -x "$tool" && ! -f "$tool" ]]; then
+    echo "idf-check: skipped (tool not found at $tool)"
+    exit 0
+fi
+
+comp="$here/components/ble_ota"
+# Project Kconfig options are not in the tool's sdkconfig.h: pass their defaults.
+defs=(
+    -D 'CONFIG_BLE_OTA_DEVICE_NAME="esp32-ota"'
+    -D CONFIG_BLE_OTA_ADVERTISE_SERVICE_UUID=1
+    -D CONFIG_BLE_OTA_MAX_PACKET_SIZE=512
+    -D CONFIG_BLE_OTA_RESTART_DELAY_MS=500
+    -D CONFIG_BLE_OTA_PROGRESS_INTERVAL_MS=250
+    -D CONFIG_BLE_OTA_READY_TIMEOUT_MS=5000
+    -D CONFIG_BLE_OTA_SEQUENTIAL_ERASE=1
+)
+incs=(-I "$comp/include" -I "$comp/core/include" -I "$comp/port")
+mapfile -t files < <(cd "$here" && find components main -name '*.c' -not -path '*/test/*' | sort)
+status=0
+for idf in v5.5.5 v5.3.2; do
+    echo "== ESP-IDF $idf headers, --strict"
+    (cd "$here" && bash "$tool" --strict --idf "$idf" "${incs[@]}" "${defs[@]}" "${files[@]}") || status=1
+done
+exit $status

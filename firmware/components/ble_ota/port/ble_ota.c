@@ -1,0 +1,192 @@
+/*
+ * ble_ota_init()/ble_ota_deinit(): NimBLE host start, service registration,
+ * and the mark-valid / rollback decision for the running image.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "esp_check.h"
+#include "esp_log.h"
+#include "esp_ota_ops.h"
+#include "esp_system.h"
+#include "esp_timer.h"
+#include "freertos/FreeRTOS.h"
+#include "freertos/semphr.h"
+#include "host/ble_hs.h"
+#include "nimble/nimble_port.h"
+#include "nimble/nimble_port_freertos.h"
+#include "services/gap/ble_svc_gap.h"
+#include "services/gatt/ble_svc_gatt.h"
+
+#include "ble_ota.h"
+#include "ble_ota_priv.h"
+
+static const char *TAG = "ble_ota";
+
+ble_ota_ctx_t *g_ble_ota;
+
+static void restart_cb(void *arg)
+{
+    esp_restart();
+}
+
+static void host_task(void *param)
+{
+    nimble_port_run(); /* returns after nimble_port_stop() */
+    nimble_port_freertos_deinit();
+}
+
+static void on_sync(void)
+{
+    ble_ota_gap_on_sync();
+}
+
+static void on_reset(int reason)
+{
+    ble_ota_gap_on_reset(reason);
+}
+
+/* Fills zero/NULL fields from Kconfig and checks ranges. */
+static esp_err_t resolve_config(const ble_ota_config_t *in, ble_ota_ctx_t *o)
+{
+    ble_ota_config_t c;
+    if (in != NULL) {
+        c = *in;
+    } else {
+        memset(&c, 0, sizeof(c));
+    }
+    const char *name = c.device_name != NULL ? c.device_name : CONFIG_BLE_OTA_DEVICE_NAME;
+    strncpy(o->name, name, BLE_OTA_NAME_MAX);
+    o->name[BLE_OTA_NAME_MAX] = '\0';
+    c.device_name = o->name;
+    if (c.max_packet_size == 0) {
+        c.max_packet_size = CONFIG_BLE_OTA_MAX_PACKET_SIZE;
+    }
+    ESP_RETURN_ON_FALSE(c.max_packet_size >= 20 && c.max_packet_size <= BLE_OTA_ATT_MAX_ATTR_LEN,
+                        ESP_ERR_INVALID_ARG, TAG, "max_packet_size %u outside 20..512", c.max_packet_size);
+    if (c.restart_delay_ms == 0) {
+        c.restart_delay_ms = CONFIG_BLE_OTA_RESTART_DELAY_MS;
+    }
+    if (c.progress_interval_ms == 0) {
+        c.progress_interval_ms = CONFIG_BLE_OTA_PROGRESS_INTERVAL_MS;
+    }
+    if (c.ready_timeout_ms == 0) {
+        c.ready_timeout_ms = CONFIG_BLE_OTA_READY_TIMEOUT_MS;
+    }
+    o->cfg = c;
+    return ESP_OK;
+}
+
+/*
+ * First boot of a new image (PENDING_VERIFY): keep it only if BLE came up and
+ * the app's self-test passed, so a device can always be updated again.
+ * Any other state (factory app, already valid, rollback off): nothing to do.
+ */
+static esp_err_t confirm_running_image(const ble_ota_ctx_t *o, bool ble_up)
+{
+    const esp_partition_t *running = esp_ota_get_running_partition();
+    esp_ota_img_states_t state;
+    if (running == NULL || esp_ota_get_state_partition(running, &state) != ESP_OK ||
+        state != ESP_OTA_IMG_PENDING_VERIFY) {
+        return ESP_OK;
+    }
+    bool ok = ble_up;
+    if (ok && o->cfg.self_test != NULL) {
+        ESP_LOGI(TAG, "running the app self-test");
+        ok = o->cfg.self_test(o->cfg.self_test_arg);
+    }
+    if (ok) {
+        ESP_LOGI(TAG, "new image on %s passed its checks: marking it valid", running->label);
+        return esp_ota_mark_app_valid_cancel_rollback();
+    }
+    ESP_LOGE(TAG, "new image on %s failed (%s): rolling back", running->label,
+             ble_up ? "self-test" : "BLE did not come up");
+    /* Reboots into the previous image; returns only if there is none. */
+    esp_err_t err = esp_ota_mark_app_invalid_rollback_and_reboot();
+    ESP_LOGE(TAG, "rollback impossible: %s", esp_err_to_name(err));
+    return ESP_FAIL;
+}
+
+esp_err_t ble_ota_init(const ble_ota_config_t *cfg)
+{
+    esp_err_t ret = ESP_OK;
+    bool nimble_up = false;
+    ESP_RETURN_ON_FALSE(g_ble_ota == NULL, ESP_ERR_INVALID_STATE, TAG, "already initialised");
+    ESP_RETURN_ON_FALSE(esp_ota_get_next_update_partition(NULL) != NULL, ESP_ERR_NOT_FOUND, TAG,
+                        "partition table has no OTA update partition");
+
+    ble_ota_ctx_t *o = calloc(1, sizeof(*o));
+    ESP_RETURN_ON_FALSE(o != NULL, ESP_ERR_NO_MEM, TAG, "no memory");
+    for (size_t i = 0; i < CONFIG_BT_NIMBLE_MAX_CONNECTIONS; i++) {
+        o->subscribed[i] = BLE_HS_CONN_HANDLE_NONE;
+    }
+    ESP_GOTO_ON_ERROR(resolve_config(cfg, o), err, TAG, "bad config");
+
+    ble_ota_core_config_t core_cfg = ble_ota_core_config_default();
+    core_cfg.max_packet_size = o->cfg.max_packet_size;
+    core_cfg.restart_delay_ms = o->cfg.restart_delay_ms;
+    core_cfg.progress_interval_ms = o->cfg.progress_interval_ms;
+    ESP_GOTO_ON_FALSE(ble_ota_core_init(&o->core, &core_cfg, &g_ble_ota_port, o) == BLE_OTA_OK,
+                      ESP_ERR_INVALID_ARG, err, TAG, "core init");
+
+    o->ready = xSemaphoreCreateBinary();
+    ESP_GOTO_ON_FALSE(o->ready != NULL, ESP_ERR_NO_MEM, err, TAG, "no memory");
+    const esp_timer_create_args_t timer_args = {
+        .callback = restart_cb,
+        .name = "ble_ota_restart",
+    };
+    ESP_GOTO_ON_ERROR(esp_timer_create(&timer_args, &o->restart_timer), err, TAG, "restart timer");
+    g_ble_ota = o;
+
+    ESP_GOTO_ON_ERROR(nimble_port_init(), err, TAG, "nimble_port_init");
+    nimble_up = true;
+    ble_hs_cfg.sync_cb = on_sync;
+    ble_hs_cfg.reset_cb = on_reset;
+    ble_svc_gap_init();
+    ble_svc_gatt_init();
+    ESP_GOTO_ON_FALSE(ble_ota_gatt_register() == 0, ESP_FAIL, err, TAG, "GATT registration");
+    ESP_GOTO_ON_FALSE(ble_svc_gap_device_name_set(o->name) == 0, ESP_FAIL, err, TAG, "device name");
+    nimble_port_freertos_init(host_task);
+
+    bool ble_up = xSemaphoreTake(o->ready, pdMS_TO_TICKS(o->cfg.ready_timeout_ms)) == pdTRUE;
+    ESP_RETURN_ON_ERROR(confirm_running_image(o, ble_up), TAG, "running image not confirmed");
+    ESP_RETURN_ON_FALSE(ble_up, ESP_ERR_TIMEOUT, TAG, "BLE host did not sync in %u ms",
+                        (unsigned)o->cfg.ready_timeout_ms);
+    return ESP_OK;
+
+err:
+    if (nimble_up) {
+        nimble_port_deinit();
+    }
+    if (o->restart_timer != NULL) {
+        esp_timer_delete(o->restart_timer);
+    }
+    if (o->ready != NULL) {
+        vSemaphoreDelete(o->ready);
+    }
+    g_ble_ota = NULL;
+    free(o);
+    return ret;
+}
+
+esp_err_t ble_ota_deinit(void)
+{
+    ble_ota_ctx_t *o = g_ble_ota;
+    ESP_RETURN_ON_FALSE(o != NULL, ESP_ERR_INVALID_STATE, TAG, "not initialised");
+    ESP_RETURN_ON_FALSE(nimble_port_stop() == 0, ESP_FAIL, TAG, "nimble_port_stop");
+    /* The host task has ended: no more callbacks. */
+    ble_ota_core_deinit(&o->core); /* aborts a running update via flash_abort */
+    esp_err_t ret = nimble_port_deinit();
+    esp_timer_stop(o->restart_timer);
+    esp_timer_delete(o->restart_timer);
+    vSemaphoreDelete(o->ready);
+    g_ble_ota = NULL;
+    free(o);
+    return ret;
+}
+
+bool ble_ota_is_updating(void)
+{
+    ble_ota_ctx_t *o = g_ble_ota;
+    return o != NULL && ble_ota_core_state(&o->core) == BLE_OTA_STATE_RECEIVING;
+}

@@ -1,0 +1,265 @@
+/*
+ * Port callbacks of the protocol core on ESP-IDF: esp_ota_* for flash,
+ * NimBLE notifications, an esp_timer for the restart.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "esp_check.h"
+#include "esp_log.h"
+#include "esp_ota_ops.h"
+#include "esp_system.h"
+#include "spi_flash_mmap.h" /* ESP_ERR_FLASH_OP_FAIL */
+#include "esp_timer.h"
+#include "host/ble_gatt.h"
+#include "host/ble_hs_mbuf.h"
+
+#include "ble_ota_priv.h"
+
+static const char *TAG = "ble_ota";
+
+static ble_ota_err_t to_core_err(esp_err_t err)
+{
+    switch (err) {
+    case ESP_OK:                      return BLE_OTA_OK;
+    case ESP_ERR_NO_MEM:              return BLE_OTA_ERR_NO_MEM;
+    case ESP_ERR_NOT_FOUND:           return BLE_OTA_ERR_NO_PARTITION;
+    case ESP_ERR_INVALID_SIZE:        return BLE_OTA_ERR_IMAGE_TOO_LARGE;
+    case ESP_ERR_OTA_VALIDATE_FAILED: return BLE_OTA_ERR_IMAGE_INVALID;
+    case ESP_ERR_OTA_ROLLBACK_INVALID_STATE: return BLE_OTA_ERR_INVALID_STATE;
+    default:                          return BLE_OTA_ERR_FLASH;
+    }
+}
+
+/* Frees everything a session holds. Safe to call twice. */
+static void session_release(ble_ota_ctx_t *o)
+{
+    if (o->ota_open) {
+        esp_ota_abort(o->ota_handle);
+        o->ota_open = false;
+    }
+    free(o->rx_buf);
+    o->rx_buf = NULL;
+    free(o->prefix);
+    o->prefix = NULL;
+    o->prefix_len = 0;
+    o->update_part = NULL;
+}
+
+/* Logs the incoming app next to the running one. Never refuses anything:
+ * same version or a version that failed before is a warning only. */
+static void log_incoming_app(const ble_ota_ctx_t *o)
+{
+    esp_app_desc_t incoming;
+    memcpy(&incoming, o->prefix + BLE_OTA_APP_DESC_OFFSET, sizeof(incoming));
+    if (incoming.magic_word != ESP_APP_DESC_MAGIC_WORD) {
+        ESP_LOGW(TAG, "incoming image has no app descriptor");
+        return;
+    }
+    const esp_app_desc_t *running = esp_app_get_description();
+    ESP_LOGI(TAG, "incoming: %.32s %.32s (IDF %.32s); running: %.32s %.32s",
+             incoming.project_name, incoming.version, incoming.idf_ver, running->project_name, running->version);
+    if (strncmp(incoming.version, running->version, sizeof(incoming.version)) == 0) {
+        ESP_LOGW(TAG, "incoming version equals the running one (allowed)");
+    }
+    const esp_partition_t *invalid = esp_ota_get_last_invalid_partition();
+    esp_app_desc_t invalid_desc;
+    if (invalid != NULL && esp_ota_get_partition_description(invalid, &invalid_desc) == ESP_OK &&
+        strncmp(incoming.version, invalid_desc.version, sizeof(incoming.version)) == 0) {
+        ESP_LOGW(TAG, "incoming version %.32s was rolled back before (allowed)", incoming.version);
+    }
+}
+
+static ble_ota_err_t port_flash_begin(void *ctx, uint32_t image_size, uint32_t *capacity)
+{
+    ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
+    esp_err_t ret = ESP_OK;
+
+    session_release(o);
+    o->update_part = esp_ota_get_next_update_partition(NULL);
+    ESP_GOTO_ON_FALSE(o->update_part != NULL, ESP_ERR_NOT_FOUND, err, TAG, "no OTA update partition");
+    ESP_GOTO_ON_FALSE(image_size <= o->update_part->size, ESP_ERR_INVALID_SIZE, err, TAG,
+                      "image of %" PRIu32 " bytes does not fit %s (%" PRIu32 ")", image_size,
+                      o->update_part->label, o->update_part->size);
+    o->rx_buf = malloc(o->cfg.max_packet_size);
+    o->prefix = malloc(BLE_OTA_IMAGE_PREFIX_LEN);
+    ESP_GOTO_ON_FALSE(o->rx_buf != NULL && o->prefix != NULL, ESP_ERR_NO_MEM, err, TAG, "no memory for buffers");
+
+    size_t size_arg = image_size;
+    if (image_size == 0) {
+#if CONFIG_BLE_OTA_SEQUENTIAL_ERASE
+        size_arg = OTA_WITH_SEQUENTIAL_WRITES; /* erase sector by sector as data arrives */
+#else
+        size_arg = OTA_SIZE_UNKNOWN;           /* erase the whole partition now */
+#endif
+    }
+    ESP_GOTO_ON_ERROR(esp_ota_begin(o->update_part, size_arg, &o->ota_handle), err, TAG,
+                      "esp_ota_begin on %s failed", o->update_part->label);
+    o->ota_open = true;
+    o->written = 0;
+    *capacity = o->update_part->size;
+    ESP_LOGI(TAG, "update started: writing %s at 0x%" PRIx32 " (%" PRIu32 " bytes)", o->update_part->label,
+             o->update_part->address, o->update_part->size);
+    return BLE_OTA_OK;
+
+err:
+    session_release(o); /* esp_ota_abort if the handle was opened, buffers freed */
+    return to_core_err(ret);
+}
+
+static ble_ota_err_t port_flash_write(void *ctx, const uint8_t *data, size_t len)
+{
+    ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
+    esp_err_t ret = ESP_OK;
+
+    ESP_GOTO_ON_FALSE(o->ota_open, ESP_ERR_INVALID_STATE, err, TAG, "write without a session");
+    /* Exactly the bytes received: never pad a short packet. */
+    ESP_GOTO_ON_ERROR(esp_ota_write(o->ota_handle, data, len), err, TAG,
+                      "esp_ota_write of %u bytes at offset %" PRIu32 " failed", (unsigned)len, o->written);
+    if (o->prefix_len < BLE_OTA_IMAGE_PREFIX_LEN) {
+        size_t take = BLE_OTA_IMAGE_PREFIX_LEN - o->prefix_len;
+        take = take < len ? take : len;
+        memcpy(o->prefix + o->prefix_len, data, take);
+        o->prefix_len += take;
+        if (o->prefix_len == BLE_OTA_IMAGE_PREFIX_LEN) {
+            log_incoming_app(o);
+        }
+    }
+    o->written += (uint32_t)len;
+    return BLE_OTA_OK;
+
+err:
+    session_release(o);
+    return ret == ESP_ERR_INVALID_STATE ? BLE_OTA_ERR_INVALID_STATE : to_core_err(ret);
+}
+
+static ble_ota_err_t port_flash_end(void *ctx)
+{
+    ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
+    esp_err_t ret = ESP_OK;
+    ble_ota_err_t result = BLE_OTA_ERR_IMAGE_INVALID;
+
+    ESP_GOTO_ON_FALSE(o->ota_open, ESP_ERR_INVALID_STATE, err, TAG, "end without a session");
+    /* esp_ota_end verifies the image (esp_image_verify) and always frees the handle. */
+    o->ota_open = false;
+    ESP_GOTO_ON_ERROR(esp_ota_end(o->ota_handle), err, TAG, "image rejected after %" PRIu32 " bytes", o->written);
+    result = BLE_OTA_ERR_SET_BOOT;
+    ESP_GOTO_ON_ERROR(esp_ota_set_boot_partition(o->update_part), err, TAG, "esp_ota_set_boot_partition failed");
+    ESP_LOGI(TAG, "image of %" PRIu32 " bytes valid, %s will boot next", o->written, o->update_part->label);
+    session_release(o);
+    return BLE_OTA_OK;
+
+err:
+    session_release(o);
+    return ret == ESP_ERR_INVALID_STATE ? BLE_OTA_ERR_INVALID_STATE : result;
+}
+
+static void port_flash_abort(void *ctx)
+{
+    ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
+    if (o->ota_open) {
+        ESP_LOGW(TAG, "update aborted after %" PRIu32 " bytes; boot partition unchanged", o->written);
+    }
+    session_release(o);
+}
+
+static ble_ota_err_t port_notify(void *ctx, uint16_t conn, const uint8_t *data, size_t len)
+{
+    (void)ctx;
+    if (!ble_ota_gatt_is_subscribed(conn)) {
+        ESP_LOGW(TAG, "conn %u not subscribed to Control; value 0x%02x readable only", conn, data[0]);
+        return BLE_OTA_ERR_NOTIFY;
+    }
+    struct os_mbuf *om = ble_hs_mbuf_from_flat(data, (uint16_t)len);
+    if (om == NULL) {
+        return BLE_OTA_ERR_NO_MEM;
+    }
+    /* Queued ahead of the ATT write response of the current request. */
+    int rc = ble_gatts_notify_custom(conn, ble_ota_gatt_control_handle(), om);
+    if (rc != 0) {
+        ESP_LOGW(TAG, "notify failed: %d", rc);
+        return BLE_OTA_ERR_NOTIFY;
+    }
+    return BLE_OTA_OK;
+}
+
+static void port_schedule_restart(void *ctx, uint32_t delay_ms)
+{
+    ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
+    ESP_LOGI(TAG, "restarting in %" PRIu32 " ms", delay_ms);
+    /* A timer, not a delay in the host task: the DONE_ACK notification and the
+     * write response must still go out. */
+    if (esp_timer_start_once(o->restart_timer, (uint64_t)delay_ms * 1000u) != ESP_OK) {
+        esp_restart();
+    }
+}
+
+static uint32_t port_now_ms(void *ctx)
+{
+    (void)ctx;
+    return (uint32_t)(esp_timer_get_time() / 1000);
+}
+
+static void port_on_event(void *ctx, const ble_ota_core_event_t *ev)
+{
+    ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
+    const ble_ota_callbacks_t *cb = &o->cfg.callbacks;
+    switch (ev->type) {
+    case BLE_OTA_CORE_EV_STARTED:
+        if (cb->on_update_started != NULL) {
+            cb->on_update_started(o->cfg.user_ctx);
+        }
+        break;
+    case BLE_OTA_CORE_EV_PROGRESS:
+        if (cb->on_progress != NULL) {
+            ble_ota_progress_t p = {
+                .bytes_received = ev->bytes,
+                .packets = ev->packets,
+                .partition_size = ev->capacity,
+                .elapsed_ms = ev->elapsed_ms,
+            };
+            cb->on_progress(&p, o->cfg.user_ctx);
+        }
+        break;
+    case BLE_OTA_CORE_EV_FINISHED: {
+        esp_err_t err;
+        switch (ev->result) {
+        case BLE_OTA_OK:                  err = ESP_OK; break;
+        case BLE_OTA_ERR_IMAGE_INVALID:   err = ESP_ERR_OTA_VALIDATE_FAILED; break;
+        case BLE_OTA_ERR_IMAGE_TOO_LARGE: err = ESP_ERR_INVALID_SIZE; break;
+        case BLE_OTA_ERR_FLASH:           err = ESP_ERR_FLASH_OP_FAIL; break;
+        case BLE_OTA_ERR_DISCONNECTED:
+        case BLE_OTA_ERR_INVALID_STATE:
+        case BLE_OTA_ERR_INVALID_LEN:
+        case BLE_OTA_ERR_NO_DATA:         err = ESP_ERR_INVALID_STATE; break;
+        default:                          err = ESP_FAIL; break;
+        }
+        if (ev->result == BLE_OTA_OK) {
+            ESP_LOGI(TAG, "update finished: %" PRIu32 " bytes in %" PRIu32 " ms", ev->bytes, ev->elapsed_ms);
+        } else {
+            ESP_LOGW(TAG, "update failed: %s after %" PRIu32 " bytes", ble_ota_err_name(ev->result), ev->bytes);
+        }
+        if (cb->on_update_finished != NULL) {
+            ble_ota_result_t r = {
+                .err = err,
+                .reason = ble_ota_err_name(ev->result),
+                .bytes_received = ev->bytes,
+            };
+            cb->on_update_finished(&r, o->cfg.user_ctx);
+        }
+        break;
+    }
+    }
+}
+
+const ble_ota_port_t g_ble_ota_port = {
+    .flash_begin = port_flash_begin,
+    .flash_write = port_flash_write,
+    .flash_end = port_flash_end,
+    .flash_abort = port_flash_abort,
+    .notify = port_notify,
+    .schedule_restart = port_schedule_restart,
+    .now_ms = port_now_ms,
+    .on_event = port_on_event,
+};

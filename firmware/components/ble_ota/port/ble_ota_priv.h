@@ -1,0 +1,66 @@
+/*
+ * Internal state shared by the IDF port files. Everything here runs in the
+ * NimBLE host task except ble_ota_init()/ble_ota_deinit() (caller's task) and
+ * the restart timer (esp_timer task, which only calls esp_restart()).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "esp_app_desc.h"
+#include "esp_ota_ops.h"
+#include "esp_partition.h"
+#include "esp_timer.h"
+#include "freertos/FreeRTOS.h"
+#include "freertos/semphr.h"
+
+#include "ble_ota.h"
+#include "ble_ota_core.h"
+
+#define BLE_OTA_NAME_MAX 29 /* fits a legacy advertising / scan response packet */
+
+/* First bytes of an app image: esp_image_header_t (24), the first
+ * esp_image_segment_header_t (8), then that segment starts with esp_app_desc_t. */
+#define BLE_OTA_IMAGE_HEADER_LEN     24u
+#define BLE_OTA_SEGMENT_HEADER_LEN   8u
+#define BLE_OTA_APP_DESC_OFFSET      (BLE_OTA_IMAGE_HEADER_LEN + BLE_OTA_SEGMENT_HEADER_LEN)
+#define BLE_OTA_IMAGE_PREFIX_LEN     (BLE_OTA_APP_DESC_OFFSET + sizeof(esp_app_desc_t))
+
+typedef struct {
+    ble_ota_config_t cfg;             /* resolved: no zero/NULL defaults left */
+    char name[BLE_OTA_NAME_MAX + 1];
+    ble_ota_core_t core;
+
+    /* flash session (flash_begin .. flash_end/flash_abort) */
+    const esp_partition_t *update_part;
+    esp_ota_handle_t ota_handle;
+    bool ota_open;
+    uint32_t written;
+    uint8_t *rx_buf;                  /* max_packet_size bytes, only during a session */
+    uint8_t *prefix;                  /* first bytes of the image, for the version log */
+    size_t prefix_len;
+
+    /* GATT / GAP */
+    uint8_t own_addr_type;
+    uint16_t subscribed[CONFIG_BT_NIMBLE_MAX_CONNECTIONS]; /* conn handles subscribed to Control, 0xFFFF = free */
+
+    esp_timer_handle_t restart_timer;
+    SemaphoreHandle_t ready;          /* given once advertising runs */
+} ble_ota_ctx_t;
+
+extern ble_ota_ctx_t *g_ble_ota;
+
+/* ble_ota_flash.c: the core's port table over esp_ota_* */
+extern const ble_ota_port_t g_ble_ota_port;
+
+/* ble_ota_gatt.c */
+int ble_ota_gatt_register(void);
+uint16_t ble_ota_gatt_control_handle(void);
+void ble_ota_gatt_set_subscribed(uint16_t conn, bool on);
+bool ble_ota_gatt_is_subscribed(uint16_t conn);
+
+/* ble_ota_gap.c */
+void ble_ota_gap_on_sync(void);
+void ble_ota_gap_on_reset(int reason);
+int ble_ota_gap_advertise(void);
