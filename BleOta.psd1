@@ -1,5 +1,7 @@
+# The source manifest: at the repository root it loads the module from the build output (run ./build.ps1 Build),
+# and build.ps1 copies it next to the assemblies in out/BleOta with RootModule pointing beside it.
 @{
-    RootModule           = 'BleOta.PowerShell.dll'
+    RootModule           = 'out/BleOta/BleOta.PowerShell.dll'
     ModuleVersion        = '0.1.0'
     GUID                 = '3f6c2b8e-5d41-4a7e-9c0b-8e2d7f1a6c53'
     Author               = 'BleOta contributors'

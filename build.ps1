@@ -39,7 +39,9 @@ function Invoke-Build {
     Invoke-Native dotnet @('build', (Join-Path $Root 'BleOta.sln'), '-c', $Configuration, '--nologo', '-v', 'quiet')
     if (Test-Path $ModuleDir) { Remove-Item $ModuleDir -Recurse -Force }
     Invoke-Native dotnet @('publish', (Join-Path $Root 'src/BleOta.PowerShell'), '-c', $Configuration, '--no-build', '--nologo', '-v', 'quiet', '-o', $ModuleDir)
-    Copy-Item (Join-Path $Root 'BleOta.psd1'), (Join-Path $Root 'BleOta.Format.ps1xml') $ModuleDir
+    Copy-Item (Join-Path $Root 'BleOta.Format.ps1xml') $ModuleDir
+    $manifest = (Get-Content (Join-Path $Root 'BleOta.psd1') -Raw) -replace "RootModule(\s*)=\s*'[^']*'", "RootModule`$1= 'BleOta.PowerShell.dll'"
+    Set-Content (Join-Path $ModuleDir 'BleOta.psd1') $manifest -NoNewline
     Write-Host "Module ready: Import-Module $ModuleDir" -ForegroundColor Green
 }
 

@@ -21,12 +21,17 @@ Describe 'Invoke-Esp32Ota' -Tag 'CI' {
 
     It 'writes progress with the packet count, bytes and speed under one parent bar' {
         $fleet = New-TestFleet
-        $image = New-TestImage -Size 20000
+        $fleet.Transport.Speed = 4   # about 5 simulated seconds take 1.2 s, so several progress updates are drawn
+        $image = New-TestImage -Size 60000
         $packets = [math]::Ceiling($image.Length / 512)
 
-        # Progress records are read from the progress stream of a nested pipeline.
-        $shell = [PowerShell]::Create('CurrentRunspace')
-        $null = $shell.AddCommand('Invoke-Esp32Ota').AddParameter('Device', $fleet.Devices).AddParameter('Path', $image.FullName).AddParameter('Force')
+        # Progress records are read from the progress stream of a fresh runspace (Pester silences progress in its own).
+        $shell = [PowerShell]::Create()
+        $null = $shell.AddScript({
+                param($module, $devices, $path)
+                Import-Module $module
+                $devices | Invoke-Esp32Ota -Path $path -Force
+            }).AddArgument((Get-Module BleOta).Path).AddArgument($fleet.Devices).AddArgument($image.FullName)
         $null = $shell.Invoke()
         $records = $shell.Streams.Progress
 
@@ -34,6 +39,7 @@ Describe 'Invoke-Esp32Ota' -Tag 'CI' {
         $child = $records | Where-Object { $_.ParentActivityId -eq 1 -and $_.StatusDescription -like 'packet *' }
         $child | Should -Not -BeNullOrEmpty
         $child[-1].StatusDescription | Should -Match "^packet \d+/$packets, [\d.]+ of [\d.]+ kB, [\d.]+ kB/s$"
+        $shell.Dispose()
     }
 
     It 'binds files from Get-ChildItem to -LiteralPath' {

@@ -7,8 +7,12 @@ BeforeAll {
 }
 
 Describe 'BleOta module' -Tag 'CI' {
-    It 'passes Test-ModuleManifest at the repository root' {
-        $manifest = Test-ModuleManifest (Join-Path $RepoRoot 'BleOta.psd1')
+    It 'passes Test-ModuleManifest at the repository root and in the build output' -ForEach @(
+        @{ Where = 'root'; Relative = 'BleOta.psd1' }
+        @{ Where = 'out'; Relative = 'out/BleOta/BleOta.psd1' }
+    ) {
+        $manifest = Test-ModuleManifest (Join-Path $RepoRoot $Relative) -ErrorVariable problems
+        $problems | Should -BeNullOrEmpty
         $manifest.Name | Should -Be 'BleOta'
         $manifest.CompatiblePSEditions | Should -Be @('Core')
         $manifest.PowerShellVersion | Should -Be ([version]'7.4')

@@ -26,8 +26,8 @@ function New-TestFleet {
     $number = 0
     foreach ($fault in $Faults) {
         $number++
-        $faults = if ($fault) { [BleOta.Engine.Simulator.DeviceFaults]$fault } else { [BleOta.Engine.Simulator.DeviceFaults]::None }
-        $options = [BleOta.Engine.Simulator.SimulatedDeviceOptions]@{ Faults = $faults }
+        $deviceFaults = if ($fault) { [BleOta.Engine.Simulator.DeviceFaults]$fault } else { [BleOta.Engine.Simulator.DeviceFaults]::None }
+        $options = [BleOta.Engine.Simulator.SimulatedDeviceOptions]@{ Faults = $deviceFaults }
         $device = [BleOta.Engine.Simulator.SimulatedDevice]::new(('7E:57:50:00:00:{0:X2}' -f $number), ('pester-{0:D2}' -f $number),
             [BleOta.Engine.Simulator.SampleImages]::Factory, $options)
         $null = $transport.Add($device)

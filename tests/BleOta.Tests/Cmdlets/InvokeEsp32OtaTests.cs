@@ -47,15 +47,17 @@ public sealed class InvokeEsp32OtaTests : IDisposable
     public void Progress_shows_the_packet_count_under_a_parent_bar()
     {
         _host.Set("devices", Devices(_fleet.Add()));
-        var image = TestImages.Build(size: 30_000);
+        _fleet.Transport.Speed = 4; // about 5 simulated seconds take 1.2 s, so several progress updates are drawn
+        var image = TestImages.Build(size: 60_000);
         _host.Set("image", TestImages.WriteTemp(image));
 
         var (_, streams) = _host.Run("$devices | Invoke-Esp32Ota -Path $image -Force");
 
         int packets = (image.Length + 511) / 512;
-        var children = streams.Progress.Where(p => p.ParentActivityId == 1).ToList();
-        Assert.NotEmpty(children);
-        Assert.All(children.Where(c => c.StatusDescription.StartsWith("packet ")), c => Assert.Matches($@"^packet \d+/{packets}, [\d.]+ of [\d.]+ kB, [\d.]+ kB/s$", c.StatusDescription));
+        var packetRecords = streams.Progress.Where(p => p.ParentActivityId == 1 && p.StatusDescription.StartsWith("packet ")).ToList();
+        Assert.True(packetRecords.Count >= 2, $"only {packetRecords.Count} packet progress records");
+        Assert.All(packetRecords, c => Assert.Matches($@"^packet \d+/{packets}, [\d.]+ of [\d.]+ kB, [\d.]+ kB/s$", c.StatusDescription));
+        Assert.Contains(packetRecords, c => c.SecondsRemaining > 0 && c.PercentComplete is > 0 and < 100);
         Assert.Contains(streams.Progress, p => p.ActivityId == 1 && p.RecordType == ProgressRecordType.Completed);
     }
 
