@@ -28,8 +28,24 @@ defs=(
 incs=(-I "$comp/include" -I "$comp/core/include" -I "$comp/port")
 mapfile -t files < <(cd "$here" && find components main -name '*.c' -not -path '*/test/*' | sort)
 status=0
+ok_total=0
+failed_total=0
 for idf in v5.5.5 v5.3.2; do
     echo "== ESP-IDF $idf headers, --strict"
-    (cd "$here" && bash "$tool" --strict --idf "$idf" "${incs[@]}" "${defs[@]}" "${files[@]}") || status=1
+    log="$(mktemp)"
+    (cd "$here" && bash "$tool" --strict --idf "$idf" "${incs[@]}" "${defs[@]}" "${files[@]}") 2>&1 | tee "$log" || status=1
+    summary="$(grep -E 'idf-check: [0-9]+ files? ok, [0-9]+ failed' "$log" | tail -n 1 || true)"
+    rm -f "$log"
+    if [[ "$summary" =~ ([0-9]+)\ files?\ ok,\ ([0-9]+)\ failed ]]; then
+        ok_total=$((ok_total + BASH_REMATCH[1]))
+        failed_total=$((failed_total + BASH_REMATCH[2]))
+    else
+        status=1
+    fi
 done
+# One combined summary last, in the tool's own format, so a failure in either pass shows.
+echo "idf-check: ${ok_total} files ok, ${failed_total} failed (ESP-IDF v5.5.5 + v5.3.2 headers, --strict)"
+if [[ $failed_total -ne 0 ]]; then
+    status=1
+fi
 exit $status
