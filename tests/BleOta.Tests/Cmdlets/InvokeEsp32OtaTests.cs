@@ -55,7 +55,7 @@ public sealed class InvokeEsp32OtaTests : IDisposable
 
         int packets = (image.Length + 511) / 512;
         var packetRecords = streams.Progress.Where(p => p.ParentActivityId == 1 && p.StatusDescription.StartsWith("packet ")).ToList();
-        Assert.True(packetRecords.Count >= 2, $"only {packetRecords.Count} packet progress records");
+        Assert.NotEmpty(packetRecords);
         Assert.All(packetRecords, c => Assert.Matches($@"^packet \d+/{packets}, [\d.]+ of [\d.]+ kB, [\d.]+ kB/s$", c.StatusDescription));
         Assert.Contains(packetRecords, c => c.SecondsRemaining > 0 && c.PercentComplete is > 0 and < 100);
         Assert.Contains(streams.Progress, p => p.ActivityId == 1 && p.RecordType == ProgressRecordType.Completed);

@@ -1,0 +1,99 @@
+using BleOta.Engine.Discovery;
+using BleOta.Engine.Image;
+using BleOta.Engine.Protocol;
+using BleOta.Engine.Session;
+using BleOta.Tests.Support;
+using BleOta.Transport.HostFirmware;
+
+namespace BleOta.Tests.FirmwareInTheLoop;
+
+/// <summary>
+/// The C# client against the firmware's real C core (libble_ota_host, built by firmware/test/run.sh).
+/// build.ps1 builds the library first and sets BLEOTA_REQUIRE_HOST_FIRMWARE, so these never skip there;
+/// on a machine without a C compiler they skip and say why.
+/// </summary>
+public sealed class FirmwareInTheLoopTests : IDisposable
+{
+    private static readonly OtaOptions Options = OtaOptions.Default with { Timeouts = OtaTimeouts.All(TimeSpan.FromSeconds(5)) };
+    private readonly HostFirmwareTransport? _transport;
+
+    public FirmwareInTheLoopTests()
+    {
+        if (HostFirmwareLibrary.TryLoad(out string? reason))
+        {
+            _transport = new HostFirmwareTransport();
+        }
+        else if (Environment.GetEnvironmentVariable("BLEOTA_REQUIRE_HOST_FIRMWARE") == "1")
+        {
+            throw new InvalidOperationException($"The firmware host library is required but could not be loaded: {reason}");
+        }
+    }
+
+    public void Dispose() => _transport?.Dispose();
+
+    private HostFirmwareTransport Transport()
+    {
+        Skip.If(_transport is null, "libble_ota_host is not built (run firmware/test/run.sh; needs cmake and a C compiler).");
+        return _transport!;
+    }
+
+    private static async Task<OtaResult> Update(HostFirmwareTransport transport, HostFirmwareDevice device, byte[] image)
+    {
+        var updater = new OtaUpdater(new OtaSessionRegistry());
+        var target = new Esp32Device(device.Address, device.Name, device.Rssi, transport);
+        return await updater.RunAsync(updater.CreateSession(target, FirmwareImage.Parse(image)), Options, null, CancellationToken.None);
+    }
+
+    [SkippableTheory]
+    [InlineData(23)]
+    [InlineData(185)]
+    [InlineData(517)]
+    public async Task The_v1_client_updates_the_real_core_byte_for_byte(int mtu)
+    {
+        var transport = Transport();
+        var device = transport.AddDevice(maxMtu: mtu);
+        var image = TestImages.Build(version: "9.1.0", size: 120_000);
+
+        var result = await Update(transport, device, image);
+
+        Assert.Equal(OtaStatus.Succeeded, result.Status);
+        Assert.Equal(V1Client.PacketCount(image.Length, V1Client.PacketSizeFor(mtu)), result.Packets);
+        Assert.Equal("9.1.0", device.RunningVersion);
+        Assert.Equal(image, device.ReadRunningImage()![..image.Length]);
+        Assert.Equal(0, device.NorViolations);
+    }
+
+    [SkippableFact]
+    public async Task A_flash_write_fault_in_the_core_fails_the_update_and_the_old_firmware_boots()
+    {
+        var transport = Transport();
+        var device = transport.AddDevice();
+        string? before = device.RunningVersion;
+        device.FailFlashWriteAt(50_000);
+
+        var result = await Update(transport, device, TestImages.Build(size: 100_000));
+
+        Assert.Equal(OtaStatus.Failed, result.Status);
+        device.Reboot();
+        Assert.False(device.IsBricked);
+        Assert.Equal(before, device.RunningVersion);
+    }
+
+    [SkippableFact]
+    public async Task A_damaged_image_is_refused_by_the_core_with_done_nak()
+    {
+        var transport = Transport();
+        var device = transport.AddDevice();
+        string? before = device.RunningVersion;
+        var bytes = TestImages.Build(size: 50_000);
+        bytes[20_000] ^= 0x40;
+        await using var connection = await transport.ConnectAsync(device.Address, CancellationToken.None);
+        await connection.RequestMtuAsync(517, CancellationToken.None);
+
+        var error = await Assert.ThrowsAsync<OtaException>(() => new V1Client(Options.Timeouts).SendAsync(connection, bytes, null, CancellationToken.None));
+
+        Assert.Equal(OtaErrorCode.ImageRejected, error.Code);
+        device.Reboot();
+        Assert.Equal(before, device.RunningVersion);
+    }
+}
