@@ -24,5 +24,6 @@ Write-Host ''
 Write-Host "PS> Find-Esp32Device -Simulated 3 -SimulationSpeed 10 | Invoke-Esp32Ota -Path $image -Force -PassThru" -ForegroundColor Yellow
 Find-Esp32Device -Simulated 3 -SimulationSpeed 10 |
     Invoke-Esp32Ota -Path $image -Force -PassThru |
+    Sort-Object Device |
     Format-Table |
     Out-Host

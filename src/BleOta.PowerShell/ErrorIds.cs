@@ -27,6 +27,8 @@ internal static class ErrorIds
         OtaErrorCode.ImageTooLarge => ("ImageTooLarge", ErrorCategory.LimitsExceeded),
         OtaErrorCode.RequestRejected => ("DeviceRejectedRequest", ErrorCategory.ResourceUnavailable),
         OtaErrorCode.ImageRejected => ("DeviceRejectedImage", ErrorCategory.InvalidResult),
+        OtaErrorCode.FlashFailed => ("DeviceFlashFailed", ErrorCategory.WriteError),
+        OtaErrorCode.DeviceBusy => ("DeviceBusy", ErrorCategory.ResourceBusy),
         OtaErrorCode.AckTimeout => ("AckTimeout", ErrorCategory.OperationTimeout),
         OtaErrorCode.Disconnected => ("DeviceDisconnected", ErrorCategory.ConnectionError),
         OtaErrorCode.TransportError => ("TransportError", ErrorCategory.ConnectionError),

@@ -21,6 +21,12 @@ public enum OtaErrorCode
     /// <summary>The device answered DONE with DONE_NAK: it refused the image and keeps its firmware.</summary>
     ImageRejected,
 
+    /// <summary>The device could not write its flash and aborted.</summary>
+    FlashFailed,
+
+    /// <summary>Another client is updating the device.</summary>
+    DeviceBusy,
+
     /// <summary>No acknowledgement arrived in time.</summary>
     AckTimeout,
 

@@ -65,6 +65,10 @@ public sealed class V1Client(OtaTimeouts timeouts)
         {
             throw new OtaException(OtaErrorCode.AckTimeout, $"The device did not acknowledge a write within {timeouts.Write.TotalSeconds:0.#} s.");
         }
+        catch (BleAttException ex)
+        {
+            throw OtaAttError.ToException(ex.AttError);
+        }
         catch (BleTransportException ex) when (!connection.IsConnected)
         {
             throw new OtaException(OtaErrorCode.Disconnected, "The device disconnected during the update; it keeps its current firmware.", ex);

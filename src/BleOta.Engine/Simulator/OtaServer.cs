@@ -3,18 +3,10 @@ using BleOta.Engine.Protocol;
 
 namespace BleOta.Engine.Simulator;
 
-/// <summary>ATT error codes the OTA server answers with (Bluetooth Core Vol 3 Part F 3.4.1.1).</summary>
-internal static class AttError
-{
-    public const byte None = 0x00;
-    public const byte WriteNotPermitted = 0x03;
-    public const byte InvalidAttributeValueLength = 0x0D;
-    public const byte Unlikely = 0x0E;
-}
-
 /// <summary>
-/// The device side of protocol v1: the same state machine as the firmware's C core
-/// (firmware/components/ble_ota/core), driven by GATT writes, answering through notifications.
+/// The device side of protocol v1, making the same decisions as the firmware's C core
+/// (firmware/components/ble_ota/core; the table of answers is in firmware/README.md),
+/// driven by GATT writes and answering through ATT errors and Control notifications.
 /// </summary>
 internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int maxPacketSize)
 {
@@ -49,8 +41,7 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
     {
         if (_state == State.Updating)
         {
-            flash.Abort();
-            _state = State.Idle;
+            Abort();
         }
     }
 
@@ -59,23 +50,22 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
         Busy = TimeSpan.Zero;
         if (value.Length != 1)
         {
-            return AttError.InvalidAttributeValueLength;
+            return OtaAttError.InvalidAttributeValueLength;
         }
 
         switch ((OtaOpcode)value[0])
         {
             case OtaOpcode.Request:
                 HandleRequest();
-                break;
+                return OtaAttError.None;
             case OtaOpcode.Done:
-                HandleDone();
-                break;
-            default:
+                return HandleDone();
+            case OtaOpcode.Nop:
                 ControlValue = value[0];
-                break;
+                return OtaAttError.None;
+            default:
+                return OtaAttError.UnknownOpcode;
         }
-
-        return AttError.None;
     }
 
     public byte OnDataWrite(ReadOnlySpan<byte> value)
@@ -86,34 +76,49 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
             // While idle the only data write is the packet size that precedes REQUEST.
             if (value.Length != 2)
             {
-                return AttError.WriteNotPermitted;
+                return OtaAttError.WrongState;
             }
 
-            _packetSize = BinaryPrimitives.ReadUInt16LittleEndian(value);
-            return AttError.None;
+            int size = BinaryPrimitives.ReadUInt16LittleEndian(value);
+            if (size == 0 || size > maxPacketSize)
+            {
+                return OtaAttError.ValueNotAllowed;
+            }
+
+            _packetSize = size;
+            return OtaAttError.None;
         }
 
-        if (value.Length == 0 || value.Length > _packetSize)
+        if (value.Length == 0)
         {
-            return AttError.InvalidAttributeValueLength;
+            return OtaAttError.InvalidAttributeValueLength; // nothing written; the update goes on
         }
 
-        if (!flash.Write(value, out var busy))
+        byte refusal = value.Length > Math.Min(_packetSize, _negotiatedPayload) ? OtaAttError.InvalidAttributeValueLength
+            : flash.Written + value.Length > flash.SlotSize ? OtaAttError.ImageTooLarge
+            : flash.Written == 0 && value[0] != 0xE9 ? OtaAttError.NotAnAppImage
+            : OtaAttError.None;
+        var busy = TimeSpan.Zero;
+        if (refusal == OtaAttError.None && !flash.Write(value, out busy))
         {
-            flash.Abort();
-            _state = State.Idle;
-            return AttError.Unlikely;
+            refusal = OtaAttError.FlashFailed;
+        }
+
+        if (refusal != OtaAttError.None)
+        {
+            Abort(); // an image with a hole in it can never be finished
+            return refusal;
         }
 
         Busy = busy;
-        return AttError.None;
+        return OtaAttError.None;
     }
 
     private void HandleRequest()
     {
         if (_state == State.Updating)
         {
-            flash.Abort(); // a second REQUEST starts over rather than leaving a half-open update
+            Abort(); // a second REQUEST starts over rather than leaving a half-open update
         }
 
         if (faults.IgnoreRequest)
@@ -121,10 +126,8 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
             return;
         }
 
-        bool sizeOk = _packetSize > 0 && _packetSize <= Math.Min(maxPacketSize, _negotiatedPayload);
-        if (faults.RejectRequest || !sizeOk)
+        if (faults.RejectRequest || _packetSize == 0)
         {
-            _state = State.Idle;
             Notify(OtaOpcode.RequestNak);
             return;
         }
@@ -134,19 +137,23 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
         Notify(OtaOpcode.RequestAck);
     }
 
-    private void HandleDone()
+    private byte HandleDone()
     {
-        if (faults.IgnoreDone)
+        if (_state == State.Idle)
         {
-            return;
+            return OtaAttError.WrongState;
         }
 
-        if (_state != State.Updating || flash.Written == 0)
+        if (faults.IgnoreDone)
         {
-            flash.Abort();
-            _state = State.Idle;
+            return OtaAttError.None;
+        }
+
+        if (flash.Written == 0)
+        {
+            Abort();
             Notify(OtaOpcode.DoneNak);
-            return;
+            return OtaAttError.None;
         }
 
         _state = State.Idle;
@@ -154,6 +161,14 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
         Busy = busy;
         Notify(problem is null ? OtaOpcode.DoneAck : OtaOpcode.DoneNak);
         RestartPending = problem is null;
+        return OtaAttError.None;
+    }
+
+    private void Abort()
+    {
+        flash.Abort();
+        _state = State.Idle;
+        ControlValue = (byte)OtaOpcode.DoneNak;
     }
 
     private void Notify(OtaOpcode opcode)

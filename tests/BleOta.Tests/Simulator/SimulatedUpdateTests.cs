@@ -115,7 +115,8 @@ public class SimulatedUpdateTests
         var result = await Update(fleet, device, TestImages.Build(size: 40_000));
 
         Assert.Equal(OtaStatus.Failed, result.Status);
-        Assert.Equal(OtaErrorCode.TransportError, result.ErrorCode);
+        Assert.Equal(OtaErrorCode.FlashFailed, result.ErrorCode);
+        Assert.Contains("ATT 0x82", result.Error);
         device.Restart();
         Assert.Equal("1.0.0", device.RunningVersion);
     }

@@ -1,0 +1,116 @@
+using BleOta.Engine.Protocol;
+using BleOta.Engine.Simulator;
+
+namespace BleOta.Tests.Simulator;
+
+/// <summary>The simulator's device side answers bad input as the firmware's C core does (firmware/README.md).</summary>
+public class OtaServerTests
+{
+    private static (OtaServer Server, SimulatedFlash Flash) NewServer(int slotSize = SimulatedDevice.DefaultSlotSize)
+    {
+        var flash = new SimulatedFlash(slotSize, SampleImages.Factory, LinkProfile.Default);
+        var server = new OtaServer(flash, DeviceFaults.None, maxPacketSize: 512);
+        server.OnConnect(517);
+        return (server, flash);
+    }
+
+    private static void Start(OtaServer server)
+    {
+        Assert.Equal(OtaAttError.None, server.OnDataWrite([0x00, 0x02]));
+        Assert.Equal(OtaAttError.None, server.OnControlWrite([(byte)OtaOpcode.Request]));
+        Assert.Equal(new byte[] { (byte)OtaOpcode.RequestAck }, server.Notifications.Dequeue());
+    }
+
+    [Fact]
+    public void Data_before_request_is_refused_as_wrong_state()
+    {
+        var (server, flash) = NewServer();
+        Assert.Equal(OtaAttError.WrongState, server.OnDataWrite(new byte[100]));
+        Assert.False(flash.IsUpdating);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(513)]
+    public void A_packet_size_it_cannot_buffer_is_refused(int size)
+    {
+        var (server, _) = NewServer();
+        Assert.Equal(OtaAttError.ValueNotAllowed, server.OnDataWrite([(byte)size, (byte)(size >> 8)]));
+    }
+
+    [Fact]
+    public void A_packet_longer_than_announced_aborts_the_update()
+    {
+        var (server, flash) = NewServer();
+        Start(server);
+        var packet = new byte[513];
+        packet[0] = 0xE9;
+        Assert.Equal(OtaAttError.InvalidAttributeValueLength, server.OnDataWrite(packet));
+        Assert.False(flash.IsUpdating);
+    }
+
+    [Fact]
+    public void Data_that_is_not_an_app_image_is_refused_at_the_first_packet()
+    {
+        var (server, flash) = NewServer();
+        Start(server);
+        Assert.Equal(OtaAttError.NotAnAppImage, server.OnDataWrite(new byte[512]));
+        Assert.False(flash.IsUpdating);
+    }
+
+    [Fact]
+    public void An_image_growing_past_the_slot_is_refused_before_writing()
+    {
+        var (server, flash) = NewServer(slotSize: 256 * 1024);
+        Start(server);
+        var packet = new byte[512];
+        packet[0] = 0xE9;
+        byte status = OtaAttError.None;
+        for (int i = 0; i <= 512 && status == OtaAttError.None; i++)
+        {
+            status = server.OnDataWrite(packet);
+            packet[0] = 0;
+        }
+
+        Assert.Equal(OtaAttError.ImageTooLarge, status);
+        Assert.False(flash.IsUpdating);
+    }
+
+    [Fact]
+    public void Done_while_idle_is_refused_without_a_notification()
+    {
+        var (server, _) = NewServer();
+        Assert.Equal(OtaAttError.WrongState, server.OnControlWrite([(byte)OtaOpcode.Done]));
+        Assert.Empty(server.Notifications);
+    }
+
+    [Fact]
+    public void Done_before_any_data_is_nakked_and_aborts()
+    {
+        var (server, flash) = NewServer();
+        Start(server);
+        Assert.Equal(OtaAttError.None, server.OnControlWrite([(byte)OtaOpcode.Done]));
+        Assert.Equal(new byte[] { (byte)OtaOpcode.DoneNak }, server.Notifications.Dequeue());
+        Assert.False(flash.IsUpdating);
+    }
+
+    [Fact]
+    public void A_second_request_starts_over_cleanly()
+    {
+        var (server, flash) = NewServer();
+        Start(server);
+        var packet = new byte[512];
+        packet[0] = 0xE9;
+        server.OnDataWrite(packet);
+        Assert.Equal(OtaAttError.None, server.OnControlWrite([(byte)OtaOpcode.Request]));
+        Assert.Equal(new byte[] { (byte)OtaOpcode.RequestAck }, server.Notifications.Dequeue());
+        Assert.Equal(0, flash.Written);
+    }
+
+    [Fact]
+    public void An_unknown_opcode_is_refused()
+    {
+        var (server, _) = NewServer();
+        Assert.Equal(OtaAttError.UnknownOpcode, server.OnControlWrite([0x42]));
+    }
+}
