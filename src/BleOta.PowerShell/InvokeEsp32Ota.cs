@@ -20,6 +20,7 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
     private const string AddressLiteralPathSet = "AddressLiteralPath";
 
     private readonly HashSet<string> _queuedAddresses = new(StringComparer.OrdinalIgnoreCase);
+    private readonly OtaUpdater _updater = new();
     private CancellationTokenSource? _cancel;
     private ImageResolver? _images;
     private UpdateQueue? _queue;
@@ -82,7 +83,7 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
             Protocol = Protocol,
             Timeouts = TimeoutSec > 0 ? OtaTimeouts.All(TimeSpan.FromSeconds(TimeoutSec)) : OtaTimeouts.Default,
         };
-        _queue = new UpdateQueue(this, new OtaUpdater(), options, ThrottleLimit, _cancel.Token) { PassThru = PassThru };
+        _queue = new UpdateQueue(this, _updater, options, ThrottleLimit, _cancel.Token) { PassThru = PassThru };
     }
 
     protected override void ProcessRecord()
@@ -154,7 +155,7 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
         bool whatIf = MyInvocation.BoundParameters.ContainsKey("WhatIf");
         if ((Force && !whatIf) || ShouldProcess(device.ToString(), action))
         {
-            _queue!.Enqueue(new OtaUpdater().CreateSession(device, image));
+            _queue!.Enqueue(_updater.CreateSession(device, image));
         }
         else
         {

@@ -28,7 +28,7 @@ internal sealed class UpdateQueue(PSCmdlet cmdlet, OtaUpdater updater, OtaOption
     {
         var running = new Running(session, ParentActivityId + 1 + _queued++);
         _running.Add(running);
-        running.Task = Task.Run(() => RunAsync(running), CancellationToken.None);
+        _ = Task.Run(() => RunAsync(running), CancellationToken.None); // its end is reported through _finished
     }
 
     /// <summary>Writes what happened since the last call; with <paramref name="untilIdle"/>, keeps at it until every update ended.</summary>
@@ -150,8 +150,6 @@ internal sealed class UpdateQueue(PSCmdlet cmdlet, OtaUpdater updater, OtaOption
         public OtaSession Session { get; } = session;
 
         public int ActivityId { get; } = activityId;
-
-        public Task? Task { get; set; }
 
         public OtaResult? Result { get; set; }
 

@@ -32,7 +32,7 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
             progress?.Report(session.Snapshot());
             var info = await NegotiateAsync(connection, session.Image, options, cancellationToken).ConfigureAwait(false);
             versionBefore = info?.RunningVersion;
-            protocol = ChooseProtocol(options.Protocol, info);
+            protocol = ChooseProtocol(options.Protocol);
 
             var image = session.Image.Bytes;
             session.BeginTransfer(connection.Clock, V1Client.PacketCount(image.Length, V1Client.PacketSizeFor(connection.Mtu)));
@@ -121,16 +121,11 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
         return info;
     }
 
-    private static OtaProtocolVersion ChooseProtocol(OtaProtocolVersion requested, DeviceInfo? info)
-    {
-        if (requested == OtaProtocolVersion.V2)
-        {
-            throw new OtaException(OtaErrorCode.NotAnOtaDevice, "Protocol v2 is not available in this version of BleOta; use -Protocol V1 or Auto.");
-        }
-
-        _ = info;
-        return OtaProtocolVersion.V1;
-    }
+    /// <summary>v1 is the only protocol so far; Auto will pick v2 from the device's Info once it exists.</summary>
+    private static OtaProtocolVersion ChooseProtocol(OtaProtocolVersion requested) =>
+        requested == OtaProtocolVersion.V2
+            ? throw new OtaException(OtaErrorCode.NotAnOtaDevice, "Protocol v2 is not available in this version of BleOta; use -Protocol V1 or Auto.")
+            : OtaProtocolVersion.V1;
 
     private static OtaResult Result(OtaSession session, OtaStatus status, OtaProtocolVersion protocol, string? before, string? after, OtaException? error)
     {

@@ -177,4 +177,33 @@ public sealed class InvokeEsp32OtaTests : IDisposable
         var snapshot = (OtaProgress)Assert.Single(output).BaseObject;
         Assert.Equal((OtaState.Succeeded, 100, "7.0.0"), (snapshot.State, snapshot.PercentComplete, snapshot.ImageVersion));
     }
+
+    [Fact]
+    public void Stopping_the_pipeline_cancels_the_update_and_the_device_keeps_its_firmware()
+    {
+        var device = _fleet.Add();
+        _fleet.Transport.Speed = 1; // real time, so the update is mid-transfer when the pipeline stops
+        _host.Set("devices", Devices(device));
+        _host.Set("image", TestImages.WriteTemp(TestImages.Build(version: "8.0.0", size: 400_000)));
+
+        using var shell = _host.Start("$devices | Invoke-Esp32Ota -Path $image -Force", out _);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!device.Flash.IsUpdating && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(20);
+        }
+
+        Assert.True(device.Flash.IsUpdating, "the update never started");
+        shell.Stop(); // what Ctrl+C does: StopProcessing, then the pipeline ends
+        deadline = DateTime.UtcNow.AddSeconds(10);
+        while (device.Connection is not null && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(20);
+        }
+
+        Assert.Null(device.Connection);
+        Assert.False(device.Flash.IsUpdating);
+        Assert.Equal("1.0.0", device.RunningVersion);
+        Assert.Equal(1, device.BootCount);
+    }
 }

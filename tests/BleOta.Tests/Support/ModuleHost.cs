@@ -28,5 +28,14 @@ internal sealed class ModuleHost : IDisposable
         return (output, shell.Streams);
     }
 
+    /// <summary>Starts a script without waiting, as a user's pipeline that may be stopped with Ctrl+C.</summary>
+    public System.Management.Automation.PowerShell Start(string script, out IAsyncResult running)
+    {
+        var shell = System.Management.Automation.PowerShell.Create(_runspace);
+        shell.AddScript(script);
+        running = shell.BeginInvoke();
+        return shell;
+    }
+
     public void Dispose() => _runspace.Dispose();
 }
