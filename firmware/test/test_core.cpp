@@ -2,6 +2,7 @@
 // every bad input, with exact ATT statuses and port calls.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -75,11 +76,20 @@ struct FakePort {
     }
     static uint32_t Now(void *ctx) { return Self(ctx)->now; }
     static void Event(void *ctx, const ble_ota_core_event_t *ev) { Self(ctx)->events.push_back(*ev); }
+    ble_ota_device_info_t info{};
+    ble_ota_err_t info_result = BLE_OTA_OK;
+    static ble_ota_err_t DeviceInfo(void *ctx, ble_ota_device_info_t *out)
+    {
+        Self(ctx)->calls.push_back("device_info");
+        *out = Self(ctx)->info;
+        return Self(ctx)->info_result;
+    }
 };
 
 const ble_ota_port_t kPort = {
     FakePort::Begin, FakePort::Write, FakePort::End, FakePort::Abort,
     FakePort::Notify, FakePort::Restart, FakePort::Now, FakePort::Event,
+    FakePort::DeviceInfo,
 };
 
 constexpr uint16_t kConn = 1;
@@ -529,4 +539,94 @@ TEST_F(CoreTest, TooLongToBufferIsDecidedOnLengthAlone)
     EXPECT_EQ(ble_ota_core_on_data_write(&core, kConn, nullptr, 200), BLE_OTA_ERR_INVALID_LEN);
     EXPECT_EQ(port.aborts, 1);
     EXPECT_TRUE(port.flash.empty());
+}
+
+// ---- Info ------------------------------------------------------------------
+
+namespace {
+
+void CopyStr(char (&dst)[BLE_OTA_INFO_STR_LEN + 1], const std::string &src)
+{
+    std::memset(dst, 0, sizeof(dst));
+    std::memcpy(dst, src.data(), std::min(src.size(), sizeof(dst)));
+}
+
+}  // namespace
+
+TEST_F(CoreTest, InfoValueIsByteExact)
+{
+    port.info.chip_id = 0x0009;
+    port.info.slot_size = 0x1E0000;
+    CopyStr(port.info.version, "1.4.2");
+    CopyStr(port.info.project_name, "demo");
+    CopyStr(port.info.idf_version, "v5.3.2");
+    uint8_t out[BLE_OTA_INFO_LEN + 8];
+    std::memset(out, 0xAA, sizeof(out));
+    size_t n = 0;
+    ASSERT_EQ(ble_ota_core_on_info_read(&core, kConn, out, sizeof(out), &n), BLE_OTA_OK);
+    ASSERT_EQ(n, 112u);
+    std::vector<uint8_t> expect(112, 0);
+    expect[0] = 1;                     // format
+    expect[1] = 1;                     // highest protocol
+    expect[2] = 0x09; expect[3] = 0x00;  // chip id S3
+    expect[4] = 0x00; expect[5] = 0x00; expect[6] = 0x1E; expect[7] = 0x00;  // slot size
+    expect[8] = 0x00; expect[9] = 0x02;  // max packet 512
+    expect[10] = 0x01; expect[11] = 0x00;  // window 1
+    // features [12..15] = 0
+    std::memcpy(&expect[16], "1.4.2", 5);
+    std::memcpy(&expect[48], "demo", 4);
+    std::memcpy(&expect[80], "v5.3.2", 6);
+    EXPECT_EQ(std::vector<uint8_t>(out, out + 112), expect);
+    EXPECT_EQ(out[112], 0xAA) << "nothing written past the value";
+}
+
+TEST_F(CoreTest, InfoStringsAreCutTo31CharactersSoEveryFieldKeepsANul)
+{
+    const std::string v32(32, 'v');
+    CopyStr(port.info.version, v32);          // 32 characters, as esp_app_desc_t.version allows
+    CopyStr(port.info.project_name, std::string(31, 'p'));
+    CopyStr(port.info.idf_version, "");
+    uint8_t out[BLE_OTA_INFO_LEN];
+    size_t n = 0;
+    ASSERT_EQ(ble_ota_core_on_info_read(&core, kConn, out, sizeof(out), &n), BLE_OTA_OK);
+    EXPECT_EQ(std::string(reinterpret_cast<char *>(out + 16)), std::string(31, 'v'));
+    EXPECT_EQ(out[47], 0);
+    EXPECT_EQ(std::string(reinterpret_cast<char *>(out + 48)), std::string(31, 'p'));
+    EXPECT_EQ(out[79], 0);
+    for (size_t i = 80; i < 112; i++) {
+        EXPECT_EQ(out[i], 0) << i;
+    }
+}
+
+TEST_F(CoreTest, InfoReportsTheConfiguredMaxPacketAndIgnoresState)
+{
+    ble_ota_core_config_t cfg = ble_ota_core_config_default();
+    cfg.max_packet_size = 200;
+    ASSERT_EQ(ble_ota_core_init(&core, &cfg, &kPort, &port), BLE_OTA_OK);
+    ble_ota_core_on_connect(&core, kConn, 247);
+    uint8_t op = BLE_OTA_OP_REQUEST;
+    ASSERT_EQ(ble_ota_core_on_control_write(&core, kConn, &op, 1), BLE_OTA_OK);
+    uint8_t out[BLE_OTA_INFO_LEN];
+    size_t n = 0;
+    ASSERT_EQ(ble_ota_core_on_info_read(&core, kOther, out, sizeof(out), &n), BLE_OTA_OK);
+    EXPECT_EQ(out[8] | (out[9] << 8), 200);
+    EXPECT_EQ(ble_ota_core_state(&core), BLE_OTA_STATE_RECEIVING) << "a read changes nothing";
+    EXPECT_EQ(ble_ota_core_owner(&core), kConn);
+}
+
+TEST_F(CoreTest, InfoReadErrors)
+{
+    uint8_t out[BLE_OTA_INFO_LEN];
+    size_t n = 0;
+    EXPECT_EQ(ble_ota_core_on_info_read(&core, kConn, out, BLE_OTA_INFO_LEN - 1, &n), BLE_OTA_ERR_INVALID_ARG);
+    EXPECT_EQ(ble_ota_core_on_info_read(&core, kConn, nullptr, sizeof(out), &n), BLE_OTA_ERR_INVALID_ARG);
+    port.info_result = BLE_OTA_ERR_INTERNAL;
+    EXPECT_EQ(ble_ota_core_on_info_read(&core, kConn, out, sizeof(out), &n), BLE_OTA_ERR_INTERNAL);
+    EXPECT_EQ(ble_ota_err_to_att(BLE_OTA_ERR_INTERNAL), BLE_OTA_ATT_ERR_UNLIKELY);
+
+    ble_ota_port_t no_info = kPort;
+    no_info.device_info = nullptr;
+    ble_ota_core_t c2;
+    ASSERT_EQ(ble_ota_core_init(&c2, nullptr, &no_info, &port), BLE_OTA_OK) << "device_info is optional";
+    EXPECT_EQ(ble_ota_core_on_info_read(&c2, kConn, out, sizeof(out), &n), BLE_OTA_ERR_INTERNAL);
 }

@@ -57,12 +57,14 @@ TEST(ImageBuilder, ExtraTrailingBytesAreIgnored)
 TEST(ImageVerify, MinimalCImageIsValid)
 {
     uint8_t buf[512];
-    size_t n = bo_image_build_minimal(buf, sizeof(buf), "9.9.9", "mini");
+    size_t n = bo_image_build_minimal(buf, sizeof(buf), "9.9.9", "mini", "v5.3.2");
     ASSERT_GT(n, 0u);
     bo_image_info_t info;
     ASSERT_EQ(bo_image_verify(buf, n, BO_CHIP_ESP32, &info), BO_IMAGE_OK);
     EXPECT_STREQ(info.version, "9.9.9");
-    EXPECT_EQ(bo_image_build_minimal(buf, 100, "x", "y"), 0u);
+    EXPECT_STREQ(info.project_name, "mini");
+    EXPECT_STREQ(info.idf_ver, "v5.3.2");
+    EXPECT_EQ(bo_image_build_minimal(buf, 100, "x", "y", "z"), 0u);
 }
 
 TEST(ImageVerify, BadMagic)

@@ -73,15 +73,17 @@ internal sealed class HostFirmwareConnection : IBleConnection
         return Task.FromResult(mtu);
     }
 
-    /// <summary>The firmware's v1 service: Control and Data only (no Info characteristic).</summary>
-    public bool HasCharacteristic(Guid characteristic) => characteristic == OtaUuids.Control || characteristic == OtaUuids.Data;
+    /// <summary>The firmware's OTA service: Control, Data and the read-only Info characteristic.</summary>
+    public bool HasCharacteristic(Guid characteristic) =>
+        characteristic == OtaUuids.Control || characteristic == OtaUuids.Data || characteristic == OtaUuids.Info;
 
     public Task<byte[]> ReadAsync(Guid characteristic, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         EnsureConnected();
         int which = Which(characteristic);
-        var buffer = new byte[16];
+        // Info is 112 bytes: the whole value, as a client gets it after a (long) read.
+        var buffer = new byte[DeviceInfo.Size];
         int n = _device.Call(h => NativeMethods.bo_host_read(h, _conn, which, buffer, (uint)buffer.Length));
         if (n <= -0x100)
         {
@@ -127,7 +129,7 @@ internal sealed class HostFirmwareConnection : IBleConnection
         int which = Which(characteristic);
         if (writeType == WriteType.WithoutResponse)
         {
-            // Neither v1 characteristic has the write-without-response property.
+            // No characteristic of the service has the write-without-response property.
             throw new BleTransportException($"Characteristic {characteristic} does not support write without response.");
         }
 
@@ -231,5 +233,6 @@ internal sealed class HostFirmwareConnection : IBleConnection
     private static int Which(Guid characteristic) =>
         characteristic == OtaUuids.Control ? NativeMethods.CharControl
         : characteristic == OtaUuids.Data ? NativeMethods.CharData
+        : characteristic == OtaUuids.Info ? NativeMethods.CharInfo
         : throw new BleTransportException($"The device has no characteristic {characteristic}.");
 }

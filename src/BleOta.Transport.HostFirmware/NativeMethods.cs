@@ -4,16 +4,17 @@ using System.Runtime.InteropServices;
 namespace BleOta.Transport.HostFirmware;
 
 /// <summary>
-/// P/Invoke declarations for the flat C ABI in firmware/test/host/include/ble_ota_host.h (ABI version 1).
+/// P/Invoke declarations for the flat C ABI in firmware/test/host/include/ble_ota_host.h (ABI version 2).
 /// All calls on one device handle must be serialised by the caller (see <see cref="HostFirmwareDevice"/>).
 /// </summary>
 internal static class NativeMethods
 {
     internal const string Library = "ble_ota_host";
-    internal const int AbiVersion = 1;
+    internal const int AbiVersion = 2;
 
     internal const int CharControl = 0;
     internal const int CharData = 1;
+    internal const int CharInfo = 2;
 
     internal const int ENotRunning = -4;
     internal const int ETooSmall = -5;

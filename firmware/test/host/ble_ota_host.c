@@ -225,6 +225,25 @@ static uint32_t port_now_ms(void *ctx)
     return ((bo_host_t *)ctx)->now_ms;
 }
 
+/* Info: as the IDF port, but from the running slot's esp_app_desc_t. */
+static ble_ota_err_t port_device_info(void *ctx, ble_ota_device_info_t *out)
+{
+    bo_host_t *h = (bo_host_t *)ctx;
+    if (h->running < 0) {
+        return BLE_OTA_ERR_INTERNAL;
+    }
+    /* The running image passed the checks at boot; read its descriptor
+     * whatever chip id is configured now. */
+    bo_image_info_t info;
+    (void)bo_image_verify(h->slot[h->running], h->slot_size, BO_CHIP_ANY, &info);
+    out->chip_id = h->chip_id;
+    out->slot_size = h->slot_size; /* both slots have the same size */
+    memcpy(out->version, info.version, sizeof(out->version));
+    memcpy(out->project_name, info.project_name, sizeof(out->project_name));
+    memcpy(out->idf_version, info.idf_ver, sizeof(out->idf_version));
+    return BLE_OTA_OK;
+}
+
 static const ble_ota_port_t k_port = {
     .flash_begin = port_flash_begin,
     .flash_write = port_flash_write,
@@ -234,6 +253,7 @@ static const ble_ota_port_t k_port = {
     .schedule_restart = port_schedule_restart,
     .now_ms = port_now_ms,
     .on_event = NULL,
+    .device_info = port_device_info,
 };
 
 /* ---- boot model ----------------------------------------------------------- */
@@ -342,7 +362,7 @@ bo_host_t *bo_host_create(uint32_t partition_size)
     (void)ble_ota_core_init(&h->core, &h->core_cfg, &k_port, h);
 
     uint8_t factory[512];
-    size_t n = bo_image_build_minimal(factory, sizeof(factory), "0.0.0-factory", "ble_ota_host");
+    size_t n = bo_image_build_minimal(factory, sizeof(factory), "0.0.0-factory", "ble_ota_host", "v5.3.2");
     memcpy(h->slot[0], factory, n);
     h->boot_slot = 0;
     h->slot_state[0] = BO_HOST_IMG_VALID;
@@ -431,6 +451,8 @@ int32_t bo_host_write(bo_host_t *h, int32_t conn, int32_t which_char, const uint
         err = ble_ota_core_on_control_write(&h->core, (uint16_t)conn, data, len);
     } else if (which_char == BO_HOST_CHAR_DATA) {
         err = ble_ota_core_on_data_write(&h->core, (uint16_t)conn, data, len);
+    } else if (which_char == BO_HOST_CHAR_INFO) {
+        return 0x03; /* BLE_ATT_ERR_WRITE_NOT_PERMITTED: Info is read-only */
     } else {
         return BO_HOST_E_ARG;
     }
@@ -448,14 +470,21 @@ int32_t bo_host_read(bo_host_t *h, int32_t conn, int32_t which_char, uint8_t *ou
     if (which_char == BO_HOST_CHAR_DATA) {
         return -(0x100 + 0x02); /* BLE_ATT_ERR_READ_NOT_PERMITTED */
     }
-    if (which_char != BO_HOST_CHAR_CONTROL) {
+    size_t n = 0;
+    ble_ota_err_t err;
+    if (which_char == BO_HOST_CHAR_CONTROL) {
+        if (cap < 1) {
+            return BO_HOST_E_TOO_SMALL;
+        }
+        err = ble_ota_core_on_control_read(&h->core, (uint16_t)conn, out, cap, &n);
+    } else if (which_char == BO_HOST_CHAR_INFO) {
+        if (cap < BLE_OTA_INFO_LEN) {
+            return BO_HOST_E_TOO_SMALL;
+        }
+        err = ble_ota_core_on_info_read(&h->core, (uint16_t)conn, out, cap, &n);
+    } else {
         return BO_HOST_E_ARG;
     }
-    if (cap < 1) {
-        return BO_HOST_E_TOO_SMALL;
-    }
-    size_t n = 0;
-    ble_ota_err_t err = ble_ota_core_on_control_read(&h->core, (uint16_t)conn, out, cap, &n);
     if (err != BLE_OTA_OK) {
         return -(0x100 + (int32_t)ble_ota_err_to_att(err));
     }

@@ -34,6 +34,7 @@ enum {
     DESC_MAGIC = 0,
     DESC_VERSION = 16,
     DESC_PROJECT = 48,
+    DESC_IDF_VER = 112,
 };
 
 const char *bo_image_result_name(bo_image_result_t r)
@@ -105,6 +106,7 @@ bo_image_result_t bo_image_verify(const uint8_t *img, size_t len, uint16_t expec
             info->has_app_desc = 1;
             copy_str(info->version, img + pos + DESC_VERSION, 32);
             copy_str(info->project_name, img + pos + DESC_PROJECT, 32);
+            copy_str(info->idf_ver, img + pos + DESC_IDF_VER, 32);
         }
         for (uint32_t i = 0; i < data_len; i++) {
             checksum ^= img[pos + i];
@@ -135,7 +137,8 @@ bo_image_result_t bo_image_verify(const uint8_t *img, size_t len, uint16_t expec
     return BO_IMAGE_OK;
 }
 
-size_t bo_image_build_minimal(uint8_t *out, size_t cap, const char *version, const char *project)
+size_t bo_image_build_minimal(uint8_t *out, size_t cap, const char *version, const char *project,
+                              const char *idf_ver)
 {
     const size_t seg_len = BO_APP_DESC_LEN;
     size_t pos = BO_IMAGE_HEADER_LEN + BO_IMAGE_SEG_HEADER_LEN + seg_len;
@@ -163,6 +166,9 @@ size_t bo_image_build_minimal(uint8_t *out, size_t cap, const char *version, con
     }
     if (project != NULL) {
         strncpy((char *)desc + DESC_PROJECT, project, 31);
+    }
+    if (idf_ver != NULL) {
+        strncpy((char *)desc + DESC_IDF_VER, idf_ver, 31);
     }
     uint8_t checksum = BO_IMAGE_CHECKSUM_SEED;
     for (size_t i = 0; i < seg_len; i++) {

@@ -43,6 +43,7 @@ typedef struct {
     int has_app_desc;        /* first segment starts with an esp_app_desc_t */
     char version[33];
     char project_name[33];
+    char idf_ver[33];
 } bo_image_info_t;
 
 /* Checks img[0..len). len may exceed the image (a flash slot). info may be NULL. */
@@ -53,10 +54,12 @@ const char *bo_image_result_name(bo_image_result_t r);
 
 /*
  * Builds a minimal valid image (one segment holding an esp_app_desc_t with
- * the given version/project, checksum, SHA-256) into out. Returns its length,
- * or 0 if cap is too small (512 bytes always suffice).
+ * the given version/project/idf_ver, any of them may be NULL; checksum,
+ * SHA-256) into out. Returns its length, or 0 if cap is too small (512 bytes
+ * always suffice).
  */
-size_t bo_image_build_minimal(uint8_t *out, size_t cap, const char *version, const char *project);
+size_t bo_image_build_minimal(uint8_t *out, size_t cap, const char *version, const char *project,
+                              const char *idf_ver);
 
 #ifdef __cplusplus
 }

@@ -436,6 +436,66 @@ ble_ota_err_t ble_ota_core_on_control_read(ble_ota_core_t *core, uint16_t conn,
     return BLE_OTA_OK;
 }
 
+/* ---- Info ------------------------------------------------------------------ */
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+/* At most BLE_OTA_INFO_STR_LEN - 1 characters; the rest of the field stays 0. */
+static void put_str(uint8_t *field, const char *s)
+{
+    for (size_t i = 0; i + 1 < BLE_OTA_INFO_STR_LEN && s[i] != '\0'; i++) {
+        field[i] = (uint8_t)s[i];
+    }
+}
+
+ble_ota_err_t ble_ota_core_on_info_read(ble_ota_core_t *core, uint16_t conn,
+                                        uint8_t *out, size_t cap, size_t *out_len)
+{
+    (void)conn;
+    if (core == NULL || core->port == NULL || out == NULL || out_len == NULL || cap < BLE_OTA_INFO_LEN) {
+        return BLE_OTA_ERR_INVALID_ARG;
+    }
+    if (core->port->device_info == NULL) {
+        return BLE_OTA_ERR_INTERNAL;
+    }
+    ble_ota_device_info_t dev;
+    memset(&dev, 0, sizeof(dev));
+    ble_ota_err_t err = core->port->device_info(core->ctx, &dev);
+    if (err != BLE_OTA_OK) {
+        return err;
+    }
+    /* Guard against a port that filled a whole array without a NUL. */
+    dev.version[BLE_OTA_INFO_STR_LEN] = '\0';
+    dev.project_name[BLE_OTA_INFO_STR_LEN] = '\0';
+    dev.idf_version[BLE_OTA_INFO_STR_LEN] = '\0';
+
+    memset(out, 0, BLE_OTA_INFO_LEN);
+    out[BLE_OTA_INFO_OFF_FORMAT] = (uint8_t)BLE_OTA_INFO_FORMAT;
+    out[BLE_OTA_INFO_OFF_PROTOCOL] = (uint8_t)BLE_OTA_INFO_PROTOCOL_MAX;
+    put16(out + BLE_OTA_INFO_OFF_CHIP_ID, dev.chip_id);
+    put32(out + BLE_OTA_INFO_OFF_SLOT_SIZE, dev.slot_size);
+    put16(out + BLE_OTA_INFO_OFF_MAX_PACKET, core->cfg.max_packet_size);
+    put16(out + BLE_OTA_INFO_OFF_WINDOW, (uint16_t)BLE_OTA_INFO_WINDOW_V1);
+    put32(out + BLE_OTA_INFO_OFF_FEATURES, 0u);
+    put_str(out + BLE_OTA_INFO_OFF_VERSION, dev.version);
+    put_str(out + BLE_OTA_INFO_OFF_PROJECT, dev.project_name);
+    put_str(out + BLE_OTA_INFO_OFF_IDF_VERSION, dev.idf_version);
+    *out_len = BLE_OTA_INFO_LEN;
+    return BLE_OTA_OK;
+}
+
 /* ---- accessors ------------------------------------------------------------ */
 
 ble_ota_state_t ble_ota_core_state(const ble_ota_core_t *core)

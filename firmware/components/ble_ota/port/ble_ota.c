@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "esp_app_desc.h"
 #include "esp_check.h"
 #include "esp_log.h"
 #include "esp_ota_ops.h"
@@ -17,6 +18,7 @@
 #include "nimble/nimble_port_freertos.h"
 #include "services/gap/ble_svc_gap.h"
 #include "services/gatt/ble_svc_gatt.h"
+#include "sdkconfig.h"
 
 #include "ble_ota.h"
 #include "ble_ota_priv.h"
@@ -77,6 +79,30 @@ static esp_err_t resolve_config(const ble_ota_config_t *in, ble_ota_ctx_t *o)
     return ESP_OK;
 }
 
+/* Copies at most dst_size - 1 characters and always NUL-terminates. */
+static void copy_field(char *dst, size_t dst_size, const char *src, size_t src_size)
+{
+    size_t i = 0;
+    for (; i + 1 < dst_size && i < src_size && src[i] != '\0'; i++) {
+        dst[i] = src[i];
+    }
+    dst[i] = '\0';
+}
+
+void ble_ota_device_info_fill(ble_ota_device_info_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    /* The chip the build targets: the same id idf.py writes into the image
+     * header (esp_image_header_t.chip_id), known at compile time. */
+    out->chip_id = (uint16_t)CONFIG_IDF_FIRMWARE_CHIP_ID;
+    const esp_partition_t *next = esp_ota_get_next_update_partition(NULL);
+    out->slot_size = next != NULL ? (uint32_t)next->size : 0u;
+    const esp_app_desc_t *app = esp_app_get_description();
+    copy_field(out->version, sizeof(out->version), app->version, sizeof(app->version));
+    copy_field(out->project_name, sizeof(out->project_name), app->project_name, sizeof(app->project_name));
+    copy_field(out->idf_version, sizeof(out->idf_version), app->idf_ver, sizeof(app->idf_ver));
+}
+
 /*
  * First boot of a new image (PENDING_VERIFY): keep it only if BLE came up and
  * the app's self-test passed, so a device can always be updated again.
@@ -121,6 +147,7 @@ esp_err_t ble_ota_init(const ble_ota_config_t *cfg)
         o->subscribed[i] = BLE_HS_CONN_HANDLE_NONE;
     }
     ESP_GOTO_ON_ERROR(resolve_config(cfg, o), err, TAG, "bad config");
+    ble_ota_device_info_fill(&o->info);
 
     ble_ota_core_config_t core_cfg = ble_ota_core_config_default();
     core_cfg.max_packet_size = o->cfg.max_packet_size;

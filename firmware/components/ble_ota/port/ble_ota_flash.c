@@ -253,6 +253,15 @@ static void port_on_event(void *ctx, const ble_ota_core_event_t *ev)
     }
 }
 
+/* Info: filled once by ble_ota_init() (ble_ota_device_info_fill); the running
+ * image, chip and slot cannot change before the next restart. */
+static ble_ota_err_t port_device_info(void *ctx, ble_ota_device_info_t *out)
+{
+    const ble_ota_ctx_t *o = (const ble_ota_ctx_t *)ctx;
+    *out = o->info;
+    return BLE_OTA_OK;
+}
+
 const ble_ota_port_t g_ble_ota_port = {
     .flash_begin = port_flash_begin,
     .flash_write = port_flash_write,
@@ -262,4 +271,5 @@ const ble_ota_port_t g_ble_ota_port = {
     .schedule_restart = port_schedule_restart,
     .now_ms = port_now_ms,
     .on_event = port_on_event,
+    .device_info = port_device_info,
 };

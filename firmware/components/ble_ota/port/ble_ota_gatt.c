@@ -1,6 +1,6 @@
 /*
  * The OTA GATT service: a static NimBLE service table (Control: read, write,
- * notify; Data: write with response). Access callbacks check the length
+ * notify; Data: write with response; Info: read). Access callbacks check the length
  * before flattening, hand the bytes to the protocol core and map its result
  * to an ATT status.
  */
@@ -28,6 +28,7 @@ _Static_assert(BLE_OTA_CONN_NONE == BLE_HS_CONN_HANDLE_NONE, "no-connection hand
 static const ble_uuid128_t k_svc_uuid = BLE_UUID128_INIT(BLE_OTA_SVC_UUID128_LE);
 static const ble_uuid128_t k_control_uuid = BLE_UUID128_INIT(BLE_OTA_CHR_CONTROL_UUID128_LE);
 static const ble_uuid128_t k_data_uuid = BLE_UUID128_INIT(BLE_OTA_CHR_DATA_UUID128_LE);
+static const ble_uuid128_t k_info_uuid = BLE_UUID128_INIT(BLE_OTA_CHR_INFO_UUID128_LE);
 
 static uint16_t s_control_val_handle;
 
@@ -96,6 +97,27 @@ static int data_access(uint16_t conn, uint16_t attr, struct ble_gatt_access_ctxt
     return ble_ota_err_to_att(err);
 }
 
+/*
+ * Info: 112 bytes, more than one ATT read carries below MTU 115. As NimBLE
+ * expects, the callback appends the whole value on every read (it gets no
+ * offset); for a Read Blob (read-long) NimBLE's GATT server skips the first
+ * `offset` bytes of it, and the ATT layer cuts every response to MTU - 1.
+ */
+static int info_access(uint16_t conn, uint16_t attr, struct ble_gatt_access_ctxt *ctxt, void *arg)
+{
+    ble_ota_ctx_t *o = g_ble_ota;
+    if (ctxt->op != BLE_GATT_ACCESS_OP_READ_CHR) {
+        return BLE_ATT_ERR_UNLIKELY;
+    }
+    uint8_t value[BLE_OTA_INFO_LEN];
+    size_t n = 0;
+    ble_ota_err_t err = ble_ota_core_on_info_read(&o->core, conn, value, sizeof(value), &n);
+    if (err != BLE_OTA_OK) {
+        return ble_ota_err_to_att(err);
+    }
+    return os_mbuf_append(ctxt->om, value, (uint16_t)n) == 0 ? 0 : BLE_ATT_ERR_INSUFFICIENT_RES;
+}
+
 static const struct ble_gatt_svc_def k_services[] = {
     {
         .type = BLE_GATT_SVC_TYPE_PRIMARY,
@@ -111,6 +133,12 @@ static const struct ble_gatt_svc_def k_services[] = {
                 .uuid = &k_data_uuid.u,
                 .access_cb = data_access,
                 .flags = BLE_GATT_CHR_F_WRITE,
+            },
+            {
+                /* Read-only; no encryption, like Control and Data. */
+                .uuid = &k_info_uuid.u,
+                .access_cb = info_access,
+                .flags = BLE_GATT_CHR_F_READ,
             },
             { 0 },
         },

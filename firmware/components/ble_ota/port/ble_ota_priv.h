@@ -45,6 +45,8 @@ typedef struct {
     uint8_t own_addr_type;
     uint16_t subscribed[CONFIG_BT_NIMBLE_MAX_CONNECTIONS]; /* conn handles subscribed to Control, 0xFFFF = free */
 
+    ble_ota_device_info_t info;       /* for the Info characteristic, filled at init */
+
     esp_timer_handle_t restart_timer;
     SemaphoreHandle_t ready;          /* given once advertising runs */
 } ble_ota_ctx_t;
@@ -53,6 +55,9 @@ extern ble_ota_ctx_t *g_ble_ota;
 
 /* ble_ota_flash.c: the core's port table over esp_ota_* */
 extern const ble_ota_port_t g_ble_ota_port;
+
+/* ble_ota.c */
+void ble_ota_device_info_fill(ble_ota_device_info_t *out);
 
 /* ble_ota_gatt.c */
 int ble_ota_gatt_register(void);

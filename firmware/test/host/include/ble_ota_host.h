@@ -16,7 +16,8 @@
  * would need to set a bit is counted as a NOR violation and stored the way
  * NOR stores it, i.e. ANDed), an otadata-like record of which slot boots and
  * its rollback state, and a bootloader model. At creation slot 0 holds a
- * valid factory image (version "0.0.0-factory") and is booted and VALID.
+ * valid factory image (version "0.0.0-factory", project "ble_ota_host",
+ * IDF "v5.3.2") and is booted and VALID.
  *
  * Update slot choice, erase-as-you-go, image checks at DONE, the rollback
  * model and the app's self-test follow ESP-IDF: see firmware/README.md.
@@ -35,11 +36,13 @@ extern "C" {
 #define BO_HOST_API __attribute__((visibility("default")))
 #endif
 
-#define BO_HOST_ABI_VERSION 1
+/* 2: bo_host_read() serves the Info characteristic (BO_HOST_CHAR_INFO). */
+#define BO_HOST_ABI_VERSION 2
 
 /* Characteristics (which_char). */
 #define BO_HOST_CHAR_CONTROL 0
 #define BO_HOST_CHAR_DATA    1
+#define BO_HOST_CHAR_INFO    2 /* read-only, BLE_OTA_INFO_LEN (112) bytes */
 
 /* Negative results. */
 #define BO_HOST_E_ARG          (-1) /* NULL handle/pointer, bad which_char or slot */
@@ -83,13 +86,18 @@ BO_HOST_API int32_t bo_host_is_connected(bo_host_t *h, int32_t conn);
 
 /* ---- GATT --------------------------------------------------------------- */
 
-/** Write with response. Returns the ATT status (0 = ok) or BO_HOST_E_*. */
+/** Write with response. Returns the ATT status (0 = ok; Info is read-only: 0x03) or BO_HOST_E_*. */
 BO_HOST_API int32_t bo_host_write(bo_host_t *h, int32_t conn, int32_t which_char,
                                   const uint8_t *data, uint32_t len);
 /**
  * Read. Returns the number of bytes copied to out, or, when the read is
  * refused at ATT level, -(0x100 + ATT status) (Data is not readable:
  * -(0x100 + 0x02)), or BO_HOST_E_*.
+ *
+ * Control: 1 byte. Info: the whole 112-byte value at once (what a client
+ * gets after read-long), cap >= 112 or BO_HOST_E_TOO_SMALL; it reports the
+ * running image's version, project and IDF version (esp_app_desc_t), the chip
+ * id set with bo_host_set_chip_id, the slot size and the max packet size.
  */
 BO_HOST_API int32_t bo_host_read(bo_host_t *h, int32_t conn, int32_t which_char,
                                  uint8_t *out, uint32_t cap);

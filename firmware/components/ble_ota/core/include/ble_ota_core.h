@@ -84,6 +84,20 @@ typedef struct {
 } ble_ota_core_event_t;
 
 /**
+ * What the platform says about itself for the Info characteristic. The core
+ * adds what it knows (format, protocol, max packet, window, features) and
+ * lays the value out (ble_ota_core_on_info_read). Strings must be
+ * NUL-terminated within their array; longer ones are cut to 31 characters.
+ */
+typedef struct {
+    uint16_t chip_id;                          /*!< esp_chip_id_t numbering (ESP32 0, S3 9, C3 5...) */
+    uint32_t slot_size;                        /*!< bytes of the OTA update slot */
+    char version[BLE_OTA_INFO_STR_LEN + 1];    /*!< running app version (esp_app_desc_t.version) */
+    char project_name[BLE_OTA_INFO_STR_LEN + 1];
+    char idf_version[BLE_OTA_INFO_STR_LEN + 1];
+} ble_ota_device_info_t;
+
+/**
  * Port interface: everything the core needs from the platform.
  *
  * All callbacks get the ctx passed to ble_ota_core_init(). Every callback is
@@ -120,6 +134,13 @@ typedef struct {
     uint32_t (*now_ms)(void *ctx);
     /** Optional (may be NULL): progress events. */
     void (*on_event)(void *ctx, const ble_ota_core_event_t *ev);
+    /**
+     * Fill *out (already zeroed) with the device's identity for the Info
+     * characteristic; called on every Info read, so it may reflect the
+     * running image. May be NULL: Info reads then fail with
+     * BLE_OTA_ERR_INTERNAL (ATT 0x0E).
+     */
+    ble_ota_err_t (*device_info)(void *ctx, ble_ota_device_info_t *out);
 } ble_ota_port_t;
 
 /** Limits and timing. */
@@ -212,6 +233,15 @@ ble_ota_err_t ble_ota_core_on_data_write(ble_ota_core_t *core, uint16_t conn,
 /** Read of the Control characteristic: one byte, the last control value. */
 ble_ota_err_t ble_ota_core_on_control_read(ble_ota_core_t *core, uint16_t conn,
                                            uint8_t *out, size_t cap, size_t *out_len);
+
+/**
+ * Read of the Info characteristic: writes the whole BLE_OTA_INFO_LEN-byte
+ * value (layout in ble_ota_proto.h) to out. cap must be at least
+ * BLE_OTA_INFO_LEN. A GATT port appends the whole value; the ATT layer cuts
+ * it to the MTU and serves read-long offsets.
+ */
+ble_ota_err_t ble_ota_core_on_info_read(ble_ota_core_t *core, uint16_t conn,
+                                        uint8_t *out, size_t cap, size_t *out_len);
 
 /* ---- accessors ------------------------------------------------------------ */
 

@@ -33,6 +33,41 @@ extern "C" {
 #define BLE_OTA_CHR_DATA_UUID128_LE    0xb0, 0xa5, 0xf8, 0x45, 0x8d, 0xca, 0x89, 0x9b, \
                                        0xd8, 0x4c, 0x40, 0x1f, 0x88, 0x88, 0x40, 0x23
 
+/*
+ * Info (read-only): what the device is before a client sends anything.
+ * Seed (v1) clients never read it; v1 itself is unchanged by it.
+ */
+#define BLE_OTA_CHR_INFO_UUID_STR      "5b8e2f3a-7c41-4d9e-a6b2-0f1c3d5e7a90"
+#define BLE_OTA_CHR_INFO_UUID128_LE    0x90, 0x7a, 0x5e, 0x3d, 0x1c, 0x0f, 0xb2, 0xa6, \
+                                       0x9e, 0x4d, 0x41, 0x7c, 0x3a, 0x2f, 0x8e, 0x5b
+
+/*
+ * Info value, format 1: exactly BLE_OTA_INFO_LEN bytes, integers little-endian,
+ * strings NUL-padded to their field (at most field - 1 characters, so each
+ * field always holds a NUL). Byte-exact with the C# engine's DeviceInfo.
+ */
+#define BLE_OTA_INFO_LEN               112u
+#define BLE_OTA_INFO_FORMAT            1u   /*!< [0] u8 format of this value */
+#define BLE_OTA_INFO_PROTOCOL_MAX      1u   /*!< [1] u8 highest protocol version spoken */
+#define BLE_OTA_INFO_WINDOW_V1         1u   /*!< v1: one data packet in flight */
+
+#define BLE_OTA_INFO_OFF_FORMAT        0u   /*!< u8 */
+#define BLE_OTA_INFO_OFF_PROTOCOL      1u   /*!< u8 */
+#define BLE_OTA_INFO_OFF_CHIP_ID       2u   /*!< u16, esp_chip_id_t numbering */
+#define BLE_OTA_INFO_OFF_SLOT_SIZE     4u   /*!< u32, bytes of the OTA update slot */
+#define BLE_OTA_INFO_OFF_MAX_PACKET    8u   /*!< u16, largest data packet buffered */
+#define BLE_OTA_INFO_OFF_WINDOW        10u  /*!< u16, packets in flight */
+#define BLE_OTA_INFO_OFF_FEATURES      12u  /*!< u32, BLE_OTA_INFO_FEATURE_* */
+#define BLE_OTA_INFO_OFF_VERSION       16u  /*!< char[32], running app version */
+#define BLE_OTA_INFO_OFF_PROJECT       48u  /*!< char[32], project name */
+#define BLE_OTA_INFO_OFF_IDF_VERSION   80u  /*!< char[32], ESP-IDF version */
+#define BLE_OTA_INFO_STR_LEN           32u
+
+/* Feature flags (none offered yet). */
+#define BLE_OTA_INFO_FEATURE_COMPRESSION         (1u << 0)
+#define BLE_OTA_INFO_FEATURE_RESUME              (1u << 1)
+#define BLE_OTA_INFO_FEATURE_ENCRYPTED_LINK_REQ  (1u << 2)
+
 /** Control characteristic opcodes (one byte, both directions). */
 typedef enum {
     BLE_OTA_OP_NOP         = 0x00, /*!< no operation (client -> device) */
