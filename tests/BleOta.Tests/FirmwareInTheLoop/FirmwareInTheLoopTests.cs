@@ -52,11 +52,14 @@ public sealed class FirmwareInTheLoopTests : IDisposable
     {
         var transport = Transport();
         var device = transport.AddDevice(maxMtu: mtu);
+        string? factoryVersion = device.RunningVersion;
         var image = TestImages.Build(version: "9.1.0", size: 120_000);
 
         var result = await Update(transport, device, image);
 
         Assert.Equal(OtaStatus.Succeeded, result.Status);
+        Assert.NotNull(factoryVersion);
+        Assert.Equal((factoryVersion, "9.1.0"), (result.VersionBefore, result.VersionAfter)); // read from the core's Info
         Assert.Equal(V1Client.PacketCount(image.Length, V1Client.PacketSizeFor(mtu)), result.Packets);
         Assert.Equal("9.1.0", device.RunningVersion);
         Assert.Equal(image, device.ReadRunningImage()![..image.Length]);
@@ -73,10 +76,22 @@ public sealed class FirmwareInTheLoopTests : IDisposable
 
         var result = await Update(transport, device, TestImages.Build(size: 100_000));
 
-        Assert.Equal(OtaStatus.Failed, result.Status);
+        Assert.Equal((OtaStatus.Failed, OtaErrorCode.FlashFailed), (result.Status, result.ErrorCode));
         device.Reboot();
         Assert.False(device.IsBricked);
         Assert.Equal(before, device.RunningVersion);
+    }
+
+    [SkippableFact]
+    public async Task An_image_for_another_chip_is_refused_from_the_cores_info_before_any_data()
+    {
+        var transport = Transport();
+        var device = transport.AddDevice();
+
+        var result = await Update(transport, device, TestImages.Build(chip: EspChip.Esp32C3));
+
+        Assert.Equal(OtaErrorCode.ImageWrongChip, result.ErrorCode);
+        Assert.Equal(0, device.BytesReceived);
     }
 
     [SkippableFact]
