@@ -118,12 +118,12 @@ internal sealed class UpdateQueue(PSCmdlet cmdlet, OtaUpdater updater, OtaOption
             return;
         }
 
-        long sent = 0, total = 0;
+        // The parent bar averages every queued device: finished ones count as complete.
+        int percentSum = _done * 100;
         foreach (var running in _running)
         {
             var snapshot = running.Session.Snapshot();
-            sent += snapshot.BytesSent;
-            total += snapshot.TotalBytes;
+            percentSum += snapshot.PercentComplete;
             if (snapshot != running.LastReported)
             {
                 running.LastReported = snapshot;
@@ -133,7 +133,7 @@ internal sealed class UpdateQueue(PSCmdlet cmdlet, OtaUpdater updater, OtaOption
 
         cmdlet.WriteProgress(new ProgressRecord(ParentActivityId, ParentActivity, $"{_done} of {_queued} finished, {_running.Count} running or waiting")
         {
-            PercentComplete = _queued == 0 ? 0 : _done * 100 / _queued,
+            PercentComplete = percentSum / _queued,
         });
     }
 

@@ -59,6 +59,7 @@ public sealed class InvokeEsp32OtaTests : IDisposable
         Assert.All(packetRecords, c => Assert.Matches($@"^packet \d+/{packets}, [\d.]+ of [\d.]+ kB, [\d.]+ kB/s$", c.StatusDescription));
         Assert.Contains(packetRecords, c => c.SecondsRemaining > 0 && c.PercentComplete is > 0 and < 100);
         Assert.Contains(streams.Progress, p => p.ActivityId == 1 && p.RecordType == ProgressRecordType.Completed);
+        Assert.Contains(streams.Progress, p => p.ActivityId == 1 && p.PercentComplete is > 0 and < 100); // the parent follows the bytes
     }
 
     [Fact]
