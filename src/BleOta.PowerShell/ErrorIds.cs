@@ -17,6 +17,7 @@ internal static class ErrorIds
     public const string ImageUnreadable = nameof(ImageUnreadable);
     public const string DeviceAlreadyQueued = nameof(DeviceAlreadyQueued);
     public const string TransportUnavailable = nameof(TransportUnavailable);
+    public const string UnknownLinkProfile = nameof(UnknownLinkProfile);
 
     /// <summary>The ErrorId and category of an engine failure.</summary>
     public static (string Id, ErrorCategory Category) For(OtaErrorCode code) => code switch

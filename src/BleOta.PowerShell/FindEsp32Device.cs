@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using BleOta.Engine.Discovery;
+using BleOta.Engine.Simulator;
 using BleOta.Engine.Transport;
 
 namespace BleOta;
@@ -39,6 +40,12 @@ public sealed class FindEsp32Device : PSCmdlet, IDisposable
     [ValidateRange(0.0, 1_000_000.0)]
     public double SimulationSpeed { get; set; } = 1;
 
+    /// <summary>The simulated link's profile (client OS, chip, PHY, flash); see docs/link-model.md.</summary>
+    [Parameter(ParameterSetName = SimulatedSet)]
+    [ArgumentCompleter(typeof(LinkProfileCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string? LinkProfile { get; set; }
+
     protected override void BeginProcessing() => _cancel = new CancellationTokenSource();
 
     protected override void EndProcessing()
@@ -46,7 +53,7 @@ public sealed class FindEsp32Device : PSCmdlet, IDisposable
         IBleTransport transport;
         try
         {
-            transport = ParameterSetName == SimulatedSet ? Transports.Simulated(Simulated, SimulationSpeed) : Transports.Radio();
+            transport = ParameterSetName == SimulatedSet ? Transports.Simulated(Simulated, SimulationSpeed, ResolveProfile()) : Transports.Radio();
         }
         catch (PlatformNotSupportedException ex)
         {
@@ -76,6 +83,24 @@ public sealed class FindEsp32Device : PSCmdlet, IDisposable
     }
 
     protected override void StopProcessing() => _cancel?.Cancel();
+
+    private LinkProfile? ResolveProfile()
+    {
+        if (LinkProfile is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Engine.Simulator.LinkProfile.Get(LinkProfile);
+        }
+        catch (ArgumentException ex)
+        {
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException(ex.Message, nameof(LinkProfile)), ErrorIds.UnknownLinkProfile, ErrorCategory.InvalidArgument, LinkProfile));
+            return null;
+        }
+    }
 
     public void Dispose() => _cancel?.Dispose();
 

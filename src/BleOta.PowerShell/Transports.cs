@@ -6,12 +6,15 @@ namespace BleOta;
 /// <summary>Chooses the transport a cmdlet talks through.</summary>
 internal static class Transports
 {
-    /// <summary>The simulated fleet, set to run at <paramref name="speed"/> and holding at least <paramref name="count"/> devices.</summary>
-    public static SimulatedTransport Simulated(int count, double speed)
+    /// <summary>
+    /// The simulated fleet, set to run at <paramref name="speed"/>, holding at least <paramref name="count"/> devices,
+    /// and on <paramref name="profile"/> when one is given (else each device keeps the profile it has).
+    /// </summary>
+    public static SimulatedTransport Simulated(int count, double speed, LinkProfile? profile = null)
     {
         var transport = SimulatedTransport.Shared;
         transport.Speed = speed;
-        transport.EnsureDevices(count);
+        transport.EnsureDevices(count, profile: profile);
         return transport;
     }
 

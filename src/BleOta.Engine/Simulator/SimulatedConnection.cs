@@ -5,8 +5,10 @@ namespace BleOta.Engine.Simulator;
 
 /// <summary>
 /// A GATT link to a <see cref="SimulatedDevice"/>. Each operation is charged on the link's clock by the
-/// link profile: connection events per acknowledged write, device processing rounded up to whole events,
-/// one event of latency per notification.
+/// link profile (docs/link-model.md): connection events per acknowledged write with device processing rounded
+/// up to whole events; for unacknowledged writes their share of a connection event or the receiving stack's
+/// time, whichever is longer, with flash work overlapping in the device's receive buffer; one connection event
+/// of latency per notification the client waits for.
 /// </summary>
 internal sealed class SimulatedConnection : IBleConnection
 {
@@ -14,12 +16,14 @@ internal sealed class SimulatedConnection : IBleConnection
     private readonly SimulatedClock _clock;
     private readonly Dictionary<Guid, Action<byte[]>> _subscriptions = [];
     private readonly SemaphoreSlim _io = new(1, 1);
+    private readonly ReceiveBuffer _receiver;
     private bool _connected = true;
 
     public SimulatedConnection(SimulatedDevice device, SimulatedClock clock)
     {
         _device = device;
         _clock = clock;
+        _receiver = new ReceiveBuffer(device.Options.Profile);
         lock (device.Gate)
         {
             device.Connection = this;
@@ -42,7 +46,7 @@ internal sealed class SimulatedConnection : IBleConnection
     public async Task<int> RequestMtuAsync(int preferredMtu, CancellationToken cancellationToken)
     {
         EnsureConnected();
-        Mtu = Math.Max(23, Math.Min(preferredMtu, Math.Min(Profile.ClientMaxMtu, _device.Options.DeviceMtu)));
+        Mtu = Profile.NegotiatedMtu(preferredMtu, _device.DeviceMtu);
         lock (_device.Gate)
         {
             _device.Server.OnConnect(Mtu);
@@ -113,18 +117,27 @@ internal sealed class SimulatedConnection : IBleConnection
             restart = server.RestartPending;
         }
 
-        var linkTime = writeType == WriteType.WithResponse
-            ? Profile.AcknowledgedWriteTime(busy)
-            : Profile.ConnectionInterval / Profile.PacketsPerConnectionEvent + busy;
+        // An acknowledged write is answered only after the device's flash writer has caught up; an
+        // unacknowledged one goes into the receive buffer and its flash work overlaps the next packets.
+        bool acknowledged = writeType == WriteType.WithResponse;
+        var now = _clock.Now;
+        var linkTime = acknowledged
+            ? Profile.AcknowledgedWriteTime(_receiver.Backlog(now) + busy)
+            : _receiver.Accept(now, value.Length, busy);
         await _clock.AdvanceAsync(linkTime, cancellationToken).ConfigureAwait(false);
-        if (status != 0 && writeType == WriteType.WithResponse)
+        if (status != 0 && acknowledged)
         {
             throw new BleAttException(status, $"The device refused the write with ATT error 0x{status:X2}.");
         }
 
         foreach (var notification in notifications)
         {
-            await _clock.AdvanceAsync(Profile.ConnectionInterval, cancellationToken).ConfigureAwait(false);
+            // Credits for a stream are timed by the receive buffer; a notification the client waits for costs an event.
+            if (acknowledged)
+            {
+                await _clock.AdvanceAsync(Profile.NotificationLatency, cancellationToken).ConfigureAwait(false);
+            }
+
             Deliver(OtaUuids.Control, notification);
         }
 

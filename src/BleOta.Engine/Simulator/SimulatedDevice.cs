@@ -42,7 +42,7 @@ public sealed class SimulatedDevice
 
     public EspChip Chip { get; }
 
-    public SimulatedDeviceOptions Options { get; }
+    public SimulatedDeviceOptions Options { get; private set; }
 
     public SimulatedFlash Flash { get; }
 
@@ -69,13 +69,26 @@ public sealed class SimulatedDevice
         : [OtaUuids.Control, OtaUuids.Data, OtaUuids.Info];
 
     /// <summary>The largest data packet the firmware buffers.</summary>
-    public int MaxPacketSize => Options.Firmware == SimulatedFirmware.Seed ? V1Client.SeedMaxPacketSize : Options.DeviceMtu - 3;
+    public int MaxPacketSize => Options.Firmware == SimulatedFirmware.Seed ? V1Client.SeedMaxPacketSize : DeviceMtu - 3;
+
+    /// <summary>The ATT MTU the firmware accepts: the option if set, else the link profile's.</summary>
+    public int DeviceMtu => Options.DeviceMtu ?? Options.Profile.FirmwareMtu;
 
     public DeviceInfo Info()
     {
         var running = Flash.RunningImage;
         return new DeviceInfo(1, Chip, (uint)Flash.SlotSize, MaxPacketSize, 1, DeviceFeatures.None,
             running?.Version ?? "", running?.App?.ProjectName ?? "", running?.App?.IdfVersion ?? "");
+    }
+
+    /// <summary>Puts the device on another link profile; links opened from now on use it, and the flash its figures.</summary>
+    public void UseProfile(LinkProfile profile)
+    {
+        lock (_gate)
+        {
+            Options = Options with { Profile = profile };
+            Flash.Profile = profile;
+        }
     }
 
     /// <summary>A reset: the bootloader picks an image, then the app runs its self-test and confirms or rolls back.</summary>
@@ -108,8 +121,8 @@ public sealed record SimulatedDeviceOptions
 
     public SimulatedFirmware Firmware { get; init; } = SimulatedFirmware.BleOta;
 
-    /// <summary>The ATT MTU the firmware prefers (CONFIG_BT_NIMBLE_ATT_PREFERRED_MTU).</summary>
-    public int DeviceMtu { get; init; } = 517;
+    /// <summary>The ATT MTU the firmware prefers (CONFIG_BT_NIMBLE_ATT_PREFERRED_MTU); null takes the profile's.</summary>
+    public int? DeviceMtu { get; init; }
 
     public int SlotSize { get; init; } = SimulatedDevice.DefaultSlotSize;
 

@@ -25,7 +25,6 @@ public sealed class SimulatedFlash
 
     private readonly byte[][] _slots;
     private readonly SlotState[] _states = [SlotState.Empty, SlotState.Empty];
-    private readonly LinkProfile _profile;
     private int _bootSlot;
     private int _updateSlot = -1;
     private int _written;
@@ -33,7 +32,7 @@ public sealed class SimulatedFlash
 
     public SimulatedFlash(int slotSize, byte[] factoryImage, LinkProfile profile)
     {
-        _profile = profile;
+        Profile = profile;
         _slots = [NewErased(slotSize), NewErased(slotSize)];
         factoryImage.CopyTo(_slots[0], 0);
         _states[0] = SlotState.Valid;
@@ -41,6 +40,9 @@ public sealed class SimulatedFlash
     }
 
     public int SlotSize => _slots[0].Length;
+
+    /// <summary>Where the erase and programming times come from.</summary>
+    public LinkProfile Profile { get; internal set; }
 
     /// <summary>The slot the device is running from; -1 when no slot holds a bootable image (bricked).</summary>
     public int RunningSlot { get; private set; }
@@ -86,7 +88,7 @@ public sealed class SimulatedFlash
         {
             slot.AsSpan(_erasedUpTo, SectorSize).Fill(0xFF);
             _erasedUpTo += SectorSize;
-            busy += _profile.SectorEraseTime;
+            busy += Profile.SectorEraseTime;
         }
 
         for (int i = 0; i < data.Length; i++)
@@ -96,7 +98,7 @@ public sealed class SimulatedFlash
         }
 
         _written += data.Length;
-        busy += TimeSpan.FromSeconds(data.Length / _profile.FlashWriteBytesPerSecond);
+        busy += TimeSpan.FromSeconds(data.Length / Profile.FlashWriteBytesPerSecond);
         return true;
     }
 

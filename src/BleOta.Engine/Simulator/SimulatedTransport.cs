@@ -25,14 +25,25 @@ public sealed class SimulatedTransport(double speed = 1) : IBleTransport
     public SimulatedDevice Add(SimulatedDevice device) =>
         _devices.TryAdd(device.Address, device) ? device : throw new ArgumentException($"A simulated device with address {device.Address} already exists.");
 
-    /// <summary>Makes sure devices 1..count exist (named esp32-sim-01 ...) and returns them.</summary>
-    public IReadOnlyList<SimulatedDevice> EnsureDevices(int count, SimulatedDeviceOptions? options = null)
+    /// <summary>
+    /// Makes sure devices 1..count exist (named esp32-sim-01 ...) and returns them. With a
+    /// <paramref name="profile"/>, every device of the fleet is put on it (existing ones keep their firmware).
+    /// </summary>
+    public IReadOnlyList<SimulatedDevice> EnsureDevices(int count, SimulatedDeviceOptions? options = null, LinkProfile? profile = null)
     {
         var devices = new List<SimulatedDevice>(count);
         for (int number = 1; number <= count; number++)
         {
             string address = $"5A:1D:0E:00:{number >> 8:X2}:{number & 0xFF:X2}";
             devices.Add(_devices.GetOrAdd(address, a => new SimulatedDevice(a, $"esp32-sim-{number:D2}", SampleImages.Factory, options)));
+        }
+
+        if (profile is not null)
+        {
+            foreach (var device in _devices.Values)
+            {
+                device.UseProfile(profile);
+            }
         }
 
         return devices;

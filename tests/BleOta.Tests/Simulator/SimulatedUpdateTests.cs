@@ -211,8 +211,8 @@ public class SimulatedUpdateTests
 
         var result = await Update(fleet, device, image);
 
-        // Lower bound from the link alone: each 512-byte packet costs two 15 ms connection events.
-        var linkOnly = TimeSpan.FromMilliseconds(15 * 2) * result.Packets;
+        // Lower bound from the link alone: each 512-byte packet costs two connection events.
+        var linkOnly = device.Options.Profile.ConnectionInterval * 2 * result.Packets;
         Assert.InRange(result.Duration, linkOnly, linkOnly * 1.6);
     }
 }

@@ -11,7 +11,7 @@ internal sealed class Fleet
 
     public SimulatedTransport Transport { get; } = new(speed: 0);
 
-    public SimulatedDevice Add(DeviceFaults? faults = null, SimulatedFirmware firmware = SimulatedFirmware.BleOta, int? slotSize = null, int deviceMtu = 517, LinkProfile? profile = null)
+    public SimulatedDevice Add(DeviceFaults? faults = null, SimulatedFirmware firmware = SimulatedFirmware.BleOta, int? slotSize = null, int? deviceMtu = null, LinkProfile? profile = null)
     {
         int number = Interlocked.Increment(ref _next);
         var options = new SimulatedDeviceOptions

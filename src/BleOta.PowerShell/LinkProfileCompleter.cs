@@ -1,0 +1,19 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Management.Automation.Language;
+using BleOta.Engine.Simulator;
+
+namespace BleOta;
+
+/// <summary>Tab completion for -LinkProfile: the simulator's profile names, each with its description as tooltip.</summary>
+public sealed class LinkProfileCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var typed = new WildcardPattern(wordToComplete.Trim('\'', '"') + "*", WildcardOptions.IgnoreCase);
+        return LinkProfile.All
+            .Where(p => typed.IsMatch(p.Name))
+            .Select(p => new CompletionResult(p.Name, p.Name, CompletionResultType.ParameterValue, p.Description));
+    }
+}
