@@ -8,13 +8,15 @@
       Test   builds, then runs every suite (xunit, Pester, firmware CTest, ESP-IDF compile check) and ends
              with the line "N passed, N failed"; exits non-zero on any failure.
       Demo   builds, then updates three simulated ESP32s from a sample image with progress and results.
+      Bench  runs every link profile with every protocol in simulated time, plus the engine's own cost against
+             the firmware's C core, and writes the table to docs/benchmarks.md and the console.
     Run it through the repo's local dotnet tool so only the .NET SDK is needed:
       dotnet tool restore && dotnet pwsh ./build.ps1 Demo
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -160,12 +162,32 @@ function Invoke-Demo {
     if ($LASTEXITCODE -ne 0) { throw "the demo failed (exit $LASTEXITCODE)" }
 }
 
+function Invoke-Bench {
+    $project = Join-Path $Root 'bench/BleOta.Bench'
+    Invoke-Native dotnet @('build', $project, '-c', 'Release', '--nologo', '-v', 'quiet')
+    # The engine-cost row needs the firmware's C core as a library; an optimised build keeps the figure fair.
+    if ((Get-Command cmake -ErrorAction Ignore)) {
+        $native = Join-Path $Out 'firmware/host-release'
+        Invoke-Native cmake @('-S', (Join-Path $Root 'firmware/test'), '-B', $native, '-DCMAKE_BUILD_TYPE=Release')
+        Invoke-Native cmake @('--build', $native, '--target', 'ble_ota_host')
+        $library = Get-ChildItem $native -Recurse -File -Include 'libble_ota_host.so', 'libble_ota_host.dylib', 'ble_ota_host.dll' | Select-Object -First 1
+        if ($library) { $env:BLEOTA_HOST_FIRMWARE_LIB = $library.FullName }
+    }
+    else {
+        Write-Host 'cmake not found: the engine-cost row is n/a.' -ForegroundColor Yellow
+    }
+
+    $bench = Join-Path $Out 'bin/BleOta.Bench/Release/net10.0/BleOta.Bench.dll'
+    Invoke-Native dotnet @($bench, '--output', (Join-Path $Root 'docs/benchmarks.md'))
+}
+
 Push-Location $Root
 try {
     switch ($Task) {
         'Build' { Invoke-Build }
         'Test' { Invoke-Test }
         'Demo' { Invoke-Demo }
+        'Bench' { Invoke-Bench }
     }
 }
 finally {

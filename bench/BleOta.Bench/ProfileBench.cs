@@ -1,0 +1,58 @@
+using BleOta.Engine.Discovery;
+using BleOta.Engine.Image;
+using BleOta.Engine.Protocol;
+using BleOta.Engine.Session;
+using BleOta.Engine.Simulator;
+using BleOta.Engine.Transport;
+
+namespace BleOta.Bench;
+
+/// <summary>One profile's row: its modeled capacity and what each protocol the device offers achieved on it.</summary>
+internal sealed record ProfileRow(LinkProfile Profile, double CapacityKBps, IReadOnlyDictionary<OtaProtocolVersion, OtaResult> Runs, OtaResult? Compressed)
+{
+    public double? KBps(OtaProtocolVersion protocol) => Runs.TryGetValue(protocol, out var run) ? Rate(run) : null;
+
+    public static double Rate(OtaResult run) => run.Bytes / 1000.0 / run.Duration.TotalSeconds;
+}
+
+/// <summary>Runs every protocol a simulated device supports over each link profile, in simulated time (speed 0).</summary>
+internal static class ProfileBench
+{
+    private static readonly OtaOptions Options = OtaOptions.Default with { Timeouts = OtaTimeouts.All(TimeSpan.FromSeconds(30)) };
+
+    public static ProfileRow Run(LinkProfile profile, byte[] image, byte[] realisticImage)
+    {
+        var runs = new Dictionary<OtaProtocolVersion, OtaResult>();
+        var info = NewDevice(profile, out _).Info();
+        // Every protocol the device offers: v2 (and its compression) join the table when the simulator serves them.
+        for (int version = 1; version <= info.HighestProtocol; version++)
+        {
+            var protocol = (OtaProtocolVersion)version;
+            runs[protocol] = Update(profile, image, protocol);
+        }
+
+        var compressed = info.Features.HasFlag(DeviceFeatures.Compression)
+            ? Update(profile, realisticImage, (OtaProtocolVersion)info.HighestProtocol)
+            : null;
+        return new ProfileRow(profile, profile.CapacityBytesPerSecond() / 1000, runs, compressed);
+    }
+
+    /// <summary>One update of a fresh simulated device on <paramref name="profile"/>; throws if it does not succeed.</summary>
+    public static OtaResult Update(LinkProfile profile, byte[] image, OtaProtocolVersion protocol)
+    {
+        var device = NewDevice(profile, out var transport);
+        var updater = new OtaUpdater(new OtaSessionRegistry());
+        var target = Esp32Device.FromAdvertisement(new BleAdvertisement(device.Address, device.Name, device.Rssi, [OtaUuids.Service], transport));
+        var session = updater.CreateSession(target, FirmwareImage.Parse(image, "bench.bin"));
+        var result = updater.RunAsync(session, Options with { Protocol = protocol }, null, CancellationToken.None).GetAwaiter().GetResult();
+        return result.Status == OtaStatus.Succeeded
+            ? result
+            : throw new InvalidOperationException($"{protocol} on {profile.Name} failed: {result.Error}");
+    }
+
+    private static SimulatedDevice NewDevice(LinkProfile profile, out SimulatedTransport transport)
+    {
+        transport = new SimulatedTransport(speed: 0);
+        return transport.Add(new SimulatedDevice("BE:4C:00:00:00:01", "bench", SampleImages.Factory, new SimulatedDeviceOptions { Profile = profile }));
+    }
+}
