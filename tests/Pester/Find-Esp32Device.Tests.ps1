@@ -27,4 +27,37 @@ Describe 'Find-Esp32Device' -Tag 'CI' {
     It 'fails with TransportUnavailable and names -Simulated when no radio transport exists' {
         { Find-Esp32Device -ErrorAction Stop } | Should -Throw -ErrorId 'TransportUnavailable,BleOta.FindEsp32Device' -ExpectedMessage '*-Simulated*'
     }
+
+    Context '-LinkProfile' {
+        AfterAll {
+            # The fleet is process-wide: put it back on the default profile for the suites that follow.
+            $null = Find-Esp32Device -Simulated 1 -SimulationSpeed 0 -LinkProfile ([BleOta.Engine.Simulator.LinkProfile]::Default.Name)
+        }
+
+        It 'puts the simulated fleet on <Name>' -ForEach @(
+            @{ Name = 'seed-macos' }, @{ Name = 'esp32-1m-dle' }, @{ Name = 'esp32s3-2m' }, @{ Name = 'windows-default' }
+        ) {
+            $null = Find-Esp32Device -Simulated 2 -SimulationSpeed 0 -LinkProfile $Name
+            [BleOta.Engine.Simulator.SimulatedTransport]::Shared.Devices.Options.Profile.Name | Sort-Object -Unique | Should -Be $Name
+        }
+
+        It 'sends 253-byte packets on seed-macos, whose firmware MTU is 256' {
+            $image = New-TestImage -Size 20000
+            $result = Find-Esp32Device -Simulated 1 -SimulationSpeed 0 -LinkProfile seed-macos -Name 'esp32-sim-01' |
+                Invoke-Esp32Ota -Path $image.FullName -Force -PassThru
+            $result.Status | Should -Be 'Succeeded'
+            $result.Packets | Should -Be ([math]::Ceiling($image.Length / 253))
+        }
+
+        It 'completes profile names' {
+            $line = 'Find-Esp32Device -Simulated 1 -LinkProfile '
+            (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText |
+                Should -Be @('seed-macos', 'esp32-1m-dle', 'esp32s3-2m', 'windows-default')
+        }
+
+        It 'fails with UnknownLinkProfile and lists the profiles for an unknown name' {
+            { Find-Esp32Device -Simulated 1 -SimulationSpeed 0 -LinkProfile android -ErrorAction Stop } |
+                Should -Throw -ErrorId 'UnknownLinkProfile,BleOta.FindEsp32Device' -ExpectedMessage "*'android'*seed-macos, esp32-1m-dle, esp32s3-2m, windows-default*"
+        }
+    }
 }

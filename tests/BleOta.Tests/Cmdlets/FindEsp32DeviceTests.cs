@@ -1,4 +1,6 @@
+using System.Management.Automation;
 using BleOta.Engine.Discovery;
+using BleOta.Engine.Simulator;
 using BleOta.Tests.Support;
 
 namespace BleOta.Tests.Cmdlets;
@@ -37,5 +39,42 @@ public sealed class FindEsp32DeviceTests : IDisposable
         var error = (System.Management.Automation.ErrorRecord)Assert.Single(output).BaseObject;
         Assert.Equal("TransportUnavailable,BleOta.FindEsp32Device", error.FullyQualifiedErrorId);
         Assert.Contains("-Simulated", error.Exception.Message);
+    }
+
+    [Fact]
+    public void LinkProfile_puts_the_simulated_fleet_on_that_profile_and_keeps_its_firmware()
+    {
+        try
+        {
+            var (_, streams) = _host.Run("Find-Esp32Device -Simulated 2 -SimulationSpeed 0 -LinkProfile seed-macos");
+
+            Assert.Empty(streams.Error);
+            Assert.All(SimulatedTransport.Shared.Devices, d => Assert.Same(LinkProfile.SeedMacOS, d.Options.Profile));
+            Assert.All(SimulatedTransport.Shared.Devices, d => Assert.Equal(256, d.DeviceMtu));
+            Assert.All(SimulatedTransport.Shared.Devices, d => Assert.False(d.IsBricked));
+        }
+        finally
+        {
+            _host.Run($"Find-Esp32Device -Simulated 1 -SimulationSpeed 0 -LinkProfile {LinkProfile.Default.Name}");
+        }
+    }
+
+    [Fact]
+    public void An_unknown_LinkProfile_fails_with_UnknownLinkProfile_and_lists_the_profiles()
+    {
+        var (output, _) = _host.Run("try { Find-Esp32Device -Simulated 1 -SimulationSpeed 0 -LinkProfile android -ErrorAction Stop } catch { $_ }");
+
+        var error = (ErrorRecord)Assert.Single(output).BaseObject;
+        Assert.Equal("UnknownLinkProfile,BleOta.FindEsp32Device", error.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
+        Assert.All(LinkProfile.All, p => Assert.Contains(p.Name, error.Exception.Message));
+    }
+
+    [Fact]
+    public void LinkProfile_completes_to_the_profile_names()
+    {
+        var (output, _) = _host.Run("(TabExpansion2 -inputScript 'Find-Esp32Device -Simulated 1 -LinkProfile esp' -cursorColumn 46).CompletionMatches.CompletionText");
+
+        Assert.Equal(["esp32-1m-dle", "esp32s3-2m"], output.Select(o => o.ToString()));
     }
 }
