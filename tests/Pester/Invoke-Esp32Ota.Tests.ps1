@@ -21,7 +21,7 @@ Describe 'Invoke-Esp32Ota' -Tag 'CI' {
 
     It 'writes progress with the packet count, bytes and speed under one parent bar' {
         $fleet = New-TestFleet
-        $fleet.Transport.Speed = 4   # about 5 simulated seconds take 1.2 s, so several progress updates are drawn
+        $fleet.Transport.Speed = 4   # about 8 simulated seconds take 2 s, so several progress updates are drawn
         $image = New-TestImage -Size 60000
         $packets = [math]::Ceiling($image.Length / 512)
 

@@ -47,7 +47,7 @@ public sealed class InvokeEsp32OtaTests : IDisposable
     public void Progress_shows_the_packet_count_under_a_parent_bar()
     {
         _host.Set("devices", Devices(_fleet.Add()));
-        _fleet.Transport.Speed = 4; // about 5 simulated seconds take 1.2 s, so several progress updates are drawn
+        _fleet.Transport.Speed = 4; // about 8 simulated seconds take 2 s, so several progress updates are drawn
         var image = TestImages.Build(size: 60_000);
         _host.Set("image", TestImages.WriteTemp(image));
 
