@@ -58,13 +58,10 @@ public class LinkProfileTests
     public async Task A_stream_of_unacknowledged_writes_runs_at_the_profiles_capacity(string name)
     {
         var profile = LinkProfile.Get(name);
-        var fleet = new Fleet();
-        var device = fleet.Add(profile: profile);
         var image = TestImages.Build(size: 400_000);
-        await using var connection = await fleet.Transport.ConnectAsync(device.Address, CancellationToken.None);
-        int mtu = await connection.RequestMtuAsync(517, CancellationToken.None);
-        int packet = mtu - 3;
-        await StartV1Update(connection, packet);
+        var (connection, device) = await OpenUpdatingLink(profile);
+        await using var link = connection;
+        int packet = connection.Mtu - 3;
 
         var started = connection.Clock.GetTimestamp();
         for (int offset = 0; offset < image.Length; offset += packet)
@@ -76,6 +73,7 @@ public class LinkProfileTests
         // The last buffer-full is still being written when the radio is done: the stream may beat capacity by that much.
         double rate = image.Length / connection.Clock.GetElapsedTime(started).TotalSeconds;
         double capacity = profile.CapacityBytesPerSecond(packet);
+        Assert.Equal(image.Length, device.Flash.Written);
         Assert.InRange(rate, capacity * 0.97, capacity * (1.01 + profile.ReceiveBufferBytes / (double)image.Length));
     }
 
@@ -85,11 +83,8 @@ public class LinkProfileTests
         // On a 2M link the air outruns the flash: a stream fills the buffer, then goes at flash speed.
         var profile = LinkProfile.Esp32S3TwoMeg;
         Assert.True(profile.LinkBytesPerSecond(514) > 1.5 * profile.FlashBytesPerSecond);
-        var fleet = new Fleet();
-        var device = fleet.Add(profile: profile);
-        await using var connection = await fleet.Transport.ConnectAsync(device.Address, CancellationToken.None);
-        await connection.RequestMtuAsync(517, CancellationToken.None);
-        await StartV1Update(connection, 514);
+        var (connection, device) = await OpenUpdatingLink(profile);
+        await using var link = connection;
         var image = TestImages.Build(size: 200_000);
 
         var started = connection.Clock.GetTimestamp();
@@ -125,11 +120,8 @@ public class LinkProfileTests
     public async Task An_acknowledged_write_pays_two_connection_events_and_a_sector_erase_rounds_up_to_whole_events()
     {
         var profile = LinkProfile.Esp32OneMegDle;
-        var fleet = new Fleet();
-        var device = fleet.Add(profile: profile);
-        await using var connection = await fleet.Transport.ConnectAsync(device.Address, CancellationToken.None);
-        await connection.RequestMtuAsync(517, CancellationToken.None);
-        await StartV1Update(connection, 512);
+        var (connection, device) = await OpenUpdatingLink(profile);
+        await using var link = connection;
         var image = TestImages.Build(size: 8192);
 
         var first = await TimedWrite(connection, image.AsMemory(0, 512));  // enters sector 0: erase
@@ -163,13 +155,18 @@ public class LinkProfileTests
         return await connection.RequestMtuAsync(preferred, CancellationToken.None);
     }
 
-    /// <summary>Opens a v1 update on the device so it accepts data writes of up to <paramref name="packetSize"/>.</summary>
-    private static async Task StartV1Update(IBleConnection connection, int packetSize)
+    /// <summary>A link at the largest MTU to a BleOta device on <paramref name="profile"/>, with an update open for MTU - 3 packets.</summary>
+    private static async Task<(IBleConnection Connection, SimulatedDevice Device)> OpenUpdatingLink(LinkProfile profile)
     {
+        var fleet = new Fleet();
+        var device = fleet.Add(profile: profile);
+        var connection = await fleet.Transport.ConnectAsync(device.Address, CancellationToken.None);
+        await connection.RequestMtuAsync(517, CancellationToken.None);
         var size = new byte[2];
-        BinaryPrimitives.WriteUInt16LittleEndian(size, (ushort)packetSize);
+        BinaryPrimitives.WriteUInt16LittleEndian(size, (ushort)(connection.Mtu - 3));
         await connection.WriteAsync(OtaUuids.Data, size, WriteType.WithResponse, CancellationToken.None);
         await connection.WriteAsync(OtaUuids.Control, new[] { (byte)OtaOpcode.Request }, WriteType.WithResponse, CancellationToken.None);
+        return (connection, device);
     }
 
     private static async Task<TimeSpan> TimedWrite(IBleConnection connection, ReadOnlyMemory<byte> value)
