@@ -81,13 +81,21 @@ public sealed class SimulatedDevice
             running?.Version ?? "", running?.App?.ProjectName ?? "", running?.App?.IdfVersion ?? "");
     }
 
-    /// <summary>Puts the device on another link profile; links opened from now on use it, and the flash its figures.</summary>
+    /// <summary>
+    /// Puts the device on another link profile: links opened from now on use it and the flash its figures. An idle
+    /// device also takes the profile's firmware MTU at once (its OTA server restarts with the new packet limit);
+    /// one with a link open keeps its server until that link ends and the device restarts.
+    /// </summary>
     public void UseProfile(LinkProfile profile)
     {
         lock (_gate)
         {
             Options = Options with { Profile = profile };
             Flash.Profile = profile;
+            if (Connection is null)
+            {
+                Server = NewServer();
+            }
         }
     }
 

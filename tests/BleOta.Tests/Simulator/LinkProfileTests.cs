@@ -133,6 +133,20 @@ public class LinkProfileTests
     }
 
     [Fact]
+    public void A_device_moved_to_another_profile_updates_with_that_profiles_packet_size()
+    {
+        var fleet = new Fleet();
+        var device = fleet.Add(profile: LinkProfile.SeedMacOS);
+        var image = TestImages.Build(size: 20_000);
+
+        device.UseProfile(LinkProfile.Esp32OneMegDle);
+        var result = Update(fleet, device, image, OtaProtocolVersion.V1);
+
+        Assert.Equal(OtaStatus.Succeeded, result.Status);
+        Assert.Equal(V1Client.PacketCount(image.Length, 512), result.Packets);
+    }
+
+    [Fact]
     public void An_unknown_profile_name_lists_the_profiles()
     {
         var error = Assert.Throws<ArgumentException>(() => LinkProfile.Get("android"));
