@@ -17,6 +17,8 @@ internal sealed record EngineCostResult(OtaProtocolVersion Protocol, long Bytes,
 
 internal static class EngineCost
 {
+    public const int Runs = 3;
+
     /// <summary>Null, with the reason, when libble_ota_host is not built.</summary>
     public static EngineCostResult? Measure(int imageSize, out string? unavailable)
     {
@@ -29,12 +31,22 @@ internal static class EngineCost
         uint partition = (uint)((image.Length + 0xFFFF) / 0x10000 * 0x10000);
         Run(new EspAppImageBuilder { Size = 64 * 1024 }.Build(), partition); // warm up the JIT and the native library
 
-        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        var watch = Stopwatch.StartNew();
-        var result = Run(image, partition);
-        watch.Stop();
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
-        return new EngineCostResult(result.Protocol, result.Bytes, result.Packets, watch.Elapsed, allocated);
+        // The fastest of a few runs: on a shared machine the others measure the neighbours.
+        EngineCostResult? best = null;
+        for (int run = 0; run < Runs; run++)
+        {
+            long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+            var watch = Stopwatch.StartNew();
+            var result = Run(image, partition);
+            watch.Stop();
+            long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+            if (best is null || watch.Elapsed < best.Wall)
+            {
+                best = new EngineCostResult(result.Protocol, result.Bytes, result.Packets, watch.Elapsed, allocated);
+            }
+        }
+
+        return best;
     }
 
     private static OtaResult Run(byte[] image, uint partition)

@@ -81,7 +81,7 @@ if (engine is null)
 else
 {
     md.AppendLine($"A {engine.Bytes:N0}-byte image with protocol {engine.Protocol} against the firmware's C core (libble_ota_host) in the loop,");
-    md.AppendLine("no link delay, one run after a warm-up:");
+    md.AppendLine($"no link delay; the fastest of {EngineCost.Runs} runs after a warm-up:");
     md.AppendLine();
     md.AppendLine("| protocol | packets | wall time | MB/s | bytes allocated / packet |");
     md.AppendLine("| --- | ---: | ---: | ---: | ---: |");
