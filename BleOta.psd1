@@ -11,7 +11,7 @@
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('BleOta.Format.ps1xml')
-    CmdletsToExport      = @('Find-Esp32Device', 'Invoke-Esp32Ota', 'Get-OtaProgress')
+    CmdletsToExport      = @('Find-Esp32Device', 'Invoke-Esp32Ota', 'Get-OtaProgress', 'Get-Esp32Image')
     FunctionsToExport    = @()
     VariablesToExport    = @()
     AliasesToExport      = @()
@@ -20,6 +20,13 @@
             Tags       = @('ESP32', 'ESP-IDF', 'BLE', 'Bluetooth', 'OTA', 'Firmware', 'IoT', 'Linux', 'Windows')
             ProjectUri = 'https://github.com/bleota/bleota'
             LicenseUri = 'https://github.com/bleota/bleota/blob/main/LICENSE'
+            ReleaseNotes = @'
+0.1.0
+- Find-Esp32Device, Invoke-Esp32Ota, Get-OtaProgress, Get-Esp32Image.
+- Protocol v1 (compatible with the ESP-IDF NimBLE OTA tutorial firmware); -Verify reconnects after the restart and reports a rollback.
+- Devices by pipeline, -Address or -Name; images by -Path (wildcards) or -LiteralPath, also from Get-ChildItem.
+- Simulated devices (-Simulated) for trying it without hardware; help (Get-Help about_BleOta) and runbooks.
+'@
         }
     }
 }

@@ -33,6 +33,8 @@ internal static class ErrorIds
         OtaErrorCode.AckTimeout => ("AckTimeout", ErrorCategory.OperationTimeout),
         OtaErrorCode.Disconnected => ("DeviceDisconnected", ErrorCategory.ConnectionError),
         OtaErrorCode.TransportError => ("TransportError", ErrorCategory.ConnectionError),
+        OtaErrorCode.RestartTimeout => ("RestartTimeout", ErrorCategory.OperationTimeout),
+        OtaErrorCode.RolledBack => ("DeviceRolledBack", ErrorCategory.InvalidResult),
         _ => (code.ToString(), ErrorCategory.NotSpecified),
     };
 }

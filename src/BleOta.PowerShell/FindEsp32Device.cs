@@ -17,6 +17,7 @@ public sealed class FindEsp32Device : PSCmdlet, IDisposable
     /// <summary>Device names to keep; wildcards allowed.</summary>
     [Parameter(Position = 0)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(ScannedDeviceCompleter))]
     [ValidateNotNullOrEmpty]
     public string[]? Name { get; set; }
 
@@ -64,22 +65,22 @@ public sealed class FindEsp32Device : PSCmdlet, IDisposable
         var patterns = (Name ?? []).Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
         var filter = All ? new ScanFilter() : ScanFilter.OtaService;
         WriteVerbose($"Scanning with the {transport.Name} transport for {TimeoutSec} s.");
-        var found = DeviceScanner.ScanAsync(transport, filter, TimeSpan.FromSeconds(TimeoutSec), _cancel!.Token).GetAsyncEnumerator();
-        try
+        var seen = new List<Esp32Device>();
+        foreach (var device in DeviceResolver.Scan(transport, filter, TimeSpan.FromSeconds(TimeoutSec), _cancel!.Token))
         {
-            while (MoveNext(found))
+            seen.Add(device);
+            if (patterns.Count == 0 || patterns.Any(p => p.IsMatch(device.Name)))
             {
-                var device = found.Current;
-                if (patterns.Count == 0 || patterns.Any(p => p.IsMatch(device.Name)))
-                {
-                    WriteObject(device);
-                }
+                WriteObject(device);
+            }
+            else
+            {
+                WriteDebug($"Skipped {device}: its name matches no -Name pattern.");
             }
         }
-        finally
-        {
-            found.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        }
+
+        ScanHistory.Record(seen);
+        WriteVerbose($"The scan saw {seen.Count} device{(seen.Count == 1 ? "" : "s")}; Tab completes -Name and -Address from them.");
     }
 
     protected override void StopProcessing() => _cancel?.Cancel();
@@ -103,16 +104,4 @@ public sealed class FindEsp32Device : PSCmdlet, IDisposable
     }
 
     public void Dispose() => _cancel?.Dispose();
-
-    private bool MoveNext(IAsyncEnumerator<Esp32Device> found)
-    {
-        try
-        {
-            return found.MoveNextAsync().AsTask().GetAwaiter().GetResult();
-        }
-        catch (OperationCanceledException)
-        {
-            return false; // Ctrl+C: PowerShell stops the pipeline itself
-        }
-    }
 }

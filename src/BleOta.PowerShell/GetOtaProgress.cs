@@ -16,6 +16,7 @@ public sealed class GetOtaProgress : PSCmdlet, IDisposable
     /// <summary>Only the sessions of devices whose name or address matches; wildcards allowed.</summary>
     [Parameter(Position = 0, ParameterSetName = AllSet)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(SessionDeviceCompleter))]
     [ValidateNotNullOrEmpty]
     public string[]? Device { get; set; }
 

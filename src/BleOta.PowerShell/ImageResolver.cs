@@ -4,15 +4,16 @@ using BleOta.Engine.Image;
 namespace BleOta;
 
 /// <summary>
-/// Turns -Path / -LiteralPath into checked firmware images, one ErrorRecord per bad path, before anything
-/// is sent to a device. Each file is read and checked once per pipeline, however many devices take it.
+/// Turns -Path / -LiteralPath into firmware images, one ErrorRecord per bad path, before anything is sent to a
+/// device. Each file is read and checked once per pipeline, however many devices take it.
 /// </summary>
 internal sealed class ImageResolver(PSCmdlet cmdlet)
 {
     private readonly Dictionary<string, FirmwareImage?> _byPath = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _refused = new(StringComparer.Ordinal);
 
-    /// <summary>The images these paths name; bad ones are reported and left out.</summary>
-    public List<FirmwareImage> Resolve(IEnumerable<string> paths, bool literal)
+    /// <summary>Every file these paths name, parsed, valid or not; paths that name no readable file are reported and left out.</summary>
+    public List<FirmwareImage> Read(IEnumerable<string> paths, bool literal)
     {
         var images = new List<FirmwareImage>();
         foreach (string path in paths)
@@ -34,6 +35,10 @@ internal sealed class ImageResolver(PSCmdlet cmdlet)
 
         return images;
     }
+
+    /// <summary>The images these paths name that a device would boot; the others are reported (once) and left out.</summary>
+    public List<FirmwareImage> Resolve(IEnumerable<string> paths, bool literal) =>
+        Read(paths, literal).Where(image => image.IsValid || Refuse(image)).ToList();
 
     private IEnumerable<string> ProviderPaths(string path, bool literal)
     {
@@ -89,20 +94,29 @@ internal sealed class ImageResolver(PSCmdlet cmdlet)
             return null;
         }
 
-        FirmwareImage image;
         try
         {
-            image = FirmwareImage.Load(file);
+            cmdlet.WriteVerbose($"Reading {file}.");
+            return FirmwareImage.Load(file);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return Fail(new IOException($"Cannot read '{file}': {ex.Message}", ex), ErrorIds.ImageUnreadable, ErrorCategory.ReadError, file);
         }
+    }
 
-        var error = image.Diagnostics.FirstOrDefault(d => d.Severity == DiagnosticSeverity.Error);
-        return error?.Problem switch
+    /// <summary>Reports why an image cannot be sent, once per file; always false, so it reads as a filter.</summary>
+    private bool Refuse(FirmwareImage image)
+    {
+        string file = image.Path!;
+        if (!_refused.Add(file))
         {
-            null => image,
+            return false;
+        }
+
+        var error = image.Diagnostics.First(d => d.Severity == DiagnosticSeverity.Error);
+        _ = error.Problem switch
+        {
             ImageProblem.Empty => Fail(new InvalidDataException($"'{file}' is empty. Rebuild the firmware (idf.py build) and use build/<project>.bin."),
                 ErrorIds.ImageEmpty, ErrorCategory.InvalidData, file),
             ImageProblem.BadMagic => Fail(new InvalidDataException($"'{file}' is not an ESP32 app image: {error.Message} Use the app .bin from idf.py build, not the .elf, a bootloader or a merged flash image."),
@@ -110,6 +124,7 @@ internal sealed class ImageResolver(PSCmdlet cmdlet)
             _ => Fail(new InvalidDataException($"'{file}' is damaged and was not sent: {error.Message} Copy or rebuild it and try again."),
                 ErrorIds.ImageDamaged, ErrorCategory.InvalidData, file),
         };
+        return false;
     }
 
     private FirmwareImage? Fail(Exception exception, string errorId, ErrorCategory category, string file)

@@ -7,7 +7,7 @@ using BleOta.Engine.Session;
 namespace BleOta;
 
 /// <summary>
-/// Updates the firmware of ESP32 devices over BLE: devices from the pipeline or by address, the image from
+/// Updates the firmware of ESP32 devices over BLE: devices from the pipeline, by address or by name, the image from
 /// -Path or -LiteralPath (also bound from Get-ChildItem), several devices in parallel up to -ThrottleLimit.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "Esp32Ota", DefaultParameterSetName = DevicePathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
@@ -18,11 +18,15 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
     private const string DeviceLiteralPathSet = "DeviceLiteralPath";
     private const string AddressPathSet = "AddressPath";
     private const string AddressLiteralPathSet = "AddressLiteralPath";
+    private const string NamePathSet = "NamePath";
+    private const string NameLiteralPathSet = "NameLiteralPath";
+    private const int DefaultScanSeconds = 5;
 
     private readonly HashSet<string> _queuedAddresses = new(StringComparer.OrdinalIgnoreCase);
     private readonly OtaUpdater _updater = new();
     private CancellationTokenSource? _cancel;
     private ImageResolver? _images;
+    private List<Esp32Device>? _namedDevices;
     private UpdateQueue? _queue;
 
     /// <summary>The devices to update, as Find-Esp32Device emits them.</summary>
@@ -35,11 +39,21 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
     [Parameter(Mandatory = true, ParameterSetName = AddressPathSet)]
     [Parameter(Mandatory = true, ParameterSetName = AddressLiteralPathSet)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ScannedDeviceCompleter))]
     public string[]? Address { get; set; }
+
+    /// <summary>Names of the devices to update, found with a scan; wildcards allowed.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = NamePathSet)]
+    [Parameter(Mandatory = true, ParameterSetName = NameLiteralPathSet)]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ScannedDeviceCompleter))]
+    public string[]? Name { get; set; }
 
     /// <summary>The firmware image (the app .bin from idf.py build); wildcards allowed.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = DevicePathSet)]
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = AddressPathSet)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NamePathSet)]
     [Alias("FilePath")]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
@@ -48,6 +62,7 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
     /// <summary>The firmware image, taken exactly as written; bound from Get-ChildItem output.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = DeviceLiteralPathSet)]
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = AddressLiteralPathSet)]
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameLiteralPathSet)]
     [Alias("PSPath", "LP")]
     [ValidateNotNullOrEmpty]
     public string[]? LiteralPath { get; set; }
@@ -56,7 +71,11 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
     [Parameter]
     public OtaProtocolVersion Protocol { get; set; } = OtaProtocolVersion.Auto;
 
-    /// <summary>Seconds to wait for the device at each step before giving up on it.</summary>
+    /// <summary>After the update, wait for each device to restart and check that it runs the new version.</summary>
+    [Parameter]
+    public SwitchParameter Verify { get; set; }
+
+    /// <summary>Seconds to wait for the device at each step (scan, connect, each answer, the restart) before giving up on it.</summary>
     [Parameter]
     [ValidateRange(1, 600)]
     public int TimeoutSec { get; set; }
@@ -81,6 +100,7 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
         var options = OtaOptions.Default with
         {
             Protocol = Protocol,
+            Verify = Verify,
             Timeouts = TimeoutSec > 0 ? OtaTimeouts.All(TimeSpan.FromSeconds(TimeoutSec)) : OtaTimeouts.Default,
         };
         _queue = new UpdateQueue(this, _updater, options, ThrottleLimit, _cancel.Token) { PassThru = PassThru };
@@ -99,9 +119,11 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
 
         if (images.Count == 1)
         {
+            var image = images[0];
+            WriteVerbose($"Image {image.Path}: {image.App?.ProjectName ?? "unnamed app"} {image.Version ?? "(no version)"} for {image.Chip.ToDisplayName()}, {image.Length:N0} bytes.");
             foreach (var device in TargetDevices())
             {
-                Queue(device, images[0]);
+                Queue(device, image);
             }
         }
 
@@ -121,25 +143,14 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
 
     private IEnumerable<Esp32Device> TargetDevices()
     {
-        if (Device is not null)
+        var resolver = new DeviceResolver(this);
+        if (Name is not null)
         {
-            return Device;
+            // Name is not bound from the pipeline: scan once, however many files arrive.
+            return _namedDevices ??= resolver.ByName(Name, TimeSpan.FromSeconds(TimeoutSec > 0 ? TimeoutSec : DefaultScanSeconds), _cancel!.Token);
         }
 
-        var devices = new List<Esp32Device>();
-        foreach (string address in Address!)
-        {
-            try
-            {
-                devices.Add(new Esp32Device(address, null, 0, Transports.ForAddress(address)));
-            }
-            catch (PlatformNotSupportedException ex)
-            {
-                WriteError(new ErrorRecord(ex, ErrorIds.TransportUnavailable, ErrorCategory.NotImplemented, address));
-            }
-        }
-
-        return devices;
+        return Device ?? (IEnumerable<Esp32Device>)resolver.ByAddress(Address!);
     }
 
     private void Queue(Esp32Device device, FirmwareImage image)
@@ -155,7 +166,9 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
         bool whatIf = MyInvocation.BoundParameters.ContainsKey("WhatIf");
         if ((Force && !whatIf) || ShouldProcess(device.ToString(), action))
         {
-            _queue!.Enqueue(_updater.CreateSession(device, image));
+            var session = _updater.CreateSession(device, image);
+            WriteDebug($"{device}: session {session.Id} queued; at most {ThrottleLimit} devices are updated at once.");
+            _queue!.Enqueue(session);
         }
         else
         {

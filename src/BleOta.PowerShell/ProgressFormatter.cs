@@ -29,6 +29,7 @@ internal static class ProgressFormatter
         OtaState.Connecting => "Connecting",
         OtaState.Negotiating => "Reading the device and negotiating the link",
         OtaState.Finishing => "Device is verifying the image",
+        OtaState.Verifying => "Waiting for the device to restart and report its version (-Verify)",
         _ => snapshot.State.ToString(),
     };
 }

@@ -1,3 +1,4 @@
+using System.Management.Automation;
 using BleOta.Engine.Simulator;
 using BleOta.Engine.Transport;
 
@@ -31,4 +32,8 @@ internal static class Transports
         SimulatedTransport.Shared.Devices.Any(d => string.Equals(d.Address, address, StringComparison.OrdinalIgnoreCase))
             ? SimulatedTransport.Shared
             : Radio();
+
+    /// <summary>The transport to scan for devices whose name matches: the simulated fleet if one of its devices does, else the radio.</summary>
+    public static IBleTransport ForName(WildcardPattern name) =>
+        SimulatedTransport.Shared.Devices.Any(d => name.IsMatch(d.Name)) ? SimulatedTransport.Shared : Radio();
 }

@@ -36,8 +36,14 @@ internal sealed class UpdateQueue(PSCmdlet cmdlet, OtaUpdater updater, OtaOption
     {
         while (true)
         {
+            foreach (var running in _running)
+            {
+                running.Log.WriteTo(cmdlet);
+            }
+
             while (_finished.TryDequeue(out var finished))
             {
+                finished.Log.WriteTo(cmdlet);
                 _running.Remove(finished);
                 _done++;
                 WriteOutcome(finished);
@@ -67,7 +73,7 @@ internal sealed class UpdateQueue(PSCmdlet cmdlet, OtaUpdater updater, OtaOption
             await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                running.Result = await updater.RunAsync(running.Session, options, null, cancellationToken).ConfigureAwait(false);
+                running.Result = await updater.RunAsync(running.Session, options with { Log = running.Log }, null, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
@@ -154,5 +160,7 @@ internal sealed class UpdateQueue(PSCmdlet cmdlet, OtaUpdater updater, OtaOption
         public OtaResult? Result { get; set; }
 
         public OtaProgress? LastReported { get; set; }
+
+        public QueuedLog Log { get; } = new(session.Device.ToString());
     }
 }

@@ -35,6 +35,12 @@ public enum OtaErrorCode
 
     /// <summary>A GATT operation failed.</summary>
     TransportError,
+
+    /// <summary>After DONE_ACK the device did not restart and come back in time (-Verify).</summary>
+    RestartTimeout,
+
+    /// <summary>The device came back running its previous firmware: the new image failed its self-test (-Verify).</summary>
+    RolledBack,
 }
 
 /// <summary>An update failed for a reason the user can act on.</summary>

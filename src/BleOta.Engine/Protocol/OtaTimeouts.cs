@@ -15,9 +15,12 @@ public sealed record OtaTimeouts
     /// <summary>DONE to DONE_ACK: the device hashes and validates the whole image.</summary>
     public TimeSpan Done { get; init; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>DONE_ACK to the device advertising again from its new firmware (-Verify): reset, boot, self-test.</summary>
+    public TimeSpan Restart { get; init; } = TimeSpan.FromSeconds(30);
+
     public static OtaTimeouts Default { get; } = new();
 
     /// <summary>Every timeout set to the same value, as <c>-TimeoutSec</c> asks.</summary>
     public static OtaTimeouts All(TimeSpan timeout) =>
-        new() { Connect = timeout, Request = timeout, Write = timeout, Done = timeout };
+        new() { Connect = timeout, Request = timeout, Write = timeout, Done = timeout, Restart = timeout };
 }

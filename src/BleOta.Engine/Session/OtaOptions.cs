@@ -11,5 +11,11 @@ public sealed record OtaOptions
     /// <summary>The ATT MTU asked for; the link may settle lower.</summary>
     public int PreferredMtu { get; init; } = 517;
 
+    /// <summary>After the device acknowledges the image, wait for it to restart and check it runs the new version.</summary>
+    public bool Verify { get; init; }
+
+    /// <summary>Where the update explains what it does.</summary>
+    public IOtaLog Log { get; init; } = NullOtaLog.Instance;
+
     public static OtaOptions Default { get; } = new();
 }

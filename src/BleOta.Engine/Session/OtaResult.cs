@@ -18,6 +18,9 @@ public sealed record OtaResult(
     OtaErrorCode? ErrorCode,
     string? Error)
 {
+    /// <summary>True when -Verify saw the device run the new version after restarting; null when it was not checked.</summary>
+    public bool? Verified { get; init; }
+
     /// <summary>Image bytes per second over the whole session, on the link's clock.</summary>
     public double KBytesPerSecond => Duration.TotalSeconds <= 0 ? 0 : Bytes / 1024.0 / Duration.TotalSeconds;
 }

@@ -7,6 +7,9 @@ public enum OtaState
     Negotiating,
     Transferring,
     Finishing,
+
+    /// <summary>-Verify: waiting for the device to restart and report the version it runs.</summary>
+    Verifying,
     Succeeded,
     Failed,
     Cancelled,

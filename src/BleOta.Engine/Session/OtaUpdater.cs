@@ -22,11 +22,15 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
     {
         string? versionBefore = null;
         var protocol = OtaProtocolVersion.V1;
+        var log = options.Log;
         try
         {
             session.SetState(OtaState.Connecting);
             progress?.Report(session.Snapshot());
-            await using var connection = await ConnectAsync(session.Device, options.Timeouts.Connect, cancellationToken).ConfigureAwait(false);
+            log.Verbose($"Connecting over the {session.Device.TransportName} transport.");
+            await using var connection = await DeviceLink.ConnectAsync(session.Device, options.Timeouts.Connect,
+                (why, inner) => new OtaException(OtaErrorCode.DeviceNotFound, $"Could not connect to {session.Device} ({why}). Check that it is powered and in range, then scan again.", inner),
+                cancellationToken).ConfigureAwait(false);
 
             session.SetState(OtaState.Negotiating);
             progress?.Report(session.Snapshot());
@@ -35,12 +39,25 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
             protocol = ChooseProtocol(options.Protocol);
 
             var image = session.Image.Bytes;
-            session.BeginTransfer(connection.Clock, V1Client.PacketCount(image.Length, V1Client.PacketSizeFor(connection.Mtu)));
+            int packetSize = V1Client.PacketSizeFor(connection.Mtu);
+            session.BeginTransfer(connection.Clock, V1Client.PacketCount(image.Length, packetSize));
+            log.Verbose($"Sending {image.Length:N0} bytes in {session.Snapshot().TotalPackets} packets with protocol {protocol}.");
+            log.Debug($"MTU {connection.Mtu}, {packetSize}-byte packets, each acknowledged; image SHA-256 {Convert.ToHexString(session.Image.FileSha256)}.");
             var reporter = new Progress(session, progress);
             await new V1Client(options.Timeouts).SendAsync(connection, image, reporter, cancellationToken).ConfigureAwait(false);
+            log.Verbose("The device checked the image and accepted it (DONE_ACK); it restarts into it.");
+
+            string? versionAfter = session.Image.Version;
+            bool? verified = null;
+            if (options.Verify)
+            {
+                string? running = await VerifyAsync(session, connection, info, options, cancellationToken).ConfigureAwait(false);
+                verified = running is null ? null : true;
+                versionAfter = running ?? versionAfter;
+            }
 
             session.SetState(OtaState.Succeeded);
-            return Result(session, OtaStatus.Succeeded, protocol, versionBefore, session.Image.Version, null);
+            return Result(session, OtaStatus.Succeeded, protocol, versionBefore, versionAfter, null) with { Verified = verified };
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -51,7 +68,7 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
         catch (OtaException ex)
         {
             session.SetState(OtaState.Failed, ex.Message);
-            return Result(session, OtaStatus.Failed, protocol, versionBefore, versionBefore, ex);
+            return Result(session, OtaStatus.Failed, protocol, versionBefore, versionBefore, ex) with { Verified = ex.Code == OtaErrorCode.RolledBack ? false : null };
         }
         catch (BleTransportException ex)
         {
@@ -66,24 +83,6 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
         }
     }
 
-    private static async Task<IBleConnection> ConnectAsync(Esp32Device device, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeoutSource.CancelAfter(timeout);
-        try
-        {
-            return await device.Transport.ConnectAsync(device.Address, timeoutSource.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new OtaException(OtaErrorCode.DeviceNotFound, $"Could not connect to {device} within {timeout.TotalSeconds:0.#} s. Check that it is powered and in range, then scan again.");
-        }
-        catch (BleTransportException ex)
-        {
-            throw new OtaException(OtaErrorCode.DeviceNotFound, $"Could not connect to {device}: {ex.Message}", ex);
-        }
-    }
-
     /// <summary>Sets the MTU and reads the device's Info, refusing an image the device cannot take.</summary>
     private static async Task<DeviceInfo?> NegotiateAsync(IBleConnection connection, FirmwareImage image, OtaOptions options, CancellationToken cancellationToken)
     {
@@ -92,21 +91,16 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
             throw new OtaException(OtaErrorCode.NotAnOtaDevice, $"{connection.Address} has no OTA service ({OtaUuids.Service}). Flash it once by cable with firmware that includes the ble_ota component.");
         }
 
-        await connection.RequestMtuAsync(options.PreferredMtu, cancellationToken).ConfigureAwait(false);
+        int mtu = await connection.RequestMtuAsync(options.PreferredMtu, cancellationToken).ConfigureAwait(false);
+        options.Log.Debug($"Asked for an ATT MTU of {options.PreferredMtu}; the link settled on {mtu}.");
         if (!connection.HasCharacteristic(OtaUuids.Info))
         {
+            options.Log.Verbose("The device has no Info characteristic (tutorial firmware): its running version and chip are unknown, so the image is not checked against them.");
             return null;
         }
 
-        DeviceInfo info;
-        try
-        {
-            info = DeviceInfo.Parse(await connection.ReadAsync(OtaUuids.Info, cancellationToken).ConfigureAwait(false));
-        }
-        catch (Exception ex) when (ex is FormatException or BleTransportException)
-        {
-            throw new OtaException(OtaErrorCode.TransportError, $"Could not read the device's Info: {ex.Message}", ex);
-        }
+        var info = await DeviceLink.ReadInfoAsync(connection, cancellationToken).ConfigureAwait(false);
+        options.Log.Verbose($"The device runs {DeviceLink.Describe(info)}.");
 
         if (info.Chip != image.Chip)
         {
@@ -119,6 +113,21 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
         }
 
         return info;
+    }
+
+    /// <summary>-Verify, when the device and the image make it possible; null when the device could not be checked.</summary>
+    private static async Task<string?> VerifyAsync(OtaSession session, IBleConnection connection, DeviceInfo? infoBefore, OtaOptions options, CancellationToken cancellationToken)
+    {
+        if (infoBefore is null || session.Image.Version is null)
+        {
+            options.Log.Warning(infoBefore is null
+                ? "-Verify cannot check this device: its firmware has no Info characteristic to report the version it runs. The image was accepted; confirm the version on the device itself."
+                : "-Verify cannot check this device: the image has no app description, so there is no version to compare. The image was accepted.");
+            return null;
+        }
+
+        session.SetState(OtaState.Verifying);
+        return await new UpdateVerifier(options).VerifyAsync(session.Device, connection, session.Image.Version, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>v1 is the only protocol so far; Auto will pick v2 from the device's Info once it exists.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using BleOta.Engine.Image;
 using BleOta.Engine.Protocol;
 
@@ -24,6 +25,8 @@ public sealed class SimulatedDevice
     public const int DefaultSlotSize = 0x1E0000;
 
     private readonly object _gate = new();
+    private long _resetAt;
+    private TimeSpan _bootTime;
 
     public SimulatedDevice(string address, string name, byte[] factoryImage, SimulatedDeviceOptions? options = null)
     {
@@ -104,12 +107,15 @@ public sealed class SimulatedDevice
     {
         Flash.Reboot();
         BootCount++;
+        _resetAt = Stopwatch.GetTimestamp();
+        _bootTime = Options.Profile.RebootTime;
         if (Flash.StateOf(Math.Max(Flash.RunningSlot, 0)) == SlotState.PendingVerify)
         {
             if (Options.Faults.SelfTestFails)
             {
                 Flash.Reboot(); // esp_ota_mark_app_invalid_rollback_and_reboot
                 BootCount++;
+                _bootTime += Options.Profile.RebootTime;
             }
             else
             {
@@ -118,6 +124,17 @@ public sealed class SimulatedDevice
         }
 
         Server = NewServer();
+    }
+
+    /// <summary>
+    /// Simulated time until the device advertises again after its last reset, for a link running at
+    /// <paramref name="speed"/>: the real time since the reset counts at that speed. Consumed by the next connection.
+    /// </summary>
+    internal TimeSpan TakeBootTimeLeft(double speed)
+    {
+        var left = _bootTime - (speed > 0 ? Stopwatch.GetElapsedTime(_resetAt) * speed : TimeSpan.Zero);
+        _bootTime = TimeSpan.Zero;
+        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
     }
 
     private OtaServer NewServer() => new(Flash, Options.Faults, MaxPacketSize);

@@ -71,7 +71,14 @@ public sealed class SimulatedTransport(double speed = 1) : IBleTransport
         }
 
         var clock = new SimulatedClock(Speed);
-        await clock.AdvanceAsync(device.Options.Profile.ConnectTime, cancellationToken).ConfigureAwait(false);
+        TimeSpan booting;
+        lock (device.Gate)
+        {
+            booting = device.TakeBootTimeLeft(Speed);
+        }
+
+        // A device still booting after a reset does not advertise yet: the connection waits for it.
+        await clock.AdvanceAsync(booting + device.Options.Profile.ConnectTime, cancellationToken).ConfigureAwait(false);
         lock (device.Gate)
         {
             if (device.IsBricked)

@@ -1,0 +1,110 @@
+using System.Management.Automation;
+using BleOta.Engine.Discovery;
+using BleOta.Engine.Protocol;
+using BleOta.Engine.Transport;
+
+namespace BleOta;
+
+/// <summary>
+/// Turns -Address and -Name into devices, the one place that does: an address is connected to directly,
+/// a name is looked for with a scan. Devices that cannot be found are reported one ErrorRecord each.
+/// </summary>
+internal sealed class DeviceResolver(PSCmdlet cmdlet)
+{
+    public List<Esp32Device> ByAddress(IEnumerable<string> addresses)
+    {
+        var devices = new List<Esp32Device>();
+        foreach (string address in addresses)
+        {
+            try
+            {
+                devices.Add(new Esp32Device(address, null, 0, Transports.ForAddress(address)));
+            }
+            catch (PlatformNotSupportedException ex)
+            {
+                cmdlet.WriteError(new ErrorRecord(ex, ErrorIds.TransportUnavailable, ErrorCategory.NotImplemented, address));
+            }
+        }
+
+        return devices;
+    }
+
+    /// <summary>Scans for up to <paramref name="timeout"/> and returns every device whose name matches one of <paramref name="names"/>.</summary>
+    public List<Esp32Device> ByName(IEnumerable<string> names, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var byTransport = new Dictionary<IBleTransport, List<(string Name, WildcardPattern Pattern)>>();
+        foreach (string name in names)
+        {
+            var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
+            try
+            {
+                var transport = Transports.ForName(pattern);
+                byTransport.TryAdd(transport, []);
+                byTransport[transport].Add((name, pattern));
+            }
+            catch (PlatformNotSupportedException ex)
+            {
+                cmdlet.WriteError(new ErrorRecord(ex, ErrorIds.TransportUnavailable, ErrorCategory.NotImplemented, name));
+            }
+        }
+
+        var found = new List<Esp32Device>();
+        var seen = new List<Esp32Device>();
+        foreach (var (transport, wanted) in byTransport)
+        {
+            cmdlet.WriteVerbose($"Scanning with the {transport.Name} transport for up to {timeout.TotalSeconds:0.#} s for {string.Join(", ", wanted.Select(w => $"'{w.Name}'"))}.");
+            foreach (var device in Scan(transport, ScanFilter.OtaService, timeout, cancellationToken))
+            {
+                seen.Add(device);
+                if (wanted.Any(w => w.Pattern.IsMatch(device.Name)))
+                {
+                    cmdlet.WriteVerbose($"Found {device} (RSSI {device.Rssi} dBm).");
+                    found.Add(device);
+                }
+            }
+
+            foreach (var (name, pattern) in wanted)
+            {
+                if (!WildcardPattern.ContainsWildcardCharacters(name) && !found.Any(d => pattern.IsMatch(d.Name)))
+                {
+                    var (id, category) = ErrorIds.For(OtaErrorCode.DeviceNotFound);
+                    cmdlet.WriteError(new ErrorRecord(
+                        new ItemNotFoundException($"No device named '{name}' answered a {timeout.TotalSeconds:0.#} s scan. Check that it is powered and in range (Find-Esp32Device lists what answers), or give a longer -TimeoutSec."),
+                        id, category, name));
+                }
+            }
+        }
+
+        ScanHistory.Record(seen);
+        return found;
+    }
+
+    /// <summary>Streams the devices a scan finds, on the calling thread; Ctrl+C ends it.</summary>
+    public static IEnumerable<Esp32Device> Scan(IBleTransport transport, ScanFilter filter, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var scan = DeviceScanner.ScanAsync(transport, filter, timeout, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        try
+        {
+            while (MoveNext(scan))
+            {
+                yield return scan.Current;
+            }
+        }
+        finally
+        {
+            scan.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    private static bool MoveNext(IAsyncEnumerator<Esp32Device> scan)
+    {
+        try
+        {
+            return scan.MoveNextAsync().AsTask().GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+            return false; // Ctrl+C: PowerShell stops the pipeline itself
+        }
+    }
+}
