@@ -10,17 +10,25 @@
       Demo   builds, then updates three simulated ESP32s from a sample image with progress and results.
       Bench  runs every link profile with every protocol in simulated time, plus the engine's own cost against
              the firmware's C core, and writes the table to docs/benchmarks.md and the console.
+      Docs   builds, checks that docs/help matches the cmdlets (fails when it does not) and writes the help
+             (MAML and about_BleOta) into out/BleOta/en-US. Needs Microsoft.PowerShell.PlatyPS; with
+             -UpdateMarkdown it first updates docs/help from the cmdlets (describe what it adds).
+      Package builds with help and writes out/package/BleOta.<version>.nupkg, which Publish-PSResource and
+             Install-PSResource accept.
     Run it through the repo's local dotnet tool so only the .NET SDK is needed:
       dotnet tool restore && dotnet pwsh ./build.ps1 Demo
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Docs', 'Package')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
-    [string] $Configuration = 'Release'
+    [string] $Configuration = 'Release',
+
+    # Docs: bring docs/help up to date with the cmdlets (Update-MarkdownCommandHelp) before checking it.
+    [switch] $UpdateMarkdown
 )
 
 $ErrorActionPreference = 'Stop'
@@ -29,6 +37,7 @@ $Root = $PSScriptRoot
 $Out = Join-Path $Root 'out'
 $ModuleDir = Join-Path $Out 'BleOta'
 $SharedTools = Join-Path (Split-Path $Root -Parent) 'shared/tools'
+$HelpSource = Join-Path $Root 'docs/help'
 
 function Invoke-Native {
     # Runs a native command, streaming its output, and fails the build when it fails.
@@ -155,6 +164,96 @@ function Invoke-Test {
     if ($failed -gt 0 -or $passed -eq 0) { exit 1 }
 }
 
+function Import-PlatyPS {
+    # Users install Microsoft.PowerShell.PlatyPS themselves; CI takes it from ../shared/tools, never copied here.
+    $module = Get-Module -ListAvailable Microsoft.PowerShell.PlatyPS | Sort-Object Version -Descending | Select-Object -First 1
+    $setup = Join-Path $SharedTools 'pwsh/setup'
+    if (-not $module -and (Test-Path $setup) -and (Get-Command bash -ErrorAction Ignore)) {
+        $kit = Split-Path (& bash $setup) -Parent
+        $module = Get-Module -ListAvailable (Join-Path $kit 'Modules/Microsoft.PowerShell.PlatyPS')
+    }
+    if (-not $module) { return $false }
+    Import-Module $module -ErrorAction Stop
+    $true
+}
+
+function Get-HelpShape {
+    # What the markdown must agree on with the cmdlet: parameter sets, parameters and how they bind, output types.
+    param($Help)
+    $parameters = foreach ($parameter in $Help.Parameters | Sort-Object Name) {
+        $sets = foreach ($set in $parameter.ParameterSets | Sort-Object Name) {
+            '{0}:{1}:{2}:{3}:{4}' -f $set.Name, $set.Position, $set.IsRequired, $set.ValueFromPipeline, $set.ValueFromPipelineByPropertyName
+        }
+        '-{0} <{1}> wildcards={2} aliases={3} sets={4}' -f $parameter.Name, $parameter.Type, $parameter.SupportsWildcards,
+            (($parameter.Aliases | Sort-Object) -join ','), ($sets -join ' ')
+    }
+    @(
+        'sets: ' + (($Help.Syntax | ForEach-Object { $_.ParameterSetName + $(if ($_.IsDefaultParameterSet) { ' (default)' }) } | Sort-Object) -join ', ')
+        $parameters
+        'outputs: ' + (($Help.Outputs.Typename | Sort-Object) -join ', ')
+    )
+}
+
+function Test-HelpCurrent {
+    # Every cmdlet has a page, every page a cmdlet, and each page's syntax is the cmdlet's own.
+    $commands = Get-Command -Module BleOta -CommandType Cmdlet
+    $pages = @(Get-ChildItem $HelpSource -Filter '*-*.md')
+    $problems = [System.Collections.Generic.List[string]]::new()
+    foreach ($command in $commands) {
+        $page = Join-Path $HelpSource "$($command.Name).md"
+        if (-not (Test-Path $page)) { $problems.Add("$($command.Name) has no page: New-MarkdownCommandHelp -CommandInfo (Get-Command $($command.Name)) -OutputFolder docs/help, then fill it in."); continue }
+        $documented = Get-HelpShape (Import-MarkdownCommandHelp -Path $page)
+        $actual = Get-HelpShape (& { Set-StrictMode -Off; New-CommandHelp $command })   # PlatyPS is not strict-mode clean
+        $differences = Compare-Object $documented $actual
+        foreach ($difference in $differences) {
+            $where = if ($difference.SideIndicator -eq '=>') { 'cmdlet has' } else { 'docs/help says' }
+            $problems.Add("$($command.Name): $where $($difference.InputObject)")
+        }
+    }
+    foreach ($page in $pages) {
+        if ($page.BaseName -notin $commands.Name) { $problems.Add("docs/help/$($page.Name) documents a cmdlet the module does not have.") }
+    }
+    if ($problems.Count -gt 0) {
+        $problems | ForEach-Object { Write-Host "  $_" -ForegroundColor Red }
+        throw "docs/help is out of date with the cmdlets ($($problems.Count) differences). Run ./build.ps1 Docs -UpdateMarkdown and describe what it adds."
+    }
+    Write-Host "docs/help matches the $(@($commands).Count) cmdlets."
+}
+
+function Invoke-Docs {
+    if (-not (Import-PlatyPS)) {
+        throw 'Building the help needs the Microsoft.PowerShell.PlatyPS module: Install-PSResource Microsoft.PowerShell.PlatyPS'
+    }
+    Import-Module (Join-Path $ModuleDir 'BleOta.psd1') -Force
+    if ($UpdateMarkdown) {
+        $null = Update-MarkdownCommandHelp -Path (Join-Path $HelpSource '*-*.md') -NoBackup
+    }
+    Test-HelpCurrent
+    $culture = Join-Path $ModuleDir 'en-US'
+    $staging = Join-Path $Out 'help-staging'
+    if (Test-Path $staging) { Remove-Item $staging -Recurse -Force }
+    $helps = Get-ChildItem $HelpSource -Filter '*-*.md' | ForEach-Object { Import-MarkdownCommandHelp -Path $_.FullName }
+    $null = Export-MamlCommandHelp -CommandHelp $helps -OutputFolder $staging -Force
+    $null = New-Item -ItemType Directory -Force $culture
+    Copy-Item (Join-Path $staging 'BleOta/*') $culture
+    Copy-Item (Join-Path $HelpSource 'about_BleOta.md') (Join-Path $culture 'about_BleOta.help.txt')
+    Remove-Item $staging -Recurse -Force
+    Write-Host "Help ready: $culture" -ForegroundColor Green
+}
+
+function Invoke-Package {
+    Invoke-Build
+    Invoke-Docs
+    $packages = Join-Path $Out 'package'
+    if (Test-Path $packages) { Remove-Item $packages -Recurse -Force }
+    $null = New-Item -ItemType Directory $packages
+    Import-Module Microsoft.PowerShell.PSResourceGet -ErrorAction Stop
+    Compress-PSResource -Path $ModuleDir -DestinationPath $packages
+    $package = Get-ChildItem $packages -Filter '*.nupkg'
+    if (-not $package) { throw "Compress-PSResource wrote no package into $packages" }
+    Write-Host "Package ready: $($package.FullName)" -ForegroundColor Green
+}
+
 function Invoke-Demo {
     Invoke-Build
     $script = Join-Path $Root 'docs/demo.ps1'
@@ -188,6 +287,8 @@ try {
         'Test' { Invoke-Test }
         'Demo' { Invoke-Demo }
         'Bench' { Invoke-Bench }
+        'Docs' { Invoke-Build; Invoke-Docs }
+        'Package' { Invoke-Package }
     }
 }
 finally {
