@@ -5,7 +5,7 @@
 .DESCRIPTION
     Tasks:
       Build  builds the solution and lays the module out in out/BleOta (import it from there).
-      Test   builds, then runs every suite (xunit, Pester, firmware CTest, ESP-IDF compile check) and ends
+      Test   builds, then runs every suite (firmware CTest, ESP-IDF compile check, xunit, help check, Pester) and ends
              with the line "N passed, N failed"; exits non-zero on any failure.
       Demo   builds, then updates three simulated ESP32s from a sample image with progress and results.
       Bench  runs every link profile with every protocol in simulated time, plus the engine's own cost against
@@ -148,6 +148,19 @@ function Invoke-IdfCheckSuite {
     [pscustomobject]@{ Passed = [int]$Matches[1]; Failed = [int]$Matches[2] }
 }
 
+function Invoke-HelpSuite {
+    # The help is built and checked wherever PlatyPS is; CI (../shared/tools present) must never skip it.
+    $required = Test-Path (Join-Path $SharedTools 'pwsh/setup')
+    if (-not (Import-PlatyPS)) {
+        if ($required) { throw "PlatyPS was not found, not even in $SharedTools" }
+        Write-Host 'Microsoft.PowerShell.PlatyPS not found: the help check and the help tests are skipped.' -ForegroundColor Yellow
+        return [pscustomobject]@{ Passed = 0; Failed = 0 }
+    }
+    Invoke-Docs
+    $env:BLEOTA_REQUIRE_HELP = '1'   # the help was built, so the help tests must not skip
+    [pscustomobject]@{ Passed = 1; Failed = 0 }
+}
+
 function Invoke-Test {
     Invoke-Build
     # The firmware suite goes first: it builds libble_ota_host, which xunit's firmware-in-the-loop tests load.
@@ -155,6 +168,7 @@ function Invoke-Test {
         Invoke-Suite 'firmware CTest' { Invoke-FirmwareSuite }
         Invoke-Suite 'idf-check' { Invoke-IdfCheckSuite }
         Invoke-Suite 'xunit' { Invoke-XunitSuite }
+        Invoke-Suite 'help up to date' { Invoke-HelpSuite }
         Invoke-Suite 'Pester' { Invoke-PesterSuite }
     )
     $passed = ($suites | Measure-Object Passed -Sum).Sum
