@@ -1,0 +1,35 @@
+<#
+.SYNOPSIS
+    Updates every device of a CSV inventory and writes a report of what changed.
+.DESCRIPTION
+    The inventory is a CSV with the columns Name and Address (more columns are ignored). The image is checked
+    first (valid, and of -ExpectedVersion when given), so a wrong file never reaches a device. Every device gets
+    one report row: Status (Succeeded, Failed, Cancelled, NotAttempted), VersionBefore, VersionAfter, Changed,
+    Verified, ErrorId and Error. The report is written to -ReportPath as CSV and returned.
+.EXAMPLE
+    ./Update-FleetFromCsv.ps1 -InventoryPath ./greenhouses.csv -ImagePath ./build/app.bin -ExpectedVersion 2.1.0 -ReportPath ./report.csv -Verify
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory)] [string] $InventoryPath,
+    [Parameter(Mandatory)] [string] $ImagePath,
+    [Parameter(Mandatory)] [string] $ReportPath,
+    [string] $ExpectedVersion,
+    [ValidateRange(1, 64)] [int] $ThrottleLimit = 4,
+    [switch] $Verify
+)
+$ErrorActionPreference = 'Stop'
+Import-Module (Join-Path $PSScriptRoot 'FleetUpdate.psm1')
+
+$inventory = @(Import-Csv -LiteralPath $InventoryPath)
+if ($inventory.Count -eq 0 -or -not $inventory[0].PSObject.Properties['Address']) {
+    throw "$InventoryPath has no devices: it needs a header row with Name and Address columns."
+}
+$image = Assert-FleetImage -ImagePath $ImagePath -ExpectedVersion $ExpectedVersion
+Write-Verbose "Updating $($inventory.Count) devices to $($image.ProjectName) $($image.Version) ($($image.Sha256))."
+
+$report = @(Invoke-FleetUpdate -Inventory $inventory -ImagePath $image.Path -ThrottleLimit $ThrottleLimit -Verify:$Verify)
+$report | Export-Csv -LiteralPath $ReportPath -NoTypeInformation
+$failed = @($report | Where-Object Status -NE 'Succeeded').Count
+Write-Verbose "$(@($report | Where-Object Changed).Count) changed, $failed failed; report: $ReportPath. Retry-FailedDevices.ps1 retries the failed ones."
+$report

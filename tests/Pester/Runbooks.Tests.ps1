@@ -1,0 +1,100 @@
+Set-StrictMode -Version Latest
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-BleOtaUnderTest
+    $Runbooks = Join-Path $PSScriptRoot '../../docs/runbooks'
+    $Shared = [BleOta.Engine.Simulator.SimulatedTransport]::Shared
+    $Shared.Speed = 0
+
+    function New-Inventory {
+        # Devices in the process's simulated fleet (what -Address reaches), written as a CSV inventory.
+        param([string] $Prefix, [int] $Count, [string[]] $Gateways = @())
+        $rows = foreach ($number in 1..$Count) {
+            $address = '{0}:00:00:{1:X2}' -f $Prefix, $number
+            $name = 'rb-{0}-{1:D2}' -f ($Prefix -replace ':', ''), $number
+            $device = [BleOta.Engine.Simulator.SimulatedDevice]::new($address, $name, [BleOta.Engine.Simulator.SampleImages]::Factory, $null)
+            $null = $Shared.Add($device)
+            $row = [ordered]@{ Name = $name; Address = $address }
+            if ($Gateways) { $row.Gateway = $Gateways[($number - 1) % $Gateways.Count] }
+            [pscustomobject]$row
+        }
+        $path = Join-Path $TestDrive "$($Prefix -replace ':', '').csv"
+        $rows | Export-Csv $path -NoTypeInformation
+        $path
+    }
+
+    function Lock-Device {
+        # Another client holds the device, so an update cannot connect: a failure that clears when it lets go.
+        param([string] $Address)
+        $Shared.ConnectAsync($Address, [Threading.CancellationToken]::None).GetAwaiter().GetResult()
+    }
+}
+
+Describe 'Update-FleetFromCsv.ps1 and Retry-FailedDevices.ps1' -Tag 'CI' {
+    It 'updates the inventory, reports what changed, and the retry touches only the failed device' {
+        $inventory = New-Inventory -Prefix 'CA:FE:01' -Count 3
+        $image = New-TestImage -Version '5.0.0'
+        $report = Join-Path $TestDrive 'report.csv'
+        $held = Lock-Device 'CA:FE:01:00:00:02'
+
+        $first = & (Join-Path $Runbooks 'Update-FleetFromCsv.ps1') -InventoryPath $inventory -ImagePath $image.FullName -ExpectedVersion '5.0.0' -ReportPath $report
+
+        $first.Status | Should -Be @('Succeeded', 'Failed', 'Succeeded')
+        $first.Changed | Should -Be @($true, $false, $true)
+        $first[0].VersionBefore | Should -Be '1.0.0'
+        $first[0].VersionAfter | Should -Be '5.0.0'
+        $first[1].ErrorId | Should -Be 'DeviceNotFound'
+        (Import-Csv $report).Status | Should -Be @('Succeeded', 'Failed', 'Succeeded')
+
+        $held.DisposeAsync().AsTask().Wait()
+        $boots = ($Shared.Devices | Where-Object Address -Like 'CA:FE:01:*').BootCount
+        $second = & (Join-Path $Runbooks 'Retry-FailedDevices.ps1') -ReportPath $report -ImagePath $image.FullName
+
+        $second.Status | Should -Be @('Succeeded', 'Succeeded', 'Succeeded')
+        $second[1].Changed | Should -Be $true
+        ($Shared.Devices | Where-Object Address -Like 'CA:FE:01:*').BootCount | Should -Be @($boots[0], ($boots[1] + 1), $boots[2])
+        (Import-Csv $report).Status | Should -Be @('Succeeded', 'Succeeded', 'Succeeded')
+    }
+
+    It 'refuses an image of another version before touching any device' {
+        $inventory = New-Inventory -Prefix 'CA:FE:02' -Count 1
+        $image = New-TestImage -Version '5.0.1'
+
+        { & (Join-Path $Runbooks 'Update-FleetFromCsv.ps1') -InventoryPath $inventory -ImagePath $image.FullName -ExpectedVersion '5.0.0' -ReportPath (Join-Path $TestDrive 'r.csv') } |
+            Should -Throw '*is pester-app 5.0.1, not the expected 5.0.0*'
+        ($Shared.Devices | Where-Object Address -EQ 'CA:FE:02:00:00:01').BootCount | Should -Be 1
+    }
+}
+
+Describe 'Update-FleetViaGateways.ps1' -Tag 'CI' {
+    BeforeAll {
+        # No remoting endpoint here: each gateway is a separate local runspace (a thread job) that imports the module,
+        # and its arguments go through the same serialization remoting uses.
+        $modulePath = (Get-Module BleOta).Path
+        Mock Invoke-Command -ParameterFilter { $AsJob } {
+            Start-ThreadJob -ArgumentList $modulePath, $ComputerName[0], $ScriptBlock.ToString(), $ArgumentList -ScriptBlock {
+                param($module, $gateway, $code, $arguments)
+                Import-Module $module
+                $delivered = @([System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize($arguments, 3)))
+                & ([scriptblock]::Create($code)) @delivered | Add-Member -NotePropertyName PSComputerName -NotePropertyValue $gateway -PassThru
+            }
+        }
+    }
+
+    It 'sends each gateway its own devices and gathers one report with the gateway of each row' {
+        $inventory = New-Inventory -Prefix 'CA:FE:03' -Count 4 -Gateways 'gw-north', 'gw-south'
+        $image = New-TestImage -Version '6.0.0'
+        $report = Join-Path $TestDrive 'gateways.csv'
+
+        $rows = & (Join-Path $Runbooks 'Update-FleetViaGateways.ps1') -InventoryPath $inventory -ImagePath $image.FullName -ReportPath $report -Verify
+
+        Should -Invoke Invoke-Command -Times 2 -Exactly
+        $rows = $rows | Sort-Object Address
+        $rows.Gateway | Should -Be @('gw-north', 'gw-south', 'gw-north', 'gw-south')
+        $rows.Status | Should -Be @("Succeeded", "Succeeded", "Succeeded", "Succeeded") -Because ($rows | Out-String)
+        $rows.Verified | Should -Be @($true, $true, $true, $true)
+        ($Shared.Devices | Where-Object Address -Like 'CA:FE:03:*').RunningVersion | Should -Be @('6.0.0', '6.0.0', '6.0.0', '6.0.0')
+        @(Import-Csv $report).Count | Should -Be 4
+    }
+}
