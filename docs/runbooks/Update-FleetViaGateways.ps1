@@ -40,7 +40,7 @@ $bytes = [IO.File]::ReadAllBytes($image.Path)
 $onGateway = {
     param([string] $UpdateFunction, [object[]] $Rows, [byte[]] $Image, [string] $Sha256, [int] $ThrottleLimit, [bool] $Verify)
     $ErrorActionPreference = 'Stop'
-    $path = Join-Path ([IO.Path]::GetTempPath()) "bleota-$Sha256.bin"
+    $path = Join-Path ([IO.Path]::GetTempPath()) "bleota-$([guid]::NewGuid()).bin"   # unique: gateways may share a disk
     [IO.File]::WriteAllBytes($path, $Image)
     try {
         $landed = Get-Esp32Image -LiteralPath $path
