@@ -157,7 +157,8 @@ function Invoke-HelpSuite {
         return [pscustomobject]@{ Passed = 0; Failed = 0 }
     }
     Invoke-Docs
-    $env:BLEOTA_REQUIRE_HELP = '1'   # the help was built, so the help tests must not skip
+    New-ModulePackage
+    $env:BLEOTA_REQUIRE_HELP = '1'   # the help and the package were built, so their tests must not skip
     [pscustomobject]@{ Passed = 1; Failed = 0 }
 }
 
@@ -168,7 +169,7 @@ function Invoke-Test {
         Invoke-Suite 'firmware CTest' { Invoke-FirmwareSuite }
         Invoke-Suite 'idf-check' { Invoke-IdfCheckSuite }
         Invoke-Suite 'xunit' { Invoke-XunitSuite }
-        Invoke-Suite 'help up to date' { Invoke-HelpSuite }
+        Invoke-Suite 'help up to date, package' { Invoke-HelpSuite }
         Invoke-Suite 'Pester' { Invoke-PesterSuite }
     )
     $passed = ($suites | Measure-Object Passed -Sum).Sum
@@ -258,6 +259,11 @@ function Invoke-Docs {
 function Invoke-Package {
     Invoke-Build
     Invoke-Docs
+    New-ModulePackage
+}
+
+function New-ModulePackage {
+    # The built module with its help, as a .nupkg that Publish-PSResource -NupkgPath and Install-PSResource take.
     $packages = Join-Path $Out 'package'
     if (Test-Path $packages) { Remove-Item $packages -Recurse -Force }
     $null = New-Item -ItemType Directory $packages

@@ -18,8 +18,36 @@ Describe 'BleOta module' -Tag 'CI' {
         $manifest.PowerShellVersion | Should -Be ([version]'7.4')
     }
 
-    It 'exports exactly the three cmdlets' {
-        (Get-Command -Module BleOta).Name | Sort-Object | Should -Be @('Find-Esp32Device', 'Get-OtaProgress', 'Invoke-Esp32Ota')
+    It 'exports exactly the four cmdlets' {
+        (Get-Command -Module BleOta).Name | Sort-Object | Should -Be @('Find-Esp32Device', 'Get-Esp32Image', 'Get-OtaProgress', 'Invoke-Esp32Ota')
+    }
+
+    It 'declares the output type of <Cmdlet>' -ForEach @(
+        @{ Cmdlet = 'Find-Esp32Device'; Type = 'BleOta.Engine.Discovery.Esp32Device' }
+        @{ Cmdlet = 'Invoke-Esp32Ota'; Type = 'BleOta.Engine.Session.OtaResult' }
+        @{ Cmdlet = 'Get-OtaProgress'; Type = 'BleOta.Engine.Session.OtaProgress' }
+        @{ Cmdlet = 'Get-Esp32Image'; Type = 'BleOta.Engine.Image.FirmwareImageInfo' }
+    ) {
+        (Get-Command $Cmdlet).OutputType.Name | Should -Be $Type
+    }
+
+    It 'has a list view for <Type> with the fields a table leaves out' -ForEach @(
+        @{ Type = 'OtaResult'; Make = { $f = New-TestFleet; $f.Devices | Invoke-Esp32Ota -Path (New-TestImage).FullName -Force -PassThru }; Field = 'SessionId' }
+        @{ Type = 'FirmwareImageInfo'; Make = { Get-Esp32Image (New-TestImage).FullName }; Field = 'Sha256' }
+    ) {
+        $text = & $Make | Format-List | Out-String
+        $text | Should -Match "$Field\s*:"
+        & $Make | Format-Table | Out-String | Should -Not -Match "$Field\s*:"
+    }
+
+    It 'completes -Name and -Address of Invoke-Esp32Ota from the last scan' {
+        $null = Find-Esp32Device -Simulated 3 -SimulationSpeed 0
+
+        $names = (TabExpansion2 -inputScript 'Invoke-Esp32Ota -Name esp32-sim-0' -cursorColumn 32).CompletionMatches.CompletionText
+        $addresses = (TabExpansion2 -inputScript 'Invoke-Esp32Ota -Address 5A:1D:0E:00:00:0' -cursorColumn 42).CompletionMatches.CompletionText
+
+        $names | Should -Be @('esp32-sim-01', 'esp32-sim-02', 'esp32-sim-03')
+        $addresses | Should -Be @('5A:1D:0E:00:00:01', '5A:1D:0E:00:00:02', '5A:1D:0E:00:00:03')
     }
 
     It 'declares ConfirmImpact High on Invoke-Esp32Ota so updates ask first' {
