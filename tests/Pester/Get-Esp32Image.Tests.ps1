@@ -21,11 +21,12 @@ Describe 'Get-Esp32Image' -Tag 'CI' {
     }
 
     It 'reads every file piped from Get-ChildItem and marks the damaged one invalid with the reason' {
-        $null = New-TestImage -Name 'good [1].bin'
-        $cut = New-TestImage -Name 'cut.bin'
+        $folder = New-Item -ItemType Directory (Join-Path $TestDrive 'folder')
+        $null = New-TestImage -Name 'folder/good [1].bin'
+        $cut = New-TestImage -Name 'folder/cut.bin'
         [IO.File]::WriteAllBytes($cut.FullName, [IO.File]::ReadAllBytes($cut.FullName)[0..999])
 
-        $images = Get-ChildItem $TestDrive -Filter '*.bin' | Get-Esp32Image -ErrorVariable problems | Sort-Object Name
+        $images = Get-ChildItem $folder -Filter '*.bin' | Get-Esp32Image -ErrorVariable problems | Sort-Object Name
 
         $problems | Should -BeNullOrEmpty
         $images.Name | Should -Be @('cut.bin', 'good [1].bin')

@@ -39,4 +39,21 @@ Describe 'Get-OtaProgress' -Tag 'CI' {
         ($job | Wait-Job -Timeout 60 | Receive-Job).Status | Should -Be 'Succeeded'
         $job | Remove-Job -Force
     }
+
+    It 'sees updates that run in ForEach-Object -Parallel, filtered by device' {
+        $fleet = New-TestFleet -Faults @($null, $null)
+        $image = New-TestImage -Version '8.1.0'
+        $module = (Get-Module BleOta).Path
+
+        $results = $fleet.Devices | ForEach-Object -Parallel {
+            Import-Module $using:module
+            $_ | Invoke-Esp32Ota -Path $using:image.FullName -Force -PassThru
+        } -ThrottleLimit 2
+
+        $results.Status | Should -Be @('Succeeded', 'Succeeded')
+        $seen = Get-OtaProgress -Device 'pester-0[12]' | Where-Object SessionId -In $results.SessionId
+        @($seen).Count | Should -Be 2
+        $seen.State | Should -Be @('Succeeded', 'Succeeded')
+        (Get-OtaProgress -Device $fleet.Devices[1].Address | Where-Object SessionId -In $results.SessionId).Device | Should -Be 'pester-02'
+    }
 }

@@ -112,4 +112,95 @@ Describe 'Invoke-Esp32Ota' -Tag 'CI' {
 
         $fleet.Transport.Devices[0].BootCount | Should -Be 1
     }
+
+    It 'with -Verify reports the version the device runs after it restarted' {
+        $fleet = New-TestFleet
+        $image = New-TestImage -Version '9.0.0'
+
+        $result = $fleet.Devices | Invoke-Esp32Ota -Path $image.FullName -Verify -Force -PassThru
+
+        $result.Status | Should -Be 'Succeeded'
+        $result.Verified | Should -BeTrue
+        $result.VersionAfter | Should -Be '9.0.0'
+        $fleet.Transport.Devices[0].BootCount | Should -Be 2
+    }
+
+    It 'with -Verify reports DeviceRolledBack when the new image fails its self-test' {
+        $fleet = New-TestFleet -Faults @(@{ SelfTestFails = $true })
+        $image = New-TestImage -Version '9.1.0'
+
+        $result = $fleet.Devices | Invoke-Esp32Ota -Path $image.FullName -Verify -Force -PassThru -ErrorVariable problems -ErrorAction SilentlyContinue
+
+        $result.Status | Should -Be 'Failed'
+        $result.Verified | Should -BeFalse
+        $result.VersionAfter | Should -Be '1.0.0'
+        $problems[0].FullyQualifiedErrorId | Should -Be 'DeviceRolledBack,BleOta.InvokeEsp32Ota'
+        $problems[0].Exception.Message | Should -Match 'runs 1\.0\.0, not 9\.1\.0'
+        $fleet.Transport.Devices[0].RunningVersion | Should -Be '1.0.0'
+    }
+
+    It 'with -Verify warns that a device with the tutorial firmware cannot be checked' {
+        $transport = [BleOta.Engine.Simulator.SimulatedTransport]::new(0)
+        $options = [BleOta.Engine.Simulator.SimulatedDeviceOptions]@{ Firmware = 'Seed' }
+        $seed = $transport.Add([BleOta.Engine.Simulator.SimulatedDevice]::new('7E:57:5E:ED:00:01', 'seed-01', [BleOta.Engine.Simulator.SampleImages]::Factory, $options))
+        $device = [BleOta.Engine.Discovery.Esp32Device]::new($seed.Address, $seed.Name, -60, $transport)
+
+        $result = $device | Invoke-Esp32Ota -Path (New-TestImage -Version '9.2.0').FullName -Verify -Force -PassThru -WarningVariable warnings -WarningAction SilentlyContinue
+
+        $result.Status | Should -Be 'Succeeded'
+        $result.Verified | Should -BeNullOrEmpty
+        $warnings.Message | Should -Match '-Verify cannot check this device: its firmware has no Info characteristic'
+        $seed.RunningVersion | Should -Be '9.2.0'
+    }
+
+    It 'finds devices by -Name with a scan and updates only those' {
+        $null = Find-Esp32Device -Simulated 3 -SimulationSpeed 0
+        $before = [BleOta.Engine.Simulator.SimulatedTransport]::Shared.Devices | Where-Object Name -Like 'esp32-sim-0[123]' | ForEach-Object BootCount
+
+        $results = Invoke-Esp32Ota -Name 'esp32-sim-0[12]' -Path (New-TestImage -Version '9.3.0').FullName -Force -PassThru
+
+        $results.Device | Sort-Object | Should -Be @('esp32-sim-01', 'esp32-sim-02')
+        $after = [BleOta.Engine.Simulator.SimulatedTransport]::Shared.Devices | Where-Object Name -Like 'esp32-sim-0[123]' | ForEach-Object BootCount
+        $after | Should -Be @(($before[0] + 1), ($before[1] + 1), $before[2])
+    }
+
+    It 'gives DeviceNotFound for a -Name no device answers to' {
+        $null = Find-Esp32Device -Simulated 2 -SimulationSpeed 0
+        $shared = [BleOta.Engine.Simulator.SimulatedTransport]::Shared
+        # A device connected to another client stops advertising, so a scan cannot find it.
+        $held = $shared.ConnectAsync('5A:1D:0E:00:00:02', [Threading.CancellationToken]::None).GetAwaiter().GetResult()
+        try {
+            $null = Invoke-Esp32Ota -Name 'esp32-sim-01', 'esp32-sim-02' -Path (New-TestImage).FullName -TimeoutSec 1 -WhatIf -ErrorVariable problems -ErrorAction SilentlyContinue
+        }
+        finally {
+            $held.DisposeAsync().AsTask().Wait()
+        }
+
+        $problems.Count | Should -Be 1
+        $problems[0].FullyQualifiedErrorId | Should -Be 'DeviceNotFound,BleOta.InvokeEsp32Ota'
+        $problems[0].TargetObject | Should -Be 'esp32-sim-02'
+    }
+
+    It 'explains each step per device on the verbose stream and link details on the debug stream' {
+        $fleet = New-TestFleet -Faults @($null, $null)
+        $shell = [PowerShell]::Create()
+        $null = $shell.AddScript({
+                param($module, $devices, $path)
+                Import-Module $module
+                $devices | Invoke-Esp32Ota -Path $path -Force -Verbose -Debug
+            }).AddArgument((Get-Module BleOta).Path).AddArgument($fleet.Devices).AddArgument((New-TestImage).FullName)
+        $null = $shell.Invoke()
+        $verbose = $shell.Streams.Verbose.Message
+        $debug = $shell.Streams.Debug.Message
+        $shell.Dispose()
+
+        foreach ($name in 'pester-01', 'pester-02') {
+            $mine = ($verbose | Where-Object { $_ -like "$name *" }) -join "`n"
+            $mine | Should -Match 'Connecting over the Simulated transport'
+            $mine | Should -Match 'The device runs bleota-demo 1\.0\.0 on an ESP32'
+            $mine | Should -Match 'Sending 30,000 bytes in \d+ packets with protocol V1'
+            $mine | Should -Match 'accepted it \(DONE_ACK\)'
+            ($debug | Where-Object { $_ -like "$name *" }) -join "`n" | Should -Match 'the link settled on 517'
+        }
+    }
 }
