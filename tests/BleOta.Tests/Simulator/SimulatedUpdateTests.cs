@@ -148,9 +148,67 @@ public class SimulatedUpdateTests
 
         var result = await Update(fleet, device, TestImages.Build(version: "2.0.0"));
 
-        Assert.Equal(OtaStatus.Succeeded, result.Status); // the transfer worked; -Verify (issue 5) reports the rollback
+        Assert.Equal(OtaStatus.Succeeded, result.Status); // the transfer worked; only -Verify can see the rollback
         Assert.Equal("1.0.0", device.RunningVersion);
         Assert.Equal(SlotState.Aborted, device.Flash.StateOf(1));
+    }
+
+    [Fact]
+    public async Task Verify_reconnects_after_the_restart_and_confirms_the_running_version()
+    {
+        var fleet = new Fleet();
+        var device = fleet.Add();
+        var log = new RecordingLog();
+
+        var result = await Update(fleet, device, TestImages.Build(version: "2.0.0"), Fast with { Verify = true, Log = log });
+
+        Assert.Equal((OtaStatus.Succeeded, true, "2.0.0"), (result.Status, result.Verified, result.VersionAfter));
+        Assert.Contains(log.Verbose, line => line == "Verified: the device runs 2.0.0 after restarting.");
+        Assert.Contains(log.Debug, line => line.StartsWith("After the restart the device reports test-app 2.0.0", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Verify_reports_a_rollback_as_a_failure_and_the_device_keeps_booting()
+    {
+        var fleet = new Fleet();
+        var device = fleet.Add(new DeviceFaults { SelfTestFails = true });
+
+        var result = await Update(fleet, device, TestImages.Build(version: "2.0.0"), Fast with { Verify = true });
+
+        Assert.Equal((OtaStatus.Failed, OtaErrorCode.RolledBack, false), (result.Status, result.ErrorCode, result.Verified));
+        Assert.Equal(("1.0.0", "1.0.0"), (result.VersionBefore, result.VersionAfter));
+        Assert.Contains("runs 1.0.0, not 2.0.0", result.Error);
+        Assert.False(device.IsBricked);
+    }
+
+    [Fact]
+    public async Task Verify_warns_instead_of_checking_a_device_without_info()
+    {
+        var fleet = new Fleet();
+        var device = fleet.Add(firmware: SimulatedFirmware.Seed);
+        var log = new RecordingLog();
+
+        var result = await Update(fleet, device, TestImages.Build(version: "2.0.0"), Fast with { Verify = true, Log = log });
+
+        Assert.Equal((OtaStatus.Succeeded, (bool?)null), (result.Status, result.Verified));
+        Assert.Single(log.Warning, line => line.StartsWith("-Verify cannot check this device", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_restarted_device_is_reachable_only_after_its_reboot_time()
+    {
+        var fleet = new Fleet();
+        var profile = LinkProfile.Default with { RebootTime = TimeSpan.FromSeconds(3) };
+        var device = fleet.Add(profile: profile);
+        await Update(fleet, device, TestImages.Build(version: "2.0.0"));
+
+        var afterReboot = await fleet.Transport.ConnectAsync(device.Address, CancellationToken.None);
+        var firstConnected = afterReboot.Clock.GetUtcNow();
+        await afterReboot.DisposeAsync();
+        await using var later = await fleet.Transport.ConnectAsync(device.Address, CancellationToken.None);
+
+        // Every link's clock starts at the same epoch: the first link after the reset also waited out the boot.
+        Assert.Equal(profile.RebootTime, firstConnected - later.Clock.GetUtcNow());
     }
 
     [Fact]
