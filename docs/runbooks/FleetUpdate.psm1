@@ -1,6 +1,18 @@
 # Shared by the runbooks in this folder: check an image, update a list of devices, and say what changed per device.
 Set-StrictMode -Version Latest
 
+function Import-FleetInventory {
+    <#
+    .SYNOPSIS
+        Reads a CSV inventory and stops the runbook unless it has devices and the columns the runbook needs.
+    #>
+    param([Parameter(Mandatory)] [string] $Path, [string[]] $Columns = @('Name', 'Address'))
+    $inventory = @(Import-Csv -LiteralPath $Path)
+    $missing = if ($inventory.Count -gt 0) { $Columns | Where-Object { -not $inventory[0].PSObject.Properties[$_] } } else { $Columns }
+    if ($missing) { throw "$Path needs a header row with the columns $($Columns -join ', ') and a row per device; missing: $($missing -join ', ')." }
+    $inventory
+}
+
 function Assert-FleetImage {
     <#
     .SYNOPSIS
@@ -53,4 +65,4 @@ function Invoke-FleetUpdate {
     }
 }
 
-Export-ModuleMember -Function Assert-FleetImage, Invoke-FleetUpdate
+Export-ModuleMember -Function Import-FleetInventory, Assert-FleetImage, Invoke-FleetUpdate

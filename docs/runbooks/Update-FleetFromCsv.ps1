@@ -21,10 +21,7 @@ param(
 $ErrorActionPreference = 'Stop'
 Import-Module (Join-Path $PSScriptRoot 'FleetUpdate.psm1')
 
-$inventory = @(Import-Csv -LiteralPath $InventoryPath)
-if ($inventory.Count -eq 0 -or -not $inventory[0].PSObject.Properties['Address']) {
-    throw "$InventoryPath has no devices: it needs a header row with Name and Address columns."
-}
+$inventory = Import-FleetInventory -Path $InventoryPath
 $image = Assert-FleetImage -ImagePath $ImagePath -ExpectedVersion $ExpectedVersion
 Write-Verbose "Updating $($inventory.Count) devices to $($image.ProjectName) $($image.Version) ($($image.Sha256))."
 

@@ -29,10 +29,7 @@ param(
 $ErrorActionPreference = 'Stop'
 Import-Module (Join-Path $PSScriptRoot 'FleetUpdate.psm1')
 
-$inventory = @(Import-Csv -LiteralPath $InventoryPath)
-if ($inventory.Count -eq 0 -or -not $inventory[0].PSObject.Properties['Gateway']) {
-    throw "$InventoryPath needs the columns Name, Address and Gateway (the machine in range of the device)."
-}
+$inventory = Import-FleetInventory -Path $InventoryPath -Columns Name, Address, Gateway
 $image = Assert-FleetImage -ImagePath $ImagePath -ExpectedVersion $ExpectedVersion
 $bytes = [IO.File]::ReadAllBytes($image.Path)
 
