@@ -96,8 +96,11 @@ internal sealed class ImageResolver(PSCmdlet cmdlet)
 
         try
         {
-            cmdlet.WriteVerbose($"Reading {file}.");
-            return FirmwareImage.Load(file);
+            var image = FirmwareImage.Load(file);
+            cmdlet.WriteVerbose(image.IsValid
+                ? $"Read {file}: {image.App?.ProjectName ?? "an app without a description"} {image.Version} for {image.Chip.ToDisplayName()}, {image.Length:N0} bytes."
+                : $"Read {file}: {image.Length:N0} bytes, not a valid app image.");
+            return image;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

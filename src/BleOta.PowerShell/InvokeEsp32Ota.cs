@@ -119,11 +119,9 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
 
         if (images.Count == 1)
         {
-            var image = images[0];
-            WriteVerbose($"Image {image.Path}: {image.App?.ProjectName ?? "unnamed app"} {image.Version ?? "(no version)"} for {image.Chip.ToDisplayName()}, {image.Length:N0} bytes.");
             foreach (var device in TargetDevices())
             {
-                Queue(device, image);
+                Queue(device, images[0]);
             }
         }
 
