@@ -50,7 +50,7 @@ Describe 'BleOta module' -Tag 'CI' {
 
         $names | Should -Be @($scan.Name -like 'esp32-sim-0*' | Sort-Object)
         $names | Should -Contain 'esp32-sim-03'
-        $addresses | Should -Be @($scan.Address -like '5A:1D:0E:00:00:0*' | Sort-Object)
+        $addresses | Should -Be @(($scan | ForEach-Object Address) -like '5A:1D:0E:00:00:0*' | Sort-Object)
     }
 
     It 'declares ConfirmImpact High on Invoke-Esp32Ota so updates ask first' {
