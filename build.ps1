@@ -241,7 +241,7 @@ function Invoke-Docs {
     }
     Import-Module (Join-Path $ModuleDir 'BleOta.psd1') -Force
     if ($UpdateMarkdown) {
-        $null = Update-MarkdownCommandHelp -Path (Join-Path $HelpSource '*-*.md') -NoBackup
+        & { Set-StrictMode -Off; $null = Update-MarkdownCommandHelp -Path (Join-Path $HelpSource '*-*.md') -NoBackup }
     }
     Test-HelpCurrent
     $culture = Join-Path $ModuleDir 'en-US'
