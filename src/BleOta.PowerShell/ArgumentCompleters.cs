@@ -12,8 +12,9 @@ public sealed class ScannedDeviceCompleter : IArgumentCompleter
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
         bool byAddress = string.Equals(parameterName, "Address", StringComparison.OrdinalIgnoreCase);
-        return DeviceCompletions.Matching(
-            ScanHistory.LastScan.Select(d => (byAddress ? d.Address : d.Name, $"{d} RSSI {d.Rssi} dBm, {d.TransportName}")),
+        return Completions.Matching(
+            ScanHistory.LastScan.Select(d => (Value: byAddress ? d.Address : d.Name, ToolTip: $"{d} RSSI {d.Rssi} dBm, {d.TransportName}"))
+                .OrderBy(c => c.Value, StringComparer.OrdinalIgnoreCase),
             wordToComplete);
     }
 }
@@ -23,14 +24,15 @@ public sealed class SessionDeviceCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters) =>
-        DeviceCompletions.Matching(
-            OtaSessionRegistry.Shared.Snapshots().SelectMany(s => new[] { (s.Device, $"{s.Device}: {s.State}"), (s.Address, $"{s.Device}: {s.State}") }),
+        Completions.Matching(
+            OtaSessionRegistry.Shared.Snapshots().SelectMany(s => new[] { (Value: s.Device, ToolTip: $"{s.Device}: {s.State}"), (Value: s.Address, ToolTip: $"{s.Device}: {s.State}") })
+                .OrderBy(c => c.Value, StringComparer.OrdinalIgnoreCase),
             wordToComplete);
 }
 
-internal static class DeviceCompletions
+internal static class Completions
 {
-    /// <summary>Distinct candidates that start with what was typed (quotes ignored), quoted when they need it.</summary>
+    /// <summary>Distinct candidates that start with what was typed (quotes ignored), in the order given, quoted when they need it.</summary>
     public static IEnumerable<CompletionResult> Matching(IEnumerable<(string Value, string ToolTip)> candidates, string wordToComplete)
     {
         string typed = wordToComplete.Trim('\'', '"');
@@ -39,7 +41,6 @@ internal static class DeviceCompletions
             .Where(c => pattern.IsMatch(c.Value))
             .GroupBy(c => c.Value, StringComparer.OrdinalIgnoreCase)
             .Select(g => g.First())
-            .OrderBy(c => c.Value, StringComparer.OrdinalIgnoreCase)
             .Select(c => new CompletionResult(Quote(c.Value), c.Value, CompletionResultType.ParameterValue, c.ToolTip))
             .ToList();
     }

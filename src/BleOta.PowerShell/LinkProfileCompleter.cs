@@ -9,11 +9,6 @@ namespace BleOta;
 public sealed class LinkProfileCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
-        CommandAst commandAst, IDictionary fakeBoundParameters)
-    {
-        var typed = new WildcardPattern(wordToComplete.Trim('\'', '"') + "*", WildcardOptions.IgnoreCase);
-        return LinkProfile.All
-            .Where(p => typed.IsMatch(p.Name))
-            .Select(p => new CompletionResult(p.Name, p.Name, CompletionResultType.ParameterValue, p.Description));
-    }
+        CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        Completions.Matching(LinkProfile.All.Select(p => (p.Name, p.Description)), wordToComplete);
 }
