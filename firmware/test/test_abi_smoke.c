@@ -35,6 +35,8 @@ int main(int argc, char **argv)
     NEED(bo_host_set_chip_id); NEED(bo_host_set_self_test_result); NEED(bo_host_fail_write_at);
     NEED(bo_host_fail_erase_at); NEED(bo_host_fail_set_boot); NEED(bo_host_fail_begin);
     NEED(bo_host_nor_violations); NEED(bo_host_erase_count);
+    NEED(bo_host_set_window); NEED(bo_host_set_compression); NEED(bo_host_set_ring_size);
+    NEED(bo_host_set_writer_paused); NEED(bo_host_ring_fill); NEED(bo_host_stream_offset);
     if (dlsym(lib, "ble_ota_core_init") != NULL || dlsym(lib, "bo_sha256") != NULL) {
         printf("internal symbols leak out of the library\n");
         return 1;

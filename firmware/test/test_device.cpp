@@ -181,7 +181,7 @@ std::vector<uint8_t> ExpectedInfo(uint16_t chip, uint32_t slot, uint16_t max_pac
 {
     std::vector<uint8_t> v(112, 0);
     v[0] = 1;  // format
-    v[1] = 1;  // highest protocol version
+    v[1] = 2;  // highest protocol version: the host device offers v2
     v[2] = static_cast<uint8_t>(chip);
     v[3] = static_cast<uint8_t>(chip >> 8);
     for (int i = 0; i < 4; i++) {
@@ -189,9 +189,9 @@ std::vector<uint8_t> ExpectedInfo(uint16_t chip, uint32_t slot, uint16_t max_pac
     }
     v[8] = static_cast<uint8_t>(max_packet);
     v[9] = static_cast<uint8_t>(max_packet >> 8);
-    v[10] = 1;  // window
+    v[10] = 16;  // window (default)
     v[11] = 0;
-    // [12..15] features = 0
+    v[12] = 0x03;  // features: compression | resume
     std::memcpy(&v[16], version.data(), std::min<size_t>(version.size(), 31));
     std::memcpy(&v[48], project.data(), std::min<size_t>(project.size(), 31));
     std::memcpy(&v[80], idf.data(), std::min<size_t>(idf.size(), 31));

@@ -2,20 +2,31 @@
  * Host port of the BLE OTA core: a simulated ESP32 with two OTA slots on NOR
  * flash, an otadata-like boot record and a bootloader/rollback model, behind
  * the flat ABI in include/ble_ota_host.h.
+ *
+ * Protocol v2 goes through the same split as the ESP-IDF port
+ * (port/ble_ota_stream.c): the GATT side only copies into a receive ring,
+ * and a writer drains it (inflate, SHA-256, erase-ahead flash writes). Here
+ * the writer runs synchronously after each push unless a test pauses it; the
+ * inflater is zlib's raw inflate (the IDF port uses the ROM's tinfl).
  */
 #include "ble_ota_host.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "ble_ota_core.h"
 #include "bo_image.h"
+#include "bo_sha256.h"
 
 #define SECTOR_SIZE     4096u
 #define MAX_CONNS       4
 #define NOTIFY_QUEUE    64
 #define NOTIFY_MAX_LEN  32
 #define FIRST_CONN      1
+#define RING_DEFAULT    16384u /* CONFIG_BLE_OTA_RING_BUFFER_SIZE default */
+#define INFLATE_CHUNK   4096u
 
 typedef struct {
     int32_t conn;
@@ -42,6 +53,17 @@ struct bo_host {
     int32_t target;
     uint32_t written;
     uint32_t erased_upto;      /* sequential erase: bytes [0, erased_upto) erased */
+
+    /* v2 receive stream: ring buffer drained by the writer */
+    uint8_t *ring;
+    uint32_t ring_size, ring_head, ring_fill;
+    int writer_paused;
+    int compressed;
+    int inflater_open;
+    int inflate_ended;         /* Z_STREAM_END seen */
+    z_stream inflater;
+    bo_sha256_t sha;
+    ble_ota_err_t writer_err;  /* sticky: reported at the next push or at finish */
 
     ble_ota_core_t core;
     ble_ota_core_config_t core_cfg;
@@ -134,9 +156,9 @@ static ble_ota_err_t port_flash_begin(void *ctx, uint32_t image_size, uint32_t *
     return BLE_OTA_OK;
 }
 
-static ble_ota_err_t port_flash_write(void *ctx, const uint8_t *data, size_t len)
+/* esp_ota_write with sequential writes: erase each sector as the data reaches it. */
+static ble_ota_err_t flash_append(bo_host_t *h, const uint8_t *data, size_t len)
 {
-    bo_host_t *h = (bo_host_t *)ctx;
     if (!h->session_open) {
         return BLE_OTA_ERR_INVALID_STATE;
     }
@@ -159,9 +181,140 @@ static ble_ota_err_t port_flash_write(void *ctx, const uint8_t *data, size_t len
     return BLE_OTA_OK;
 }
 
+static ble_ota_err_t port_flash_write(void *ctx, const uint8_t *data, size_t len)
+{
+    return flash_append((bo_host_t *)ctx, data, len);
+}
+
+/* ---- v2 stream: ring buffer + writer -------------------------------------- */
+
+static void stream_release(bo_host_t *h)
+{
+    if (h->inflater_open) {
+        inflateEnd(&h->inflater);
+        h->inflater_open = 0;
+    }
+    h->ring_head = h->ring_fill = 0;
+    h->writer_err = BLE_OTA_OK;
+}
+
+static ble_ota_err_t write_image(bo_host_t *h, const uint8_t *data, size_t len)
+{
+    bo_sha256_update(&h->sha, data, len);
+    return flash_append(h, data, len);
+}
+
+static ble_ota_err_t writer_consume(bo_host_t *h, const uint8_t *data, size_t len)
+{
+    if (!h->compressed) {
+        return write_image(h, data, len);
+    }
+    if (h->inflate_ended) {
+        return BLE_OTA_ERR_INFLATE; /* bytes after the end of the deflate stream */
+    }
+    uint8_t out[INFLATE_CHUNK];
+    h->inflater.next_in = (Bytef *)(uintptr_t)data;
+    h->inflater.avail_in = (uInt)len;
+    do {
+        h->inflater.next_out = out;
+        h->inflater.avail_out = sizeof(out);
+        int rc = inflate(&h->inflater, Z_NO_FLUSH);
+        if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
+            return BLE_OTA_ERR_INFLATE;
+        }
+        size_t produced = sizeof(out) - h->inflater.avail_out;
+        if (produced > 0) {
+            ble_ota_err_t err = write_image(h, out, produced);
+            if (err != BLE_OTA_OK) {
+                return err;
+            }
+        }
+        if (rc == Z_STREAM_END) {
+            h->inflate_ended = 1;
+            return h->inflater.avail_in == 0 ? BLE_OTA_OK : BLE_OTA_ERR_INFLATE;
+        }
+        if (rc == Z_BUF_ERROR && produced == 0) {
+            break; /* needs more input */
+        }
+    } while (h->inflater.avail_in > 0 || h->inflater.avail_out == 0);
+    return BLE_OTA_OK;
+}
+
+/* The writer task's loop body: drain everything in the ring. */
+static void writer_drain(bo_host_t *h)
+{
+    while (h->ring_fill > 0 && h->writer_err == BLE_OTA_OK) {
+        uint32_t chunk = h->ring_size - h->ring_head;
+        chunk = chunk < h->ring_fill ? chunk : h->ring_fill;
+        h->writer_err = writer_consume(h, h->ring + h->ring_head, chunk);
+        h->ring_head = (h->ring_head + chunk) % h->ring_size;
+        h->ring_fill -= chunk;
+    }
+}
+
+static ble_ota_err_t port_stream_begin(void *ctx, uint32_t image_size, bool compressed, uint32_t *capacity)
+{
+    bo_host_t *h = (bo_host_t *)ctx;
+    stream_release(h);
+    ble_ota_err_t err = port_flash_begin(ctx, image_size, capacity);
+    if (err != BLE_OTA_OK) {
+        return err;
+    }
+    h->compressed = compressed ? 1 : 0;
+    h->inflate_ended = 0;
+    if (compressed) {
+        memset(&h->inflater, 0, sizeof(h->inflater));
+        if (inflateInit2(&h->inflater, -15) != Z_OK) { /* raw deflate, 32 KB window */
+            h->session_open = 0;
+            return BLE_OTA_ERR_NO_MEM;
+        }
+        h->inflater_open = 1;
+    }
+    bo_sha256_init(&h->sha);
+    return BLE_OTA_OK;
+}
+
+/* The GATT side: copy into the ring, never touch flash itself. */
+static ble_ota_err_t port_stream_push(void *ctx, const uint8_t *data, size_t len)
+{
+    bo_host_t *h = (bo_host_t *)ctx;
+    if (h->writer_err != BLE_OTA_OK) {
+        return h->writer_err;
+    }
+    if (len > h->ring_size - h->ring_fill) {
+        return BLE_OTA_ERR_RING_FULL;
+    }
+    uint32_t tail = (h->ring_head + h->ring_fill) % h->ring_size;
+    uint32_t first = h->ring_size - tail;
+    first = first < len ? first : (uint32_t)len;
+    memcpy(h->ring + tail, data, first);
+    memcpy(h->ring, data + first, len - first);
+    h->ring_fill += (uint32_t)len;
+    if (!h->writer_paused) {
+        writer_drain(h);
+    }
+    return h->writer_err;
+}
+
+static ble_ota_err_t port_stream_finish(void *ctx, uint8_t sha256[BLE_OTA_SHA256_LEN], uint32_t *image_len)
+{
+    bo_host_t *h = (bo_host_t *)ctx;
+    writer_drain(h); /* DONE waits for the writer */
+    if (h->writer_err != BLE_OTA_OK) {
+        return h->writer_err;
+    }
+    if (h->compressed && !h->inflate_ended) {
+        return BLE_OTA_ERR_INFLATE; /* the deflate stream stopped short */
+    }
+    bo_sha256_final(&h->sha, sha256);
+    *image_len = h->written;
+    return BLE_OTA_OK;
+}
+
 static ble_ota_err_t port_flash_end(void *ctx)
 {
     bo_host_t *h = (bo_host_t *)ctx;
+    stream_release(h);
     if (!h->session_open) {
         return BLE_OTA_ERR_INVALID_STATE;
     }
@@ -182,6 +335,7 @@ static ble_ota_err_t port_flash_end(void *ctx)
 static void port_flash_abort(void *ctx)
 {
     bo_host_t *h = (bo_host_t *)ctx;
+    stream_release(h);
     h->session_open = 0;
 }
 
@@ -254,6 +408,9 @@ static const ble_ota_port_t k_port = {
     .now_ms = port_now_ms,
     .on_event = NULL,
     .device_info = port_device_info,
+    .stream_begin = port_stream_begin,
+    .stream_push = port_stream_push,
+    .stream_finish = port_stream_finish,
 };
 
 /* ---- boot model ----------------------------------------------------------- */
@@ -353,7 +510,14 @@ bo_host_t *bo_host_create(uint32_t partition_size)
         memset(h->slot[i], 0xFF, partition_size);
         h->slot_state[i] = BO_HOST_IMG_UNDEFINED;
     }
+    h->ring_size = RING_DEFAULT;
+    h->ring = (uint8_t *)malloc(h->ring_size);
+    if (h->ring == NULL) {
+        bo_host_destroy(h);
+        return NULL;
+    }
     h->core_cfg = ble_ota_core_config_default();
+    h->core_cfg.compression = true;
     h->chip_id = BO_CHIP_ESP32;
     h->self_test_pass = 1;
     h->fail_write_at = -1;
@@ -375,6 +539,9 @@ void bo_host_destroy(bo_host_t *h)
     if (h == NULL) {
         return;
     }
+    ble_ota_core_deinit(&h->core);
+    stream_release(h);
+    free(h->ring);
     free(h->slot[0]);
     free(h->slot[1]);
     free(h);
@@ -735,4 +902,62 @@ int32_t bo_host_nor_violations(bo_host_t *h)
 int32_t bo_host_erase_count(bo_host_t *h)
 {
     return h == NULL ? BO_HOST_E_ARG : h->erase_count;
+}
+
+int32_t bo_host_set_window(bo_host_t *h, uint16_t window)
+{
+    if (h == NULL || window == 0 || window > 255 || ble_ota_core_state(&h->core) != BLE_OTA_STATE_IDLE) {
+        return BO_HOST_E_ARG;
+    }
+    h->core_cfg.window = window;
+    h->core.cfg.window = window;
+    return 0;
+}
+
+int32_t bo_host_set_compression(bo_host_t *h, int32_t enable)
+{
+    if (h == NULL || ble_ota_core_state(&h->core) != BLE_OTA_STATE_IDLE) {
+        return BO_HOST_E_ARG;
+    }
+    h->core_cfg.compression = enable != 0;
+    h->core.cfg.compression = enable != 0;
+    return 0;
+}
+
+int32_t bo_host_set_ring_size(bo_host_t *h, uint32_t bytes)
+{
+    if (h == NULL || bytes < 64 || ble_ota_core_state(&h->core) != BLE_OTA_STATE_IDLE) {
+        return BO_HOST_E_ARG;
+    }
+    uint8_t *ring = (uint8_t *)malloc(bytes);
+    if (ring == NULL) {
+        return BO_HOST_E_NO_MEM;
+    }
+    free(h->ring);
+    h->ring = ring;
+    h->ring_size = bytes;
+    h->ring_head = h->ring_fill = 0;
+    return 0;
+}
+
+int32_t bo_host_set_writer_paused(bo_host_t *h, int32_t paused)
+{
+    if (h == NULL) {
+        return BO_HOST_E_ARG;
+    }
+    h->writer_paused = paused ? 1 : 0;
+    if (!h->writer_paused) {
+        writer_drain(h);
+    }
+    return 0;
+}
+
+int32_t bo_host_ring_fill(bo_host_t *h)
+{
+    return h == NULL ? BO_HOST_E_ARG : (int32_t)h->ring_fill;
+}
+
+int32_t bo_host_stream_offset(bo_host_t *h)
+{
+    return h == NULL ? BO_HOST_E_ARG : (int32_t)ble_ota_core_stream_offset(&h->core);
 }

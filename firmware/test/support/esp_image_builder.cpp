@@ -96,7 +96,8 @@ std::vector<uint8_t> BuildAppImage(const AppImageSpec &spec)
             first = 256;
         }
         for (size_t i = first; i < seg_lens[s]; i++) {
-            img[data + i] = static_cast<uint8_t>(Next(rnd));
+            uint32_t r = Next(rnd);
+            img[data + i] = static_cast<uint8_t>(spec.compressible ? 0x40 + r % 16 : r);
         }
         for (size_t i = 0; i < seg_lens[s]; i++) {
             checksum ^= img[data + i];

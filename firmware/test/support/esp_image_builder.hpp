@@ -23,6 +23,7 @@ struct AppImageSpec {
     size_t app_payload = 4096;       // bytes after the app descriptor in segment 0
     std::vector<size_t> extra_segments = {8192, 1024}; // data lengths of further segments
     uint32_t fill_seed = 1;          // pseudo-random contents
+    bool compressible = false;       // contents of 4 bits of entropy per byte, so deflate halves them like code
 };
 
 // A valid image for the spec. Segment lengths are rounded up to 4 bytes.

@@ -1,5 +1,5 @@
 /*
- * BLE OTA protocol core, v1. See ble_ota_core.h for the contract and
+ * BLE OTA protocol core, v1 and v2. See ble_ota_core.h for the contract and
  * firmware/README.md for the per-case behaviour on bad input.
  */
 #include "ble_ota_core.h"
@@ -30,6 +30,13 @@ const char *ble_ota_err_name(ble_ota_err_t err)
     case BLE_OTA_ERR_DISCONNECTED:      return "BLE_OTA_ERR_DISCONNECTED";
     case BLE_OTA_ERR_NOTIFY:            return "BLE_OTA_ERR_NOTIFY";
     case BLE_OTA_ERR_INTERNAL:          return "BLE_OTA_ERR_INTERNAL";
+    case BLE_OTA_ERR_OFFSET:            return "BLE_OTA_ERR_OFFSET";
+    case BLE_OTA_ERR_RING_FULL:         return "BLE_OTA_ERR_RING_FULL";
+    case BLE_OTA_ERR_SHA_MISMATCH:      return "BLE_OTA_ERR_SHA_MISMATCH";
+    case BLE_OTA_ERR_SIZE_MISMATCH:     return "BLE_OTA_ERR_SIZE_MISMATCH";
+    case BLE_OTA_ERR_INFLATE:           return "BLE_OTA_ERR_INFLATE";
+    case BLE_OTA_ERR_UNSUPPORTED:       return "BLE_OTA_ERR_UNSUPPORTED";
+    case BLE_OTA_ERR_ABORTED:           return "BLE_OTA_ERR_ABORTED";
     }
     return "BLE_OTA_ERR_?";
 }
@@ -68,7 +75,35 @@ ble_ota_core_config_t ble_ota_core_config_default(void)
     cfg.max_packet_size = (uint16_t)BLE_OTA_ATT_MAX_ATTR_LEN;
     cfg.restart_delay_ms = 500;
     cfg.progress_interval_ms = 250;
+    cfg.window = 16;
+    cfg.compression = false;
     return cfg;
+}
+
+/* ---- little-endian fields ------------------------------------------------- */
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static bool has_v2(const ble_ota_core_t *core)
+{
+    return core->port->stream_begin != NULL;
 }
 
 /* ---- connection table ----------------------------------------------------- */
@@ -144,6 +179,20 @@ static void send_control(ble_ota_core_t *core, uint16_t conn, uint8_t value)
     }
 }
 
+/* v2: every notification is opcode, error, window, offset (8 bytes). */
+static void send_v2(ble_ota_core_t *core, uint16_t conn, uint8_t opcode, ble_ota_err_t err, uint32_t offset)
+{
+    uint8_t msg[BLE_OTA_V2_NOTIFY_LEN];
+    msg[0] = opcode;
+    msg[1] = (uint8_t)err;
+    put16(msg + 2, core->cfg.window);
+    put32(msg + 4, offset);
+    core->control_value = opcode;
+    if (core->port->notify(core->ctx, conn, msg, sizeof(msg)) != BLE_OTA_OK) {
+        core->last_err = BLE_OTA_ERR_NOTIFY;
+    }
+}
+
 /* Ends the running update without touching the boot slot. */
 static void session_abort(ble_ota_core_t *core, ble_ota_err_t why)
 {
@@ -158,6 +207,7 @@ static void session_abort(ble_ota_core_t *core, ble_ota_err_t why)
     core->received = 0;
     core->packets = 0;
     core->capacity = 0;
+    core->expected = 0;
 }
 
 /* ---- lifecycle ------------------------------------------------------------ */
@@ -174,6 +224,14 @@ ble_ota_err_t ble_ota_core_init(ble_ota_core_t *core, const ble_ota_core_config_
     if (c.max_packet_size == 0 || c.max_packet_size > BLE_OTA_ATT_MAX_ATTR_LEN) {
         return BLE_OTA_ERR_INVALID_ARG;
     }
+    int v2_hooks = (port->stream_begin != NULL) + (port->stream_push != NULL) + (port->stream_finish != NULL);
+    if (v2_hooks != 0 && v2_hooks != 3) {
+        return BLE_OTA_ERR_INVALID_ARG;
+    }
+    if (c.window == 0 || c.window > 255 ||
+        (v2_hooks == 3 && c.max_packet_size <= BLE_OTA_V2_DATA_HEADER_LEN)) {
+        return BLE_OTA_ERR_INVALID_ARG;
+    }
     memset(core, 0, sizeof(*core));
     core->cfg = c;
     core->port = port;
@@ -182,6 +240,7 @@ ble_ota_err_t ble_ota_core_init(ble_ota_core_t *core, const ble_ota_core_config_
     core->control_value = BLE_OTA_OP_NOP;
     core->owner = BLE_OTA_CONN_NONE;
     core->last_err = BLE_OTA_OK;
+    core->protocol = 1;
     return BLE_OTA_OK;
 }
 
@@ -217,8 +276,13 @@ void ble_ota_core_on_mtu(ble_ota_core_t *core, uint16_t conn, uint16_t mtu)
 void ble_ota_core_on_disconnect(ble_ota_core_t *core, uint16_t conn)
 {
     if (core->state == BLE_OTA_STATE_RECEIVING && core->owner == conn) {
-        session_abort(core, BLE_OTA_ERR_DISCONNECTED);
-        core->control_value = BLE_OTA_OP_NOP;
+        if (core->protocol == BLE_OTA_V2) {
+            /* Keep what was written: a REQUEST for the same image resumes at core->expected. */
+            core->owner = BLE_OTA_CONN_NONE;
+        } else {
+            session_abort(core, BLE_OTA_ERR_DISCONNECTED);
+            core->control_value = BLE_OTA_OP_NOP;
+        }
     }
     ble_ota_core_conn_t *c = conn_find(core, conn);
     if (c != NULL) {
@@ -243,7 +307,7 @@ static ble_ota_err_t op_request(ble_ota_core_t *core, uint16_t conn)
         return BLE_OTA_ERR_INVALID_STATE;
     }
     if (core->state == BLE_OTA_STATE_RECEIVING) {
-        if (core->owner != conn) {
+        if (core->owner != conn && core->owner != BLE_OTA_CONN_NONE) {
             /* Never hijack another central's update; say no the v1 way. */
             uint8_t nak = BLE_OTA_OP_REQUEST_NAK;
             core->last_err = BLE_OTA_ERR_BUSY;
@@ -278,6 +342,7 @@ static ble_ota_err_t op_request(ble_ota_core_t *core, uint16_t conn)
     core->started_ms = core->port->now_ms(core->ctx);
     core->last_progress_ms = core->started_ms;
     core->last_err = BLE_OTA_OK;
+    core->protocol = 1;
     emit(core, BLE_OTA_CORE_EV_STARTED, BLE_OTA_OK);
     send_control(core, conn, BLE_OTA_OP_REQUEST_ACK);
     return BLE_OTA_OK;
@@ -285,7 +350,7 @@ static ble_ota_err_t op_request(ble_ota_core_t *core, uint16_t conn)
 
 static ble_ota_err_t op_done(ble_ota_core_t *core, uint16_t conn)
 {
-    if (core->state != BLE_OTA_STATE_RECEIVING) {
+    if (core->state != BLE_OTA_STATE_RECEIVING || core->protocol != 1) {
         return BLE_OTA_ERR_INVALID_STATE;
     }
     if (core->owner != conn) {
@@ -326,11 +391,208 @@ static const struct {
     { BLE_OTA_OP_DONE,    op_done },
 };
 
+/* ---- v2 control messages ---------------------------------------------------- */
+
+static void v2_nak_request(ble_ota_core_t *core, uint16_t conn, ble_ota_err_t why)
+{
+    core->last_err = why;
+    send_v2(core, conn, BLE_OTA_OP_REQUEST_NAK, why, 0);
+}
+
+static bool v2_same_image(const ble_ota_core_t *core, uint8_t flags, uint32_t image_size, uint32_t stream_size,
+                          const uint8_t *sha256)
+{
+    return core->protocol == BLE_OTA_V2 && core->flags == flags && core->image_size == image_size &&
+           core->stream_size == stream_size && memcmp(core->sha256, sha256, BLE_OTA_SHA256_LEN) == 0;
+}
+
+static ble_ota_err_t op_request_v2(ble_ota_core_t *core, uint16_t conn, const uint8_t *data, size_t len)
+{
+    if (len != BLE_OTA_V2_REQUEST_LEN) {
+        return BLE_OTA_ERR_INVALID_LEN;
+    }
+    if (core->state == BLE_OTA_STATE_RESTARTING) {
+        return BLE_OTA_ERR_INVALID_STATE;
+    }
+    uint8_t flags = data[BLE_OTA_V2_REQ_OFF_FLAGS];
+    uint32_t image_size = get32(data + BLE_OTA_V2_REQ_OFF_IMAGE_SIZE);
+    uint32_t stream_size = get32(data + BLE_OTA_V2_REQ_OFF_STREAM_SIZE);
+    const uint8_t *sha256 = data + BLE_OTA_V2_REQ_OFF_SHA256;
+    bool deflate = (flags & BLE_OTA_V2_FLAG_DEFLATE) != 0;
+
+    if (core->state == BLE_OTA_STATE_RECEIVING) {
+        if (core->owner != conn && core->owner != BLE_OTA_CONN_NONE) {
+            v2_nak_request(core, conn, BLE_OTA_ERR_BUSY); /* the owner's update goes on */
+            return BLE_OTA_OK;
+        }
+        if (v2_same_image(core, flags, image_size, stream_size, sha256)) {
+            /* Resume: the device's offset is the truth. */
+            ble_ota_core_conn_t *c = conn_get(core, conn);
+            core->owner = conn;
+            core->packet_size = packet_size_for(core, c);
+            core->since_ack = 0;
+            core->resend_asked = false;
+            send_v2(core, conn, BLE_OTA_OP_REQUEST_ACK, BLE_OTA_OK, core->expected);
+            return BLE_OTA_OK;
+        }
+        session_abort(core, BLE_OTA_ERR_INVALID_STATE);
+    }
+
+    if ((flags & ~BLE_OTA_V2_FLAG_DEFLATE) != 0 || image_size == 0 || stream_size == 0 ||
+        (!deflate && stream_size != image_size)) {
+        v2_nak_request(core, conn, BLE_OTA_ERR_VALUE_NOT_ALLOWED);
+        return BLE_OTA_OK;
+    }
+    if (deflate && !core->cfg.compression) {
+        v2_nak_request(core, conn, BLE_OTA_ERR_UNSUPPORTED);
+        return BLE_OTA_OK;
+    }
+    ble_ota_core_conn_t *c = conn_get(core, conn);
+    if (c == NULL) {
+        v2_nak_request(core, conn, BLE_OTA_ERR_NO_MEM);
+        return BLE_OTA_OK;
+    }
+    uint32_t capacity = 0;
+    ble_ota_err_t err = core->port->stream_begin(core->ctx, image_size, deflate, &capacity);
+    if (err != BLE_OTA_OK) {
+        v2_nak_request(core, conn, err);
+        return BLE_OTA_OK;
+    }
+    core->state = BLE_OTA_STATE_RECEIVING;
+    core->owner = conn;
+    core->protocol = BLE_OTA_V2;
+    core->flags = flags;
+    core->image_size = image_size;
+    core->stream_size = stream_size;
+    memcpy(core->sha256, sha256, BLE_OTA_SHA256_LEN);
+    core->expected = 0;
+    core->since_ack = 0;
+    core->resend_asked = false;
+    core->packet_size = packet_size_for(core, c);
+    core->capacity = capacity;
+    core->received = 0;
+    core->packets = 0;
+    core->started_ms = core->port->now_ms(core->ctx);
+    core->last_progress_ms = core->started_ms;
+    core->last_err = BLE_OTA_OK;
+    emit(core, BLE_OTA_CORE_EV_STARTED, BLE_OTA_OK);
+    send_v2(core, conn, BLE_OTA_OP_REQUEST_ACK, BLE_OTA_OK, 0);
+    return BLE_OTA_OK;
+}
+
+/* A v2 update that ends with an error: flash untouched, device idle, DONE_NAK says why. */
+static void v2_fail(ble_ota_core_t *core, uint16_t conn, ble_ota_err_t why)
+{
+    uint32_t at = core->expected;
+    session_abort(core, why);
+    send_v2(core, conn, BLE_OTA_OP_DONE_NAK, why, at);
+}
+
+static ble_ota_err_t op_done_v2(ble_ota_core_t *core, uint16_t conn, const uint8_t *data, size_t len)
+{
+    (void)data;
+    if (len != BLE_OTA_V2_SHORT_LEN) {
+        return BLE_OTA_ERR_INVALID_LEN;
+    }
+    if (core->state != BLE_OTA_STATE_RECEIVING || core->protocol != BLE_OTA_V2) {
+        return BLE_OTA_ERR_INVALID_STATE;
+    }
+    if (core->owner != conn) {
+        return BLE_OTA_ERR_BUSY;
+    }
+    if (core->expected != core->stream_size) {
+        /* Not all there yet: say where to go on; the update continues. */
+        core->last_err = BLE_OTA_ERR_NO_DATA;
+        send_v2(core, conn, BLE_OTA_OP_DONE_NAK, BLE_OTA_ERR_NO_DATA, core->expected);
+        return BLE_OTA_OK;
+    }
+    uint8_t sha256[BLE_OTA_SHA256_LEN];
+    uint32_t image_len = 0;
+    ble_ota_err_t err = core->port->stream_finish(core->ctx, sha256, &image_len);
+    if (err == BLE_OTA_OK && image_len != core->image_size) {
+        err = BLE_OTA_ERR_SIZE_MISMATCH;
+    }
+    if (err == BLE_OTA_OK && memcmp(sha256, core->sha256, BLE_OTA_SHA256_LEN) != 0) {
+        err = BLE_OTA_ERR_SHA_MISMATCH;
+    }
+    if (err != BLE_OTA_OK) {
+        v2_fail(core, conn, err); /* checked before the boot slot could change */
+        return BLE_OTA_OK;
+    }
+    err = core->port->flash_end(core->ctx);
+    if (err != BLE_OTA_OK) {
+        /* flash_end already released the session; the boot slot is unchanged. */
+        core->last_err = err;
+        emit(core, BLE_OTA_CORE_EV_FINISHED, err);
+        core->state = BLE_OTA_STATE_IDLE;
+        core->owner = BLE_OTA_CONN_NONE;
+        core->received = 0;
+        core->packets = 0;
+        core->expected = 0;
+        send_v2(core, conn, BLE_OTA_OP_DONE_NAK, err, core->stream_size);
+        return BLE_OTA_OK;
+    }
+    core->state = BLE_OTA_STATE_RESTARTING;
+    emit(core, BLE_OTA_CORE_EV_FINISHED, BLE_OTA_OK);
+    send_v2(core, conn, BLE_OTA_OP_DONE_ACK, BLE_OTA_OK, core->stream_size);
+    core->port->schedule_restart(core->ctx, core->cfg.restart_delay_ms);
+    return BLE_OTA_OK;
+}
+
+static ble_ota_err_t op_abort_v2(ble_ota_core_t *core, uint16_t conn, const uint8_t *data, size_t len)
+{
+    (void)data;
+    if (len != BLE_OTA_V2_SHORT_LEN) {
+        return BLE_OTA_ERR_INVALID_LEN;
+    }
+    if (core->state == BLE_OTA_STATE_RESTARTING) {
+        return BLE_OTA_ERR_INVALID_STATE;
+    }
+    if (core->state == BLE_OTA_STATE_RECEIVING) {
+        if (core->owner != conn && core->owner != BLE_OTA_CONN_NONE) {
+            return BLE_OTA_ERR_BUSY;
+        }
+        session_abort(core, BLE_OTA_ERR_ABORTED);
+    }
+    /* Idle already: still confirm, so an ABORT is always safe to send. */
+    send_v2(core, conn, BLE_OTA_OP_ABORT_ACK, BLE_OTA_OK, 0);
+    return BLE_OTA_OK;
+}
+
+typedef ble_ota_err_t (*control_v2_handler_t)(ble_ota_core_t *core, uint16_t conn, const uint8_t *data, size_t len);
+
+/* v2 client->device messages: the v1 opcode, then the version byte. */
+static const struct {
+    uint8_t opcode;
+    control_v2_handler_t handler;
+} k_control_v2_ops[] = {
+    { BLE_OTA_OP_REQUEST, op_request_v2 },
+    { BLE_OTA_OP_DONE,    op_done_v2 },
+    { BLE_OTA_OP_ABORT,   op_abort_v2 },
+};
+
 ble_ota_err_t ble_ota_core_on_control_write(ble_ota_core_t *core, uint16_t conn,
                                             const uint8_t *data, size_t len)
 {
     if (core == NULL) {
         return BLE_OTA_ERR_INVALID_ARG;
+    }
+    if (len >= BLE_OTA_V2_SHORT_LEN && has_v2(core)) {
+        if (len > BLE_OTA_V2_REQUEST_LEN) {
+            return BLE_OTA_ERR_INVALID_LEN; /* decided on the length alone: data may be NULL */
+        }
+        if (data == NULL) {
+            return BLE_OTA_ERR_INVALID_ARG;
+        }
+        if (data[1] != BLE_OTA_V2) {
+            return BLE_OTA_ERR_INVALID_LEN;
+        }
+        for (size_t i = 0; i < sizeof(k_control_v2_ops) / sizeof(k_control_v2_ops[0]); i++) {
+            if (k_control_v2_ops[i].opcode == data[0]) {
+                return k_control_v2_ops[i].handler(core, conn, data, len);
+            }
+        }
+        return BLE_OTA_ERR_UNKNOWN_OPCODE;
     }
     if (len != 1) {
         return BLE_OTA_ERR_INVALID_LEN; /* decided on the length alone: data may be NULL */
@@ -369,10 +631,82 @@ static ble_ota_err_t data_idle(ble_ota_core_t *core, uint16_t conn, const uint8_
     return BLE_OTA_OK;
 }
 
+static void progress(ble_ota_core_t *core)
+{
+    uint32_t now = core->port->now_ms(core->ctx);
+    if (core->cfg.progress_interval_ms == 0 || now - core->last_progress_ms >= core->cfg.progress_interval_ms) {
+        core->last_progress_ms = now;
+        emit(core, BLE_OTA_CORE_EV_PROGRESS, BLE_OTA_OK);
+    }
+}
+
+/* v2: tell the client once (until the next accepted packet) where to resend from. */
+static void v2_ask_resend(ble_ota_core_t *core, uint16_t conn, ble_ota_err_t why)
+{
+    if (!core->resend_asked) {
+        core->resend_asked = true;
+        send_v2(core, conn, BLE_OTA_OP_DATA_ACK, why, core->expected);
+    }
+}
+
+static ble_ota_err_t data_v2(ble_ota_core_t *core, uint16_t conn, const uint8_t *data, size_t len)
+{
+    if (len <= BLE_OTA_V2_DATA_HEADER_LEN) {
+        return BLE_OTA_ERR_INVALID_LEN; /* harmless: nothing written, update continues */
+    }
+    if (len > core->packet_size) {
+        v2_fail(core, conn, BLE_OTA_ERR_INVALID_LEN);
+        return BLE_OTA_ERR_INVALID_LEN;
+    }
+    if (data == NULL) {
+        return BLE_OTA_ERR_INVALID_ARG;
+    }
+    uint32_t offset = get32(data);
+    const uint8_t *payload = data + BLE_OTA_V2_DATA_HEADER_LEN;
+    uint32_t n = (uint32_t)(len - BLE_OTA_V2_DATA_HEADER_LEN);
+    if ((uint64_t)offset + n > core->stream_size) {
+        v2_fail(core, conn, BLE_OTA_ERR_SIZE_MISMATCH); /* more than announced: a broken client */
+        return BLE_OTA_ERR_SIZE_MISMATCH;
+    }
+    if (offset > core->expected) {
+        v2_ask_resend(core, conn, BLE_OTA_ERR_OFFSET); /* a packet was lost */
+        return BLE_OTA_OK;
+    }
+    uint32_t skip = core->expected - offset;
+    if (skip >= n) {
+        v2_ask_resend(core, conn, BLE_OTA_OK); /* duplicate: the client missed an ack */
+        return BLE_OTA_OK;
+    }
+    ble_ota_err_t err = core->port->stream_push(core->ctx, payload + skip, n - skip);
+    if (err == BLE_OTA_ERR_RING_FULL) {
+        v2_ask_resend(core, conn, BLE_OTA_ERR_RING_FULL);
+        return BLE_OTA_OK;
+    }
+    if (err != BLE_OTA_OK) {
+        v2_fail(core, conn, err);
+        return err;
+    }
+    core->expected += n - skip;
+    core->received = core->expected;
+    core->packets++;
+    core->resend_asked = false;
+    core->since_ack++;
+    uint16_t ack_every = core->cfg.window > 1 ? (uint16_t)(core->cfg.window / 2) : 1u;
+    if (core->since_ack >= ack_every || core->expected == core->stream_size) {
+        core->since_ack = 0;
+        send_v2(core, conn, BLE_OTA_OP_DATA_ACK, BLE_OTA_OK, core->expected);
+    }
+    progress(core);
+    return BLE_OTA_OK;
+}
+
 static ble_ota_err_t data_receiving(ble_ota_core_t *core, uint16_t conn, const uint8_t *data, size_t len)
 {
     if (conn != core->owner) {
         return BLE_OTA_ERR_BUSY; /* the owner's update is not affected */
+    }
+    if (core->protocol == BLE_OTA_V2) {
+        return data_v2(core, conn, data, len);
     }
     if (len == 0) {
         return BLE_OTA_ERR_INVALID_LEN; /* harmless: nothing written, update continues */
@@ -399,11 +733,7 @@ static ble_ota_err_t data_receiving(ble_ota_core_t *core, uint16_t conn, const u
     }
     core->received += (uint32_t)len;
     core->packets++;
-    uint32_t now = core->port->now_ms(core->ctx);
-    if (core->cfg.progress_interval_ms == 0 || now - core->last_progress_ms >= core->cfg.progress_interval_ms) {
-        core->last_progress_ms = now;
-        emit(core, BLE_OTA_CORE_EV_PROGRESS, BLE_OTA_OK);
-    }
+    progress(core);
     return BLE_OTA_OK;
 }
 
@@ -438,20 +768,6 @@ ble_ota_err_t ble_ota_core_on_control_read(ble_ota_core_t *core, uint16_t conn,
 
 /* ---- Info ------------------------------------------------------------------ */
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 /* At most BLE_OTA_INFO_STR_LEN - 1 characters; the rest of the field stays 0. */
 static void put_str(uint8_t *field, const char *s)
 {
@@ -483,12 +799,17 @@ ble_ota_err_t ble_ota_core_on_info_read(ble_ota_core_t *core, uint16_t conn,
 
     memset(out, 0, BLE_OTA_INFO_LEN);
     out[BLE_OTA_INFO_OFF_FORMAT] = (uint8_t)BLE_OTA_INFO_FORMAT;
-    out[BLE_OTA_INFO_OFF_PROTOCOL] = (uint8_t)BLE_OTA_INFO_PROTOCOL_MAX;
+    bool v2 = has_v2(core);
+    uint32_t features = 0;
+    if (v2) {
+        features = BLE_OTA_INFO_FEATURE_RESUME | (core->cfg.compression ? BLE_OTA_INFO_FEATURE_COMPRESSION : 0u);
+    }
+    out[BLE_OTA_INFO_OFF_PROTOCOL] = (uint8_t)(v2 ? BLE_OTA_INFO_PROTOCOL_V2 : BLE_OTA_INFO_PROTOCOL_V1);
     put16(out + BLE_OTA_INFO_OFF_CHIP_ID, dev.chip_id);
     put32(out + BLE_OTA_INFO_OFF_SLOT_SIZE, dev.slot_size);
     put16(out + BLE_OTA_INFO_OFF_MAX_PACKET, core->cfg.max_packet_size);
-    put16(out + BLE_OTA_INFO_OFF_WINDOW, (uint16_t)BLE_OTA_INFO_WINDOW_V1);
-    put32(out + BLE_OTA_INFO_OFF_FEATURES, 0u);
+    put16(out + BLE_OTA_INFO_OFF_WINDOW, v2 ? core->cfg.window : (uint16_t)BLE_OTA_INFO_WINDOW_V1);
+    put32(out + BLE_OTA_INFO_OFF_FEATURES, features);
     put_str(out + BLE_OTA_INFO_OFF_VERSION, dev.version);
     put_str(out + BLE_OTA_INFO_OFF_PROJECT, dev.project_name);
     put_str(out + BLE_OTA_INFO_OFF_IDF_VERSION, dev.idf_version);
@@ -511,6 +832,16 @@ uint32_t ble_ota_core_bytes_received(const ble_ota_core_t *core)
 uint16_t ble_ota_core_owner(const ble_ota_core_t *core)
 {
     return core->owner;
+}
+
+uint32_t ble_ota_core_stream_offset(const ble_ota_core_t *core)
+{
+    return core->expected;
+}
+
+uint8_t ble_ota_core_protocol(const ble_ota_core_t *core)
+{
+    return core->protocol;
 }
 
 ble_ota_err_t ble_ota_core_last_error(const ble_ota_core_t *core)

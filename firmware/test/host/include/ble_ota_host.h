@@ -36,8 +36,9 @@ extern "C" {
 #define BO_HOST_API __attribute__((visibility("default")))
 #endif
 
-/* 2: bo_host_read() serves the Info characteristic (BO_HOST_CHAR_INFO). */
-#define BO_HOST_ABI_VERSION 2
+/* 2: bo_host_read() serves the Info characteristic (BO_HOST_CHAR_INFO).
+ * 3: protocol v2 (window, compression, ring buffer and writer controls). */
+#define BO_HOST_ABI_VERSION 3
 
 /* Characteristics (which_char). */
 #define BO_HOST_CHAR_CONTROL 0
@@ -86,7 +87,9 @@ BO_HOST_API int32_t bo_host_is_connected(bo_host_t *h, int32_t conn);
 
 /* ---- GATT --------------------------------------------------------------- */
 
-/** Write with response. Returns the ATT status (0 = ok; Info is read-only: 0x03) or BO_HOST_E_*. */
+/**
+ * Write (with or without response: the firmware handles both alike; a
+ * client ignores the status of a write without response). Returns the ATT status (0 = ok; Info is read-only: 0x03) or BO_HOST_E_*. */
 BO_HOST_API int32_t bo_host_write(bo_host_t *h, int32_t conn, int32_t which_char,
                                   const uint8_t *data, uint32_t len);
 /**
@@ -171,6 +174,21 @@ BO_HOST_API int32_t bo_host_fail_begin(bo_host_t *h, int32_t fail);
 BO_HOST_API int32_t bo_host_nor_violations(bo_host_t *h);
 /** Sector erases done so far (both slots). */
 BO_HOST_API int32_t bo_host_erase_count(bo_host_t *h);
+
+/* ---- protocol v2 -------------------------------------------------------- */
+
+/** Data packets a v2 client may have unacknowledged (1..255, default 16). Only while idle. */
+BO_HOST_API int32_t bo_host_set_window(bo_host_t *h, uint16_t window);
+/** Whether the device inflates deflate streams (Info feature bit 0; default 1). Only while idle. */
+BO_HOST_API int32_t bo_host_set_compression(bo_host_t *h, int32_t enable);
+/** Receive ring size in bytes (>= 64, default 16384 like the Kconfig default). Only while idle. */
+BO_HOST_API int32_t bo_host_set_ring_size(bo_host_t *h, uint32_t bytes);
+/** Pauses (1) or resumes (0) the writer that drains the ring; resuming drains it at once. */
+BO_HOST_API int32_t bo_host_set_writer_paused(bo_host_t *h, int32_t paused);
+/** Bytes waiting in the ring. */
+BO_HOST_API int32_t bo_host_ring_fill(bo_host_t *h);
+/** Next v2 stream offset the device accepts (what a resuming client is told). */
+BO_HOST_API int32_t bo_host_stream_offset(bo_host_t *h);
 
 #ifdef __cplusplus
 }

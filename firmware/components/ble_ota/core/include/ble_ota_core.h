@@ -30,25 +30,35 @@
 extern "C" {
 #endif
 
-/** Error space of the core and of the port callbacks. */
+/**
+ * Error space of the core and of the port callbacks. The values go on air as
+ * the error byte of every v2 notification: never renumber, only append.
+ */
 typedef enum {
-    BLE_OTA_OK = 0,                 /*!< success */
-    BLE_OTA_ERR_INVALID_ARG,        /*!< bad argument (NULL pointer, bad config) */
-    BLE_OTA_ERR_INVALID_STATE,      /*!< event not legal in the current state */
-    BLE_OTA_ERR_INVALID_LEN,        /*!< wrong value length / packet larger than negotiated */
-    BLE_OTA_ERR_VALUE_NOT_ALLOWED,  /*!< value out of range (packet size) */
-    BLE_OTA_ERR_UNKNOWN_OPCODE,     /*!< control opcode not understood */
-    BLE_OTA_ERR_BUSY,               /*!< another connection owns the update */
-    BLE_OTA_ERR_NO_MEM,             /*!< out of memory / table full */
-    BLE_OTA_ERR_NO_PARTITION,       /*!< no update partition */
-    BLE_OTA_ERR_FLASH,              /*!< flash erase/write failed */
-    BLE_OTA_ERR_IMAGE_TOO_LARGE,    /*!< image larger than the partition */
-    BLE_OTA_ERR_NO_DATA,            /*!< DONE before any data */
-    BLE_OTA_ERR_IMAGE_INVALID,      /*!< image failed validation (bad magic on the first write, or at DONE) */
-    BLE_OTA_ERR_SET_BOOT,           /*!< image valid but the boot partition could not be set */
-    BLE_OTA_ERR_DISCONNECTED,       /*!< the owning connection went away mid-update */
-    BLE_OTA_ERR_NOTIFY,             /*!< notification could not be queued */
-    BLE_OTA_ERR_INTERNAL,           /*!< anything else */
+    BLE_OTA_OK = 0,                    /*!< success */
+    BLE_OTA_ERR_INVALID_ARG = 1,       /*!< bad argument (NULL pointer, bad config) */
+    BLE_OTA_ERR_INVALID_STATE = 2,     /*!< event not legal in the current state */
+    BLE_OTA_ERR_INVALID_LEN = 3,       /*!< wrong value length / packet larger than negotiated */
+    BLE_OTA_ERR_VALUE_NOT_ALLOWED = 4, /*!< value out of range (packet size, v2 flags) */
+    BLE_OTA_ERR_UNKNOWN_OPCODE = 5,    /*!< control opcode not understood */
+    BLE_OTA_ERR_BUSY = 6,              /*!< another connection owns the update */
+    BLE_OTA_ERR_NO_MEM = 7,            /*!< out of memory / table full */
+    BLE_OTA_ERR_NO_PARTITION = 8,      /*!< no update partition */
+    BLE_OTA_ERR_FLASH = 9,             /*!< flash erase/write failed */
+    BLE_OTA_ERR_IMAGE_TOO_LARGE = 10,  /*!< image larger than the partition */
+    BLE_OTA_ERR_NO_DATA = 11,          /*!< DONE before any data (v1) / before the whole stream (v2) */
+    BLE_OTA_ERR_IMAGE_INVALID = 12,    /*!< image failed validation (bad magic on the first write, or at DONE) */
+    BLE_OTA_ERR_SET_BOOT = 13,         /*!< image valid but the boot partition could not be set */
+    BLE_OTA_ERR_DISCONNECTED = 14,     /*!< the owning connection went away mid-update */
+    BLE_OTA_ERR_NOTIFY = 15,           /*!< notification could not be queued */
+    BLE_OTA_ERR_INTERNAL = 16,         /*!< anything else */
+    BLE_OTA_ERR_OFFSET = 17,           /*!< v2: packet not at the expected offset; resend from the one notified */
+    BLE_OTA_ERR_RING_FULL = 18,        /*!< v2: receive ring full (writer behind); resend from the one notified */
+    BLE_OTA_ERR_SHA_MISMATCH = 19,     /*!< v2: SHA-256 of the written image differs from the announced one */
+    BLE_OTA_ERR_SIZE_MISMATCH = 20,    /*!< v2: written image size differs from the announced one */
+    BLE_OTA_ERR_INFLATE = 21,          /*!< v2: the deflate stream is corrupt */
+    BLE_OTA_ERR_UNSUPPORTED = 22,      /*!< v2: feature not offered (compression off in Kconfig) */
+    BLE_OTA_ERR_ABORTED = 23,          /*!< v2: the client sent ABORT */
 } ble_ota_err_t;
 
 /** Short, stable name of an error code ("BLE_OTA_ERR_FLASH"...). */
@@ -60,7 +70,9 @@ uint8_t ble_ota_err_to_att(ble_ota_err_t err);
 /** Protocol state. */
 typedef enum {
     BLE_OTA_STATE_IDLE = 0,   /*!< no update; Data accepts only the 2-byte packet-size write */
-    BLE_OTA_STATE_RECEIVING,  /*!< REQUEST_ACK sent; Data writes from the owner are image bytes */
+    BLE_OTA_STATE_RECEIVING,  /*!< REQUEST_ACK sent; Data writes from the owner are image bytes (v1) or
+                                   offset-tagged packets (v2). A v2 update whose owner disconnected stays here
+                                   with no owner, so a REQUEST for the same image resumes it */
     BLE_OTA_STATE_RESTARTING, /*!< DONE_ACK sent, restart scheduled; everything is refused */
 } ble_ota_state_t;
 
@@ -141,6 +153,34 @@ typedef struct {
      * BLE_OTA_ERR_INTERNAL (ATT 0x0E).
      */
     ble_ota_err_t (*device_info)(void *ctx, ble_ota_device_info_t *out);
+
+    /*
+     * Protocol v2: a receive stream in front of the flash. All three or none
+     * (none: the device speaks v1 only and Info says protocol 1).
+     *
+     * On ESP-IDF stream_push only copies into a ring buffer that a writer task
+     * drains (inflating if compressed, hashing, writing flash), so the BLE
+     * host task never waits on flash; the host port models the same split.
+     */
+    /**
+     * Open a flash session for an image of image_size bytes (known up front),
+     * arriving raw or as raw deflate (compressed). Write the slot size to
+     * *capacity. Errors as flash_begin, plus BLE_OTA_ERR_UNSUPPORTED.
+     */
+    ble_ota_err_t (*stream_begin)(void *ctx, uint32_t image_size, bool compressed, uint32_t *capacity);
+    /**
+     * Take the next len stream bytes, in order. BLE_OTA_OK: taken.
+     * BLE_OTA_ERR_RING_FULL: not taken, nothing changed (the client resends).
+     * Any other error: the writer failed (FLASH, IMAGE_INVALID, INFLATE,
+     * IMAGE_TOO_LARGE); the core aborts the session.
+     */
+    ble_ota_err_t (*stream_push)(void *ctx, const uint8_t *data, size_t len);
+    /**
+     * All stream bytes were pushed: wait for the writer to drain, end the
+     * inflater, and report the SHA-256 and length of the image written to
+     * flash (decompressed). The session stays open for flash_end/flash_abort.
+     */
+    ble_ota_err_t (*stream_finish)(void *ctx, uint8_t sha256[BLE_OTA_SHA256_LEN], uint32_t *image_len);
 } ble_ota_port_t;
 
 /** Limits and timing. */
@@ -148,9 +188,11 @@ typedef struct {
     uint16_t max_packet_size;      /*!< largest data write accepted (= the port's receive buffer), 1..512 */
     uint32_t restart_delay_ms;     /*!< delay between DONE_ACK and restart */
     uint32_t progress_interval_ms; /*!< minimum time between PROGRESS events (0 = every packet) */
+    uint16_t window;               /*!< v2: data packets a client may have unacknowledged, 1..255 */
+    bool compression;              /*!< v2: the port's stream inflates raw deflate (Info feature bit 0) */
 } ble_ota_core_config_t;
 
-/** Defaults: 512-byte packets, 500 ms restart delay, progress every 250 ms. */
+/** Defaults: 512-byte packets, 500 ms restart delay, progress every 250 ms, v2 window 16, no compression. */
 ble_ota_core_config_t ble_ota_core_config_default(void);
 
 /** Connections tracked at once (packet size and MTU are per connection). */
@@ -185,13 +227,23 @@ typedef struct ble_ota_core {
     uint32_t started_ms;
     uint32_t last_progress_ms;
     ble_ota_err_t last_err;   /*!< detail of the last failure */
+    /* v2 session (protocol == 2) */
+    uint8_t protocol;         /*!< protocol of the running update: 1 or 2 */
+    uint8_t flags;            /*!< BLE_OTA_V2_FLAG_* of the REQUEST */
+    uint32_t image_size;      /*!< announced image size (decompressed) */
+    uint32_t stream_size;     /*!< announced bytes on the wire */
+    uint8_t sha256[BLE_OTA_SHA256_LEN]; /*!< announced SHA-256 of the image */
+    uint32_t expected;        /*!< next stream offset the device accepts */
+    uint16_t since_ack;       /*!< packets accepted since the last DATA_ACK */
+    bool resend_asked;        /*!< a "resend from" notification went out since the last accepted packet */
     ble_ota_core_conn_t conns[BLE_OTA_CORE_MAX_CONNS];
 } ble_ota_core_t;
 
 /**
  * Initialise a core. cfg may be NULL for the defaults.
  * Returns BLE_OTA_ERR_INVALID_ARG if core/port is NULL, a required callback is
- * missing or cfg->max_packet_size is 0 or above 512.
+ * missing, only some of the v2 hooks are set, cfg->max_packet_size is 0 or
+ * above 512 (or below 5 with v2 hooks), or cfg->window is 0 or above 255.
  */
 ble_ota_err_t ble_ota_core_init(ble_ota_core_t *core, const ble_ota_core_config_t *cfg,
                                 const ble_ota_port_t *port, void *ctx);
@@ -207,7 +259,11 @@ void ble_ota_core_on_connect(ble_ota_core_t *core, uint16_t conn, uint16_t mtu);
 /** The ATT MTU of conn changed. */
 void ble_ota_core_on_mtu(ble_ota_core_t *core, uint16_t conn, uint16_t mtu);
 
-/** conn went away. If it owned the update, the update is aborted (flash_abort). */
+/**
+ * conn went away. If it owned a v1 update, the update is aborted
+ * (flash_abort); a v2 update is kept, without owner, for a REQUEST that
+ * resumes it (a different REQUEST or a v1 REQUEST aborts it).
+ */
 void ble_ota_core_on_disconnect(ble_ota_core_t *core, uint16_t conn);
 
 /**
@@ -230,7 +286,7 @@ ble_ota_err_t ble_ota_core_on_control_write(ble_ota_core_t *core, uint16_t conn,
 ble_ota_err_t ble_ota_core_on_data_write(ble_ota_core_t *core, uint16_t conn,
                                          const uint8_t *data, size_t len);
 
-/** Read of the Control characteristic: one byte, the last control value. */
+/** Read of the Control characteristic: one byte, the last control value (opcode). */
 ble_ota_err_t ble_ota_core_on_control_read(ble_ota_core_t *core, uint16_t conn,
                                            uint8_t *out, size_t cap, size_t *out_len);
 
@@ -248,6 +304,10 @@ ble_ota_err_t ble_ota_core_on_info_read(ble_ota_core_t *core, uint16_t conn,
 ble_ota_state_t ble_ota_core_state(const ble_ota_core_t *core);
 uint32_t ble_ota_core_bytes_received(const ble_ota_core_t *core);
 uint16_t ble_ota_core_owner(const ble_ota_core_t *core);
+/** v2: next stream offset the device accepts (what a resuming client is told). */
+uint32_t ble_ota_core_stream_offset(const ble_ota_core_t *core);
+/** Protocol of the running (or last) update: 1 or 2. */
+uint8_t ble_ota_core_protocol(const ble_ota_core_t *core);
 /** Detail of the last failure (also the cause behind a REQUEST_NAK / DONE_NAK). */
 ble_ota_err_t ble_ota_core_last_error(const ble_ota_core_t *core);
 /** Largest Data write the core can accept now: 2 while idle, the packet size while receiving. */

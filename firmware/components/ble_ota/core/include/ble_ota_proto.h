@@ -1,5 +1,5 @@
 /*
- * BLE OTA wire protocol, version 1 (the seed protocol).
+ * BLE OTA wire protocol: version 1 (the seed protocol) and version 2.
  *
  * Plain C, no IDF or NimBLE dependency: shared by the firmware port, the
  * host build and the host tests. docs/protocol.md is the prose description;
@@ -48,7 +48,8 @@ extern "C" {
  */
 #define BLE_OTA_INFO_LEN               112u
 #define BLE_OTA_INFO_FORMAT            1u   /*!< [0] u8 format of this value */
-#define BLE_OTA_INFO_PROTOCOL_MAX      1u   /*!< [1] u8 highest protocol version spoken */
+#define BLE_OTA_INFO_PROTOCOL_V1       1u   /*!< [1] u8 highest protocol version: a core without v2 port hooks */
+#define BLE_OTA_INFO_PROTOCOL_V2       2u   /*!< [1] u8 highest protocol version: v2 offered */
 #define BLE_OTA_INFO_WINDOW_V1         1u   /*!< v1: one data packet in flight */
 
 #define BLE_OTA_INFO_OFF_FORMAT        0u   /*!< u8 */
@@ -63,7 +64,7 @@ extern "C" {
 #define BLE_OTA_INFO_OFF_IDF_VERSION   80u  /*!< char[32], ESP-IDF version */
 #define BLE_OTA_INFO_STR_LEN           32u
 
-/* Feature flags (none offered yet). */
+/* Feature flags. */
 #define BLE_OTA_INFO_FEATURE_COMPRESSION         (1u << 0)
 #define BLE_OTA_INFO_FEATURE_RESUME              (1u << 1)
 #define BLE_OTA_INFO_FEATURE_ENCRYPTED_LINK_REQ  (1u << 2)
@@ -78,6 +79,31 @@ typedef enum {
     BLE_OTA_OP_DONE_ACK    = 0x05, /*!< image valid, boot partition set, restarting (device -> client) */
     BLE_OTA_OP_DONE_NAK    = 0x06, /*!< image rejected, old firmware kept (device -> client) */
 } ble_ota_opcode_t;
+
+/*
+ * Protocol v2 (docs/protocol.md, "Protocol v2"). Client messages on Control
+ * are the v1 opcode followed by the version byte 2, so they are never 1 byte
+ * long and never collide with v1. Every v2 notification is
+ * BLE_OTA_V2_NOTIFY_LEN bytes: opcode u8, error u8 (ble_ota_err_t), window
+ * u16, offset u32. Data packets are [offset u32][payload], written without
+ * response. All integers little-endian.
+ */
+#define BLE_OTA_V2                     2u
+#define BLE_OTA_OP_ABORT               0x07 /*!< v2: drop the update now (client -> device) */
+#define BLE_OTA_OP_DATA_ACK            0x08 /*!< v2: bytes accepted / retransmit from offset (device -> client) */
+#define BLE_OTA_OP_ABORT_ACK           0x09 /*!< v2: update dropped, device idle (device -> client) */
+
+#define BLE_OTA_V2_REQUEST_LEN         43u  /*!< 01 02 flags u8, image_size u32, stream_size u32, sha256[32] */
+#define BLE_OTA_V2_SHORT_LEN           2u   /*!< DONE (04 02) and ABORT (07 02) */
+#define BLE_OTA_V2_REQ_OFF_FLAGS       2u
+#define BLE_OTA_V2_REQ_OFF_IMAGE_SIZE  3u
+#define BLE_OTA_V2_REQ_OFF_STREAM_SIZE 7u
+#define BLE_OTA_V2_REQ_OFF_SHA256      11u
+#define BLE_OTA_V2_FLAG_DEFLATE        (1u << 0) /*!< the stream is raw deflate (RFC 1951) of the image */
+#define BLE_OTA_SHA256_LEN             32u
+
+#define BLE_OTA_V2_NOTIFY_LEN          8u
+#define BLE_OTA_V2_DATA_HEADER_LEN     4u   /*!< offset u32 before the payload */
 
 /** Length of the packet-size write the client sends to Data while idle (uint16 LE). */
 #define BLE_OTA_PACKET_SIZE_WRITE_LEN 2u

@@ -1,0 +1,53 @@
+#include "protocol_vectors.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <fstream>
+#include <map>
+
+namespace bo_test {
+
+namespace {
+
+std::map<std::string, std::vector<uint8_t>> Load()
+{
+    std::map<std::string, std::vector<uint8_t>> vectors;
+    std::ifstream in(BLEOTA_PROTOCOL_VECTORS);
+    std::string line;
+    while (std::getline(in, line)) {
+        auto eq = line.find('=');
+        if (line.empty() || line[0] == '#' || eq == std::string::npos) {
+            continue;
+        }
+        std::string name = line.substr(0, eq);
+        name.erase(name.find_last_not_of(' ') + 1);
+        std::string hex;
+        for (char c : line.substr(eq + 1)) {
+            if (!std::isspace(static_cast<unsigned char>(c))) {
+                hex += c;
+            }
+        }
+        std::vector<uint8_t> bytes;
+        for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+            bytes.push_back(static_cast<uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
+        }
+        vectors[name] = bytes;
+    }
+    return vectors;
+}
+
+}  // namespace
+
+std::vector<uint8_t> Vector(const std::string &name)
+{
+    static const auto vectors = Load();
+    auto it = vectors.find(name);
+    if (it == vectors.end()) {
+        ADD_FAILURE() << "no vector '" << name << "' in " << BLEOTA_PROTOCOL_VECTORS;
+        return {};
+    }
+    return it->second;
+}
+
+}  // namespace bo_test

@@ -1,0 +1,240 @@
+// Protocol v2 on the simulated device through the ble_ota_host ABI: the host
+// port's receive ring, writer, zlib inflater and SHA-256, end to end. Every
+// test ends with "which firmware boots?".
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "ble_ota_core.h"
+#include "ble_ota_host.h"
+#include "bo_sha256.h"
+#include "esp_image_builder.hpp"
+
+using bo_test::AppImageSpec;
+using bo_test::BuildAppImage;
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+constexpr uint32_t kPartition = 256 * 1024;
+constexpr uint16_t kMtu = 247;
+constexpr uint32_t kPayload = kMtu - 3 - 4;
+
+Bytes Deflate(const Bytes &in)
+{
+    z_stream z{};
+    EXPECT_EQ(deflateInit2(&z, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    Bytes out(deflateBound(&z, in.size()));
+    z.next_in = const_cast<Bytef *>(in.data());
+    z.avail_in = static_cast<uInt>(in.size());
+    z.next_out = out.data();
+    z.avail_out = static_cast<uInt>(out.size());
+    EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    return out;
+}
+
+Bytes Request(const Bytes &image, const Bytes &stream, bool deflate)
+{
+    Bytes r(BLE_OTA_V2_REQUEST_LEN, 0);
+    r[0] = BLE_OTA_OP_REQUEST;
+    r[1] = BLE_OTA_V2;
+    r[2] = deflate ? BLE_OTA_V2_FLAG_DEFLATE : 0;
+    for (int i = 0; i < 4; i++) {
+        r[3 + i] = static_cast<uint8_t>(image.size() >> (8 * i));
+        r[7 + i] = static_cast<uint8_t>(stream.size() >> (8 * i));
+    }
+    bo_sha256(image.data(), image.size(), &r[11]);
+    return r;
+}
+
+class DeviceV2 : public ::testing::Test {
+protected:
+    bo_host_t *h = nullptr;
+    int32_t conn = -1;
+    // Compressible like a real app: long runs and repeats, plus the image structure.
+    Bytes image = BuildAppImage(AppImageSpec{"3.1.0", "v2_app", "v5.5.5", 0, true, 60000, {30000, 4096}, 7, true});
+
+    void SetUp() override
+    {
+        h = bo_host_create(kPartition);
+        ASSERT_NE(h, nullptr);
+        Connect();
+    }
+    void TearDown() override { bo_host_destroy(h); }
+
+    void Connect()
+    {
+        conn = bo_host_connect(h, kMtu);
+        ASSERT_GE(conn, 1);
+        ASSERT_EQ(bo_host_subscribe(h, conn, 1), 1);
+    }
+    int32_t Control(const Bytes &m) { return bo_host_write(h, conn, BO_HOST_CHAR_CONTROL, m.data(), static_cast<uint32_t>(m.size())); }
+    int32_t Packet(const Bytes &stream, uint32_t off)
+    {
+        uint32_t n = std::min<uint32_t>(kPayload, static_cast<uint32_t>(stream.size()) - off);
+        Bytes p(4 + n);
+        for (int i = 0; i < 4; i++) {
+            p[i] = static_cast<uint8_t>(off >> (8 * i));
+        }
+        std::memcpy(&p[4], &stream[off], n);
+        return bo_host_write(h, conn, BO_HOST_CHAR_DATA, p.data(), static_cast<uint32_t>(p.size()));
+    }
+    std::vector<Bytes> Notes()
+    {
+        std::vector<Bytes> notes;
+        uint8_t b[32];
+        int32_t n;
+        while ((n = bo_host_take_notification(h, nullptr, b, sizeof(b))) > 0) {
+            notes.emplace_back(b, b + n);
+        }
+        return notes;
+    }
+    static uint32_t Offset(const Bytes &note) { return note[4] | note[5] << 8 | note[6] << 16 | static_cast<uint32_t>(note[7]) << 24; }
+    Bytes RunningImage()
+    {
+        Bytes out(kPartition);
+        int32_t n = bo_host_read_running_image(h, out.data(), static_cast<uint32_t>(out.size()));
+        out.resize(n > 0 ? n : 0);
+        return out;
+    }
+    // Sends the whole stream from `from`, then DONE; returns the last notification.
+    Bytes Finish(const Bytes &stream, uint32_t from = 0)
+    {
+        for (uint32_t off = from; off < stream.size(); off += kPayload) {
+            EXPECT_EQ(Packet(stream, off), 0);
+        }
+        EXPECT_EQ(Control({BLE_OTA_OP_DONE, BLE_OTA_V2}), 0);
+        auto notes = Notes();
+        return notes.empty() ? Bytes{} : notes.back();
+    }
+};
+
+TEST_F(DeviceV2, RawUpdateIsByteIdenticalAndBoots)
+{
+    ASSERT_EQ(Control(Request(image, image, false)), 0);
+    ASSERT_EQ(Notes().back()[0], BLE_OTA_OP_REQUEST_ACK);
+    EXPECT_EQ(Finish(image)[0], BLE_OTA_OP_DONE_ACK);
+    ASSERT_EQ(bo_host_restart_pending(h), 1);
+    ASSERT_EQ(bo_host_reboot(h), 1);
+    EXPECT_EQ(RunningImage(), image);
+    EXPECT_EQ(bo_host_nor_violations(h), 0);
+}
+
+TEST_F(DeviceV2, CompressedUpdateInflatesToTheIdenticalImage)
+{
+    Bytes stream = Deflate(image);
+    ASSERT_LT(stream.size(), image.size() * 3 / 4) << "the test image must compress";
+    ASSERT_EQ(Control(Request(image, stream, true)), 0);
+    ASSERT_EQ(Notes().back()[0], BLE_OTA_OP_REQUEST_ACK);
+    Bytes last = Finish(stream);
+    ASSERT_EQ(last[0], BLE_OTA_OP_DONE_ACK) << "error " << int(last[1]);
+    ASSERT_EQ(bo_host_reboot(h), 1);
+    EXPECT_EQ(RunningImage(), image);
+}
+
+TEST_F(DeviceV2, CorruptDeflateStreamIsNakedAndTheOldFirmwareBoots)
+{
+    Bytes stream = Deflate(image);
+    stream.resize(stream.size() / 2);  // truncated: the inflater never sees the end
+    ASSERT_EQ(Control(Request(image, stream, true)), 0);
+    Bytes last = Finish(stream);
+    EXPECT_EQ(last[0], BLE_OTA_OP_DONE_NAK);
+    EXPECT_EQ(last[1], BLE_OTA_ERR_INFLATE);
+    EXPECT_EQ(bo_host_restart_pending(h), 0);
+    EXPECT_EQ(bo_host_reboot(h), 0) << "factory slot still boots";
+}
+
+TEST_F(DeviceV2, CompressionOffInKconfigRefusesDeflate)
+{
+    ASSERT_EQ(bo_host_set_compression(h, 0), 0);
+    ASSERT_EQ(Control(Request(image, Deflate(image), true)), 0);
+    Bytes nak = Notes().back();
+    EXPECT_EQ(nak[0], BLE_OTA_OP_REQUEST_NAK);
+    EXPECT_EQ(nak[1], BLE_OTA_ERR_UNSUPPORTED);
+}
+
+TEST_F(DeviceV2, ShaMismatchKeepsTheOldFirmware)
+{
+    Bytes announced = image;
+    announced[5000] ^= 0x40;
+    ASSERT_EQ(Control(Request(announced, image, false)), 0);
+    Bytes last = Finish(image);
+    EXPECT_EQ(last[0], BLE_OTA_OP_DONE_NAK);
+    EXPECT_EQ(last[1], BLE_OTA_ERR_SHA_MISMATCH);
+    EXPECT_EQ(bo_host_boot_slot(h), 0);
+    EXPECT_EQ(bo_host_reboot(h), 0);
+}
+
+TEST_F(DeviceV2, APausedWriterFillsTheRingAndTheClientIsToldToResend)
+{
+    ASSERT_EQ(bo_host_set_ring_size(h, 4 * kPayload), 0);
+    ASSERT_EQ(Control(Request(image, image, false)), 0);
+    Notes();
+    ASSERT_EQ(bo_host_set_writer_paused(h, 1), 0);
+    for (uint32_t i = 0; i < 5; i++) {
+        ASSERT_EQ(Packet(image, i * kPayload), 0);
+    }
+    EXPECT_EQ(bo_host_ring_fill(h), static_cast<int32_t>(4 * kPayload)) << "the GATT side only copies";
+    auto notes = Notes();
+    ASSERT_FALSE(notes.empty());
+    EXPECT_EQ(notes.back()[1], BLE_OTA_ERR_RING_FULL);
+    EXPECT_EQ(Offset(notes.back()), 4 * kPayload);
+    ASSERT_EQ(bo_host_set_writer_paused(h, 0), 0);
+    EXPECT_EQ(bo_host_ring_fill(h), 0);
+    EXPECT_EQ(Finish(image, 4 * kPayload)[0], BLE_OTA_OP_DONE_ACK);
+    ASSERT_EQ(bo_host_reboot(h), 1);
+    EXPECT_EQ(RunningImage(), image);
+}
+
+TEST_F(DeviceV2, DisconnectThenResumeFromTheDeviceOffsetIsByteIdentical)
+{
+    Bytes stream = Deflate(image);
+    ASSERT_EQ(Control(Request(image, stream, true)), 0);
+    Notes();
+    uint32_t sent = 0;
+    for (; sent < stream.size() / 2; sent += kPayload) {
+        ASSERT_EQ(Packet(stream, sent), 0);
+    }
+    ASSERT_EQ(bo_host_disconnect(h, conn), 0);
+    EXPECT_EQ(bo_host_state(h), BO_HOST_STATE_RECEIVING);
+    Connect();
+    ASSERT_EQ(Control(Request(image, stream, true)), 0);
+    Bytes ack = Notes().back();
+    ASSERT_EQ(ack[0], BLE_OTA_OP_REQUEST_ACK);
+    EXPECT_EQ(Offset(ack), sent) << "the device reports what it has";
+    EXPECT_EQ(Finish(stream, Offset(ack))[0], BLE_OTA_OP_DONE_ACK);
+    ASSERT_EQ(bo_host_reboot(h), 1);
+    EXPECT_EQ(RunningImage(), image);
+}
+
+TEST_F(DeviceV2, AbortLeavesTheDeviceIdleOnItsFirmware)
+{
+    ASSERT_EQ(Control(Request(image, image, false)), 0);
+    ASSERT_EQ(Packet(image, 0), 0);
+    ASSERT_EQ(Control({BLE_OTA_OP_ABORT, BLE_OTA_V2}), 0);
+    EXPECT_EQ(Notes().back()[0], BLE_OTA_OP_ABORT_ACK);
+    EXPECT_EQ(bo_host_state(h), BO_HOST_STATE_IDLE);
+    EXPECT_EQ(bo_host_reboot(h), 0);
+}
+
+TEST_F(DeviceV2, FlashFailureInTheWriterEndsTheUpdate)
+{
+    ASSERT_EQ(bo_host_fail_write_at(h, 3 * kPayload + 10), 0);
+    ASSERT_EQ(Control(Request(image, image, false)), 0);
+    for (uint32_t off = 0; off < 4 * kPayload; off += kPayload) {
+        Packet(image, off);
+    }
+    Bytes last = Notes().back();
+    EXPECT_EQ(last[0], BLE_OTA_OP_DONE_NAK);
+    EXPECT_EQ(last[1], BLE_OTA_ERR_FLASH);
+    EXPECT_EQ(bo_host_state(h), BO_HOST_STATE_IDLE);
+    EXPECT_EQ(bo_host_last_error(h), BLE_OTA_ERR_FLASH);
+    EXPECT_EQ(bo_host_reboot(h), 0);
+}
+
+}  // namespace
