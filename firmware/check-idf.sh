@@ -24,6 +24,11 @@ defs=(
     -D CONFIG_BLE_OTA_PROGRESS_INTERVAL_MS=250
     -D CONFIG_BLE_OTA_READY_TIMEOUT_MS=5000
     -D CONFIG_BLE_OTA_SEQUENTIAL_ERASE=1
+    -D CONFIG_BLE_OTA_WINDOW=16
+    -D CONFIG_BLE_OTA_RING_BUFFER_SIZE=16384
+    -D CONFIG_BLE_OTA_WRITER_STACK_SIZE=4096
+    -D CONFIG_BLE_OTA_WRITER_PRIORITY=5
+    -D CONFIG_BLE_OTA_COMPRESSION=0
 )
 incs=(-I "$comp/include" -I "$comp/core/include" -I "$comp/port")
 mapfile -t files < <(cd "$here" && find components main -name '*.c' -not -path '*/test/*' | sort)

@@ -153,6 +153,8 @@ esp_err_t ble_ota_init(const ble_ota_config_t *cfg)
     core_cfg.max_packet_size = o->cfg.max_packet_size;
     core_cfg.restart_delay_ms = o->cfg.restart_delay_ms;
     core_cfg.progress_interval_ms = o->cfg.progress_interval_ms;
+    core_cfg.window = CONFIG_BLE_OTA_WINDOW;
+    core_cfg.compression = CONFIG_BLE_OTA_COMPRESSION;
     ESP_GOTO_ON_FALSE(ble_ota_core_init(&o->core, &core_cfg, &g_ble_ota_port, o) == BLE_OTA_OK,
                       ESP_ERR_INVALID_ARG, err, TAG, "core init");
 

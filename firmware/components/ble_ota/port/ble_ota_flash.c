@@ -35,6 +35,7 @@ static ble_ota_err_t to_core_err(esp_err_t err)
 /* Frees everything a session holds. Safe to call twice. */
 static void session_release(ble_ota_ctx_t *o)
 {
+    ble_ota_stream_release(o); /* stops the writer before the handle goes */
     if (o->ota_open) {
         esp_ota_abort(o->ota_handle);
         o->ota_open = false;
@@ -71,9 +72,8 @@ static void log_incoming_app(const ble_ota_ctx_t *o)
     }
 }
 
-static ble_ota_err_t port_flash_begin(void *ctx, uint32_t image_size, uint32_t *capacity)
+ble_ota_err_t ble_ota_flash_open(ble_ota_ctx_t *o, uint32_t image_size, bool sequential, uint32_t *capacity)
 {
-    ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
     esp_err_t ret = ESP_OK;
 
     session_release(o);
@@ -87,12 +87,10 @@ static ble_ota_err_t port_flash_begin(void *ctx, uint32_t image_size, uint32_t *
     ESP_GOTO_ON_FALSE(o->rx_buf != NULL && o->prefix != NULL, ESP_ERR_NO_MEM, err, TAG, "no memory for buffers");
 
     size_t size_arg = image_size;
-    if (image_size == 0) {
-#if CONFIG_BLE_OTA_SEQUENTIAL_ERASE
+    if (sequential) {
         size_arg = OTA_WITH_SEQUENTIAL_WRITES; /* erase sector by sector as data arrives */
-#else
+    } else if (image_size == 0) {
         size_arg = OTA_SIZE_UNKNOWN;           /* erase the whole partition now */
-#endif
     }
     ESP_GOTO_ON_ERROR(esp_ota_begin(o->update_part, size_arg, &o->ota_handle), err, TAG,
                       "esp_ota_begin on %s failed", o->update_part->label);
@@ -108,9 +106,13 @@ err:
     return to_core_err(ret);
 }
 
-static ble_ota_err_t port_flash_write(void *ctx, const uint8_t *data, size_t len)
+static ble_ota_err_t port_flash_begin(void *ctx, uint32_t image_size, uint32_t *capacity)
 {
-    ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
+    return ble_ota_flash_open((ble_ota_ctx_t *)ctx, image_size, CONFIG_BLE_OTA_SEQUENTIAL_ERASE, capacity);
+}
+
+ble_ota_err_t ble_ota_flash_append(ble_ota_ctx_t *o, const uint8_t *data, size_t len)
+{
     esp_err_t ret = ESP_OK;
 
     ESP_GOTO_ON_FALSE(o->ota_open, ESP_ERR_INVALID_STATE, err, TAG, "write without a session");
@@ -130,7 +132,7 @@ static ble_ota_err_t port_flash_write(void *ctx, const uint8_t *data, size_t len
     return BLE_OTA_OK;
 
 err:
-    session_release(o);
+    /* The caller releases the session: the v2 writer task must not stop itself. */
     return ret == ESP_ERR_INVALID_STATE ? BLE_OTA_ERR_INVALID_STATE : to_core_err(ret);
 }
 
@@ -141,6 +143,7 @@ static ble_ota_err_t port_flash_end(void *ctx)
     ble_ota_err_t result = BLE_OTA_ERR_IMAGE_INVALID;
 
     ESP_GOTO_ON_FALSE(o->ota_open, ESP_ERR_INVALID_STATE, err, TAG, "end without a session");
+    ble_ota_stream_release(o); /* v2: the writer has drained (stream_finish); stop it before the handle closes */
     /* esp_ota_end verifies the image (esp_image_verify) and always frees the handle. */
     o->ota_open = false;
     ESP_GOTO_ON_ERROR(esp_ota_end(o->ota_handle), err, TAG, "image rejected after %" PRIu32 " bytes", o->written);
@@ -153,6 +156,16 @@ static ble_ota_err_t port_flash_end(void *ctx)
 err:
     session_release(o);
     return ret == ESP_ERR_INVALID_STATE ? BLE_OTA_ERR_INVALID_STATE : result;
+}
+
+static ble_ota_err_t port_flash_write(void *ctx, const uint8_t *data, size_t len)
+{
+    ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
+    ble_ota_err_t err = ble_ota_flash_append(o, data, len);
+    if (err != BLE_OTA_OK) {
+        session_release(o);
+    }
+    return err;
 }
 
 static void port_flash_abort(void *ctx)
@@ -272,4 +285,7 @@ const ble_ota_port_t g_ble_ota_port = {
     .now_ms = port_now_ms,
     .on_event = port_on_event,
     .device_info = port_device_info,
+    .stream_begin = ble_ota_stream_begin,
+    .stream_push = ble_ota_stream_push,
+    .stream_finish = ble_ota_stream_finish,
 };

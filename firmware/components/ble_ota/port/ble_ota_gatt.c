@@ -1,6 +1,6 @@
 /*
  * The OTA GATT service: a static NimBLE service table (Control: read, write,
- * notify; Data: write with response; Info: read). Access callbacks check the length
+ * notify; Data: write with and without response; Info: read). Access callbacks check the length
  * before flattening, hand the bytes to the protocol core and map its result
  * to an ATT status.
  */
@@ -46,17 +46,19 @@ static int control_access(uint16_t conn, uint16_t attr, struct ble_gatt_access_c
         return os_mbuf_append(ctxt->om, value, (uint16_t)n) == 0 ? 0 : BLE_ATT_ERR_INSUFFICIENT_RES;
     }
     case BLE_GATT_ACCESS_OP_WRITE_CHR: {
+        /* 1 byte (v1) or a v2 message of up to BLE_OTA_V2_REQUEST_LEN; longer is refused on length alone. */
         uint16_t len = OS_MBUF_PKTLEN(ctxt->om);
-        if (len != 1) {
+        if (len == 0 || len > BLE_OTA_V2_REQUEST_LEN) {
             return ble_ota_err_to_att(ble_ota_core_on_control_write(&o->core, conn, NULL, len));
         }
-        uint8_t op;
-        if (ble_hs_mbuf_to_flat(ctxt->om, &op, sizeof(op), NULL) != 0) {
+        uint8_t msg[BLE_OTA_V2_REQUEST_LEN];
+        uint16_t copied = 0;
+        if (ble_hs_mbuf_to_flat(ctxt->om, msg, sizeof(msg), &copied) != 0 || copied != len) {
             return BLE_ATT_ERR_UNLIKELY;
         }
-        ble_ota_err_t err = ble_ota_core_on_control_write(&o->core, conn, &op, 1);
+        ble_ota_err_t err = ble_ota_core_on_control_write(&o->core, conn, msg, len);
         if (err != BLE_OTA_OK) {
-            ESP_LOGW(TAG, "control 0x%02x refused: %s", op, ble_ota_err_name(err));
+            ESP_LOGW(TAG, "control 0x%02x (%u bytes) refused: %s", msg[0], len, ble_ota_err_name(err));
         }
         return ble_ota_err_to_att(err);
     }
@@ -130,9 +132,10 @@ static const struct ble_gatt_svc_def k_services[] = {
                 .val_handle = &s_control_val_handle,
             },
             {
+                /* v1 writes with response; v2 streams without. */
                 .uuid = &k_data_uuid.u,
                 .access_cb = data_access,
-                .flags = BLE_GATT_CHR_F_WRITE,
+                .flags = BLE_GATT_CHR_F_WRITE | BLE_GATT_CHR_F_WRITE_NO_RSP,
             },
             {
                 /* Read-only; no encryption, like Control and Data. */

@@ -13,7 +13,9 @@
 #include "esp_partition.h"
 #include "esp_timer.h"
 #include "freertos/FreeRTOS.h"
+#include "freertos/ringbuf.h"
 #include "freertos/semphr.h"
+#include "freertos/task.h"
 
 #include "ble_ota.h"
 #include "ble_ota_core.h"
@@ -41,6 +43,20 @@ typedef struct {
     uint8_t *prefix;                  /* first bytes of the image, for the version log */
     size_t prefix_len;
 
+    /* v2 receive stream (ble_ota_stream.c): ring buffer drained by the writer task */
+    RingbufHandle_t ring;
+    TaskHandle_t writer;
+    SemaphoreHandle_t writer_exited;
+    volatile bool writer_stop;
+    volatile ble_ota_err_t writer_err; /* sticky, set by the writer, read by the host task */
+    volatile uint32_t pushed;         /* stream bytes put in the ring (host task) */
+    volatile uint32_t consumed;       /* stream bytes the writer finished (writer task) */
+    bool compressed;
+    void *inflater;                   /* tinfl_decompressor, CONFIG_BLE_OTA_COMPRESSION only */
+    uint8_t *dict;                    /* TINFL_LZ_DICT_SIZE output window, CONFIG_BLE_OTA_COMPRESSION only */
+    size_t dict_ofs;
+    bool inflate_done;
+
     /* GATT / GAP */
     uint8_t own_addr_type;
     uint16_t subscribed[CONFIG_BT_NIMBLE_MAX_CONNECTIONS]; /* conn handles subscribed to Control, 0xFFFF = free */
@@ -55,6 +71,18 @@ extern ble_ota_ctx_t *g_ble_ota;
 
 /* ble_ota_flash.c: the core's port table over esp_ota_* */
 extern const ble_ota_port_t g_ble_ota_port;
+
+/* ble_ota_flash.c: opens the esp_ota session (erasing sector by sector as writes arrive when
+ * sequential is true, else as CONFIG_BLE_OTA_SEQUENTIAL_ERASE says) */
+ble_ota_err_t ble_ota_flash_open(ble_ota_ctx_t *o, uint32_t image_size, bool sequential, uint32_t *capacity);
+/* esp_ota_write of image bytes (plus the incoming-version log); on error the session is released */
+ble_ota_err_t ble_ota_flash_append(ble_ota_ctx_t *o, const uint8_t *data, size_t len);
+
+/* ble_ota_stream.c: the v2 port hooks and their cleanup (called from session_release) */
+ble_ota_err_t ble_ota_stream_begin(void *ctx, uint32_t image_size, bool compressed, uint32_t *capacity);
+ble_ota_err_t ble_ota_stream_push(void *ctx, const uint8_t *data, size_t len);
+ble_ota_err_t ble_ota_stream_finish(void *ctx, uint8_t sha256[BLE_OTA_SHA256_LEN], uint32_t *image_len);
+void ble_ota_stream_release(ble_ota_ctx_t *o);
 
 /* ble_ota.c */
 void ble_ota_device_info_fill(ble_ota_device_info_t *out);

@@ -1,0 +1,243 @@
+/*
+ * Protocol v2 receive stream: the GATT access callback (NimBLE host task)
+ * only copies packets into a FreeRTOS byte ring buffer; a writer task drains
+ * it, inflates when the stream is compressed, and writes flash with
+ * esp_ota_write in OTA_WITH_SEQUENTIAL_WRITES mode, so each 4 KB sector erase
+ * (45-65 ms) happens in the writer while the ring keeps absorbing packets and
+ * the radio never waits on flash.
+ *
+ * RAM while an update runs (defaults): ring CONFIG_BLE_OTA_RING_BUFFER_SIZE
+ * (16 KB) + writer stack CONFIG_BLE_OTA_WRITER_STACK_SIZE (4 KB) + receive
+ * buffer (512 B) + image prefix (288 B), about 21 KB. Compression
+ * (CONFIG_BLE_OTA_COMPRESSION, off by default) adds tinfl's 32 KB dictionary
+ * window and its ~11 KB decompressor state: about 64 KB in all.
+ *
+ * The SHA-256 the core checks at DONE is read back from flash
+ * (bootloader_common_get_sha256_of_partition over the bytes written), so it
+ * vouches for what is stored, not only for what was received.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bootloader_common.h"
+#include "esp_check.h"
+#include "esp_log.h"
+#include "esp_partition.h"
+#include "freertos/FreeRTOS.h"
+#include "freertos/ringbuf.h"
+#include "freertos/semphr.h"
+#include "freertos/task.h"
+#if CONFIG_BLE_OTA_COMPRESSION
+#include "miniz.h" /* the ROM's tinfl inflater */
+#endif
+
+#include "ble_ota_priv.h"
+
+static const char *TAG = "ble_ota";
+
+/* Whole-window guarantee: a full window of packets fits the ring while the writer keeps up. */
+_Static_assert((uint32_t)CONFIG_BLE_OTA_WINDOW * (CONFIG_BLE_OTA_MAX_PACKET_SIZE - BLE_OTA_V2_DATA_HEADER_LEN) <=
+                   CONFIG_BLE_OTA_RING_BUFFER_SIZE,
+               "CONFIG_BLE_OTA_WINDOW packets of CONFIG_BLE_OTA_MAX_PACKET_SIZE must fit CONFIG_BLE_OTA_RING_BUFFER_SIZE");
+#if !CONFIG_BLE_OTA_COMPRESSION
+/* The 32 KB budget of the default build: ring + writer stack + receive buffer + image prefix. */
+_Static_assert(CONFIG_BLE_OTA_RING_BUFFER_SIZE + CONFIG_BLE_OTA_WRITER_STACK_SIZE + CONFIG_BLE_OTA_MAX_PACKET_SIZE +
+                   512 <= 32 * 1024,
+               "BLE OTA buffers exceed the 32 KB RAM budget");
+#endif
+
+#define WRITER_POLL_MS   100u /* how often an idle writer checks for stop */
+#define FINISH_POLL_MS   10u
+#define FINISH_TIMEOUT_MS 10000u
+
+/* Image bytes (decompressed) to flash. Runs in the writer task. */
+static ble_ota_err_t write_image(ble_ota_ctx_t *o, const uint8_t *data, size_t len)
+{
+    return ble_ota_flash_append(o, data, len);
+}
+
+#if CONFIG_BLE_OTA_COMPRESSION
+static ble_ota_err_t inflate_chunk(ble_ota_ctx_t *o, const uint8_t *in, size_t len)
+{
+    tinfl_decompressor *d = (tinfl_decompressor *)o->inflater;
+    while (len > 0 || !o->inflate_done) {
+        if (o->inflate_done) {
+            return BLE_OTA_ERR_INFLATE; /* bytes after the end of the deflate stream */
+        }
+        size_t in_bytes = len;
+        size_t out_bytes = TINFL_LZ_DICT_SIZE - o->dict_ofs;
+        tinfl_status st = tinfl_decompress(d, in, &in_bytes, o->dict, o->dict + o->dict_ofs, &out_bytes,
+                                           TINFL_FLAG_HAS_MORE_INPUT);
+        in += in_bytes;
+        len -= in_bytes;
+        if (out_bytes > 0) {
+            ble_ota_err_t err = write_image(o, o->dict + o->dict_ofs, out_bytes);
+            if (err != BLE_OTA_OK) {
+                return err;
+            }
+            o->dict_ofs = (o->dict_ofs + out_bytes) & (TINFL_LZ_DICT_SIZE - 1);
+        }
+        if (st == TINFL_STATUS_DONE) {
+            o->inflate_done = true;
+            return len == 0 ? BLE_OTA_OK : BLE_OTA_ERR_INFLATE;
+        }
+        if (st < TINFL_STATUS_DONE) {
+            return BLE_OTA_ERR_INFLATE;
+        }
+        if (st == TINFL_STATUS_NEEDS_MORE_INPUT && len == 0) {
+            return BLE_OTA_OK;
+        }
+    }
+    return BLE_OTA_OK;
+}
+#endif
+
+static ble_ota_err_t consume(ble_ota_ctx_t *o, const uint8_t *data, size_t len)
+{
+#if CONFIG_BLE_OTA_COMPRESSION
+    if (o->compressed) {
+        return inflate_chunk(o, data, len);
+    }
+#endif
+    return write_image(o, data, len);
+}
+
+static void writer_task(void *arg)
+{
+    ble_ota_ctx_t *o = (ble_ota_ctx_t *)arg;
+    while (!o->writer_stop) {
+        size_t n = 0;
+        uint8_t *chunk = xRingbufferReceiveUpTo(o->ring, &n, pdMS_TO_TICKS(WRITER_POLL_MS),
+                                                CONFIG_BLE_OTA_RING_BUFFER_SIZE);
+        if (chunk == NULL) {
+            continue;
+        }
+        if (o->writer_err == BLE_OTA_OK) {
+            ble_ota_err_t err = consume(o, chunk, n);
+            if (err != BLE_OTA_OK) {
+                ESP_LOGW(TAG, "writer failed: %s", ble_ota_err_name(err));
+                o->writer_err = err;
+            }
+        }
+        vRingbufferReturnItem(o->ring, chunk);
+        o->consumed += (uint32_t)n;
+    }
+    xSemaphoreGive(o->writer_exited);
+    vTaskDelete(NULL);
+}
+
+void ble_ota_stream_release(ble_ota_ctx_t *o)
+{
+    if (o->writer != NULL) {
+        o->writer_stop = true;
+        (void)xSemaphoreTake(o->writer_exited, portMAX_DELAY);
+        o->writer = NULL;
+    }
+    if (o->writer_exited != NULL) {
+        vSemaphoreDelete(o->writer_exited);
+        o->writer_exited = NULL;
+    }
+    if (o->ring != NULL) {
+        vRingbufferDelete(o->ring);
+        o->ring = NULL;
+    }
+    free(o->inflater);
+    o->inflater = NULL;
+    free(o->dict);
+    o->dict = NULL;
+}
+
+ble_ota_err_t ble_ota_stream_begin(void *ctx, uint32_t image_size, bool compressed, uint32_t *capacity)
+{
+    ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
+    esp_err_t ret = ESP_OK;
+    ble_ota_err_t result = BLE_OTA_ERR_NO_MEM;
+
+#if !CONFIG_BLE_OTA_COMPRESSION
+    if (compressed) {
+        return BLE_OTA_ERR_UNSUPPORTED; /* the core refuses first; this guards the port on its own */
+    }
+#endif
+    /* Sequential erase: erasing happens in the writer task as data reaches each sector. */
+    ble_ota_err_t err = ble_ota_flash_open(o, image_size, true, capacity);
+    if (err != BLE_OTA_OK) {
+        return err;
+    }
+    o->writer_stop = false;
+    o->writer_err = BLE_OTA_OK;
+    o->pushed = 0;
+    o->consumed = 0;
+    o->compressed = compressed;
+    o->inflate_done = false;
+    o->dict_ofs = 0;
+#if CONFIG_BLE_OTA_COMPRESSION
+    if (compressed) {
+        o->inflater = malloc(sizeof(tinfl_decompressor));
+        o->dict = malloc(TINFL_LZ_DICT_SIZE);
+        ESP_GOTO_ON_FALSE(o->inflater != NULL && o->dict != NULL, ESP_ERR_NO_MEM, err, TAG, "no memory for the inflater");
+        tinfl_init((tinfl_decompressor *)o->inflater);
+    }
+#endif
+    o->ring = xRingbufferCreate(CONFIG_BLE_OTA_RING_BUFFER_SIZE, RINGBUF_TYPE_BYTEBUF);
+    o->writer_exited = xSemaphoreCreateBinary();
+    ESP_GOTO_ON_FALSE(o->ring != NULL && o->writer_exited != NULL, ESP_ERR_NO_MEM, err, TAG, "no memory for the ring");
+    ESP_GOTO_ON_FALSE(xTaskCreate(writer_task, "ble_ota_wr", CONFIG_BLE_OTA_WRITER_STACK_SIZE, o,
+                                  CONFIG_BLE_OTA_WRITER_PRIORITY, &o->writer) == pdPASS,
+                      ESP_ERR_NO_MEM, err, TAG, "no memory for the writer task");
+    ESP_LOGI(TAG, "v2 stream: %" PRIu32 " bytes%s, ring %d bytes", image_size, compressed ? " (deflate)" : "",
+             CONFIG_BLE_OTA_RING_BUFFER_SIZE);
+    return BLE_OTA_OK;
+
+err:
+    (void)ret;
+    ble_ota_stream_release(o);
+    return result; /* the core calls flash_abort next, which closes the esp_ota handle */
+}
+
+ble_ota_err_t ble_ota_stream_push(void *ctx, const uint8_t *data, size_t len)
+{
+    ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
+    if (o->writer_err != BLE_OTA_OK) {
+        return o->writer_err;
+    }
+    if (o->ring == NULL) {
+        return BLE_OTA_ERR_INVALID_STATE;
+    }
+    /* Never block the host task: no room means "resend later". */
+    if (xRingbufferSend(o->ring, data, len, 0) != pdTRUE) {
+        return BLE_OTA_ERR_RING_FULL;
+    }
+    o->pushed += (uint32_t)len;
+    return BLE_OTA_OK;
+}
+
+ble_ota_err_t ble_ota_stream_finish(void *ctx, uint8_t sha256[BLE_OTA_SHA256_LEN], uint32_t *image_len)
+{
+    ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
+    /* DONE waits for the writer: at most one ring of flash writes. */
+    uint32_t waited = 0;
+    while (o->consumed != o->pushed && o->writer_err == BLE_OTA_OK && waited < FINISH_TIMEOUT_MS) {
+        vTaskDelay(pdMS_TO_TICKS(FINISH_POLL_MS));
+        waited += FINISH_POLL_MS;
+    }
+    if (o->writer_err != BLE_OTA_OK) {
+        return o->writer_err;
+    }
+    if (o->consumed != o->pushed) {
+        return BLE_OTA_ERR_FLASH; /* the writer is stuck on flash */
+    }
+    if (o->compressed && !o->inflate_done) {
+        return BLE_OTA_ERR_INFLATE; /* the deflate stream stopped short */
+    }
+    if (o->written == 0) {
+        return BLE_OTA_ERR_NO_DATA;
+    }
+    /* Read back what is stored: type data hashes the raw range. */
+    if (bootloader_common_get_sha256_of_partition(o->update_part->address, o->written, ESP_PARTITION_TYPE_DATA,
+                                                  sha256) != ESP_OK) {
+        return BLE_OTA_ERR_FLASH;
+    }
+    *image_len = o->written;
+    return BLE_OTA_OK;
+}
