@@ -127,9 +127,9 @@ internal sealed class HostFirmwareConnection : IBleConnection
         cancellationToken.ThrowIfCancellationRequested();
         EnsureConnected();
         int which = Which(characteristic);
-        if (writeType == WriteType.WithoutResponse)
+        if (writeType == WriteType.WithoutResponse && which != NativeMethods.CharData)
         {
-            // No characteristic of the service has the write-without-response property.
+            // Only OTA Data has the write-without-response property (v2 streams on it).
             throw new BleTransportException($"Characteristic {characteristic} does not support write without response.");
         }
 
@@ -176,8 +176,9 @@ internal sealed class HostFirmwareConnection : IBleConnection
             }
         }
 
-        if (status != 0)
+        if (status != 0 && writeType == WriteType.WithResponse)
         {
+            // A write without response has no answer on air: the firmware's verdict reaches the client only by notification.
             throw new BleAttException((byte)status, $"The device refused the write with ATT error 0x{status:X2}.");
         }
 

@@ -156,6 +156,15 @@ public sealed class HostFirmwareDevice : IDisposable
     /// <summary>The next esp_ota_set_boot_partition fails.</summary>
     public void FailSetBootPartition(bool fail = true) => Check(Call(h => NativeMethods.bo_host_fail_set_boot(h, fail ? 1 : 0)), "inject a set-boot fault");
 
+    /// <summary>v2 packets in flight the firmware accepts (CONFIG_BLE_OTA_WINDOW, default 16). Only while idle.</summary>
+    public void SetWindow(int window) => Check(Call(h => NativeMethods.bo_host_set_window(h, (ushort)window)), "set the window");
+
+    /// <summary>Whether the firmware inflates deflate streams (CONFIG_BLE_OTA_COMPRESSION; the host build offers it). Only while idle.</summary>
+    public void SetCompression(bool enable) => Check(Call(h => NativeMethods.bo_host_set_compression(h, enable ? 1 : 0)), "set compression");
+
+    /// <summary>The v2 stream offset the firmware would resume at.</summary>
+    public int StreamOffset => Call(NativeMethods.bo_host_stream_offset);
+
     /// <summary>The next esp_ota_begin fails (no update partition): REQUEST_NAK.</summary>
     public void FailBegin(bool fail = true) => Check(Call(h => NativeMethods.bo_host_fail_begin(h, fail ? 1 : 0)), "inject a begin fault");
 

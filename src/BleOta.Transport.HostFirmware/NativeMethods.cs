@@ -10,7 +10,7 @@ namespace BleOta.Transport.HostFirmware;
 internal static class NativeMethods
 {
     internal const string Library = "ble_ota_host";
-    internal const int AbiVersion = 2;
+    internal const int AbiVersion = 3;
 
     internal const int CharControl = 0;
     internal const int CharData = 1;
@@ -114,6 +114,15 @@ internal static class NativeMethods
 
     [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
     internal static extern int bo_host_nor_violations(IntPtr h);
+
+    [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+    internal static extern int bo_host_set_window(IntPtr h, ushort window);
+
+    [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+    internal static extern int bo_host_set_compression(IntPtr h, int enable);
+
+    [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+    internal static extern int bo_host_stream_offset(IntPtr h);
 }
 
 /// <summary>

@@ -41,6 +41,9 @@ public enum OtaErrorCode
 
     /// <summary>The device came back running its previous firmware: the new image failed its self-test (-Verify).</summary>
     RolledBack,
+
+    /// <summary>The requested protocol version is not offered by the device.</summary>
+    ProtocolNotSupported,
 }
 
 /// <summary>An update failed for a reason the user can act on.</summary>

@@ -53,31 +53,8 @@ public sealed class V1Client(OtaTimeouts timeouts)
         }
     }
 
-    private async Task WriteAsync(IBleConnection connection, Guid characteristic, ReadOnlyMemory<byte> value, CancellationToken cancellationToken)
-    {
-        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeoutSource.CancelAfter(timeouts.Write);
-        try
-        {
-            await connection.WriteAsync(characteristic, value, WriteType.WithResponse, timeoutSource.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new OtaException(OtaErrorCode.AckTimeout, $"The device did not acknowledge a write within {timeouts.Write.TotalSeconds:0.#} s.");
-        }
-        catch (BleAttException ex)
-        {
-            throw OtaAttError.ToException(ex.AttError);
-        }
-        catch (BleTransportException ex) when (!connection.IsConnected)
-        {
-            throw new OtaException(OtaErrorCode.Disconnected, "The device disconnected during the update; it keeps its current firmware.", ex);
-        }
-        catch (BleTransportException ex)
-        {
-            throw new OtaException(OtaErrorCode.TransportError, $"A write to the device failed: {ex.Message}", ex);
-        }
-    }
+    private Task WriteAsync(IBleConnection connection, Guid characteristic, ReadOnlyMemory<byte> value, CancellationToken cancellationToken) =>
+        GattWrite.SendAsync(connection, characteristic, value, WriteType.WithResponse, timeouts, cancellationToken);
 
     private static async Task<OtaOpcode> ReceiveOpcodeAsync(NotificationInbox inbox, TimeSpan timeout, string what, OtaOpcode ack, OtaOpcode nak, CancellationToken cancellationToken)
     {

@@ -17,5 +17,8 @@ public sealed record OtaOptions
     /// <summary>Where the update explains what it does.</summary>
     public IOtaLog Log { get; init; } = NullOtaLog.Instance;
 
+    /// <summary>v2: send the image deflate-compressed when the device's Info says it can inflate.</summary>
+    public bool AllowCompression { get; init; } = true;
+
     public static OtaOptions Default { get; } = new();
 }

@@ -36,15 +36,29 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
             progress?.Report(session.Snapshot());
             var info = await NegotiateAsync(connection, session.Image, options, cancellationToken).ConfigureAwait(false);
             versionBefore = info?.RunningVersion;
-            protocol = ChooseProtocol(options.Protocol);
+            protocol = ChooseProtocol(options.Protocol, info, connection.Address);
 
             var image = session.Image.Bytes;
-            int packetSize = V1Client.PacketSizeFor(connection.Mtu);
-            session.BeginTransfer(connection.Clock, V1Client.PacketCount(image.Length, packetSize));
-            log.Verbose($"Sending {image.Length:N0} bytes in {session.Snapshot().TotalPackets} packets with protocol {protocol}.");
-            log.Debug($"MTU {connection.Mtu}, {packetSize}-byte packets, each acknowledged; image SHA-256 {Convert.ToHexString(session.Image.FileSha256)}.");
             var reporter = new Progress(session, progress);
-            await new V1Client(options.Timeouts).SendAsync(connection, image, reporter, cancellationToken).ConfigureAwait(false);
+            if (protocol == OtaProtocolVersion.V2)
+            {
+                bool compress = options.AllowCompression && info!.Features.HasFlag(DeviceFeatures.Compression);
+                var stream = V2Client.StreamFor(image, compress);
+                int payload = V2Client.PayloadSizeFor(connection.Mtu, info!.MaxPacketPayload);
+                session.BeginTransfer(connection.Clock, V2Client.PacketCount(stream.Length, payload));
+                log.Verbose($"Sending {image.Length:N0} bytes as {stream.Length:N0}{(compress ? " deflate-compressed" : "")} in {session.Snapshot().TotalPackets} packets with protocol {protocol}.");
+                log.Debug($"MTU {connection.Mtu}, {payload}-byte payloads without response, window {info.Window}; image SHA-256 {Convert.ToHexString(session.Image.FileSha256)}.");
+                await new V2Client(options.Timeouts).SendAsync(connection, image, stream, compress, info.MaxPacketPayload, reporter, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                int packetSize = V1Client.PacketSizeFor(connection.Mtu);
+                session.BeginTransfer(connection.Clock, V1Client.PacketCount(image.Length, packetSize));
+                log.Verbose($"Sending {image.Length:N0} bytes in {session.Snapshot().TotalPackets} packets with protocol {protocol}.");
+                log.Debug($"MTU {connection.Mtu}, {packetSize}-byte packets, each acknowledged; image SHA-256 {Convert.ToHexString(session.Image.FileSha256)}.");
+                await new V1Client(options.Timeouts).SendAsync(connection, image, reporter, cancellationToken).ConfigureAwait(false);
+            }
+
             log.Verbose("The device checked the image and accepted it (DONE_ACK); it restarts into it.");
 
             string? versionAfter = session.Image.Version;
@@ -130,11 +144,20 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
         return await new UpdateVerifier(options).VerifyAsync(session.Device, connection, session.Image.Version, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>v1 is the only protocol so far; Auto will pick v2 from the device's Info once it exists.</summary>
-    private static OtaProtocolVersion ChooseProtocol(OtaProtocolVersion requested) =>
-        requested == OtaProtocolVersion.V2
-            ? throw new OtaException(OtaErrorCode.NotAnOtaDevice, "Protocol v2 is not available in this version of BleOta; use -Protocol V1 or Auto.")
-            : OtaProtocolVersion.V1;
+    /// <summary>Auto: v2 when the device's Info offers it, else v1. V2 on a device without it is refused with a reason.</summary>
+    private static OtaProtocolVersion ChooseProtocol(OtaProtocolVersion requested, DeviceInfo? info, string address)
+    {
+        bool offersV2 = info is { HighestProtocol: >= 2 };
+        return requested switch
+        {
+            OtaProtocolVersion.V1 => OtaProtocolVersion.V1,
+            OtaProtocolVersion.V2 when !offersV2 => throw new OtaException(OtaErrorCode.ProtocolNotSupported,
+                info is null
+                    ? $"{address} has no Info characteristic, so it speaks only protocol v1 (seed firmware). Use -Protocol V1 or Auto, or flash BleOta's firmware once with v1."
+                    : $"{address} speaks protocol v{info.HighestProtocol} at most, not v2. Use -Protocol V1 or Auto, or update its firmware once with v1."),
+            _ => offersV2 ? OtaProtocolVersion.V2 : OtaProtocolVersion.V1,
+        };
+    }
 
     private static OtaResult Result(OtaSession session, OtaStatus status, OtaProtocolVersion protocol, string? before, string? after, OtaException? error)
     {

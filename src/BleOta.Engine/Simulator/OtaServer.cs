@@ -1,14 +1,17 @@
 using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Security.Cryptography;
 using BleOta.Engine.Protocol;
 
 namespace BleOta.Engine.Simulator;
 
 /// <summary>
-/// The device side of protocol v1, making the same decisions as the firmware's C core
-/// (firmware/components/ble_ota/core; the table of answers is in firmware/README.md),
-/// driven by GATT writes and answering through ATT errors and Control notifications.
+/// The device side of protocols v1 and v2, making the same decisions as the firmware's C core
+/// (firmware/components/ble_ota/core; the table of answers is in firmware/README.md, the v2 rules in
+/// docs/protocol.md), driven by GATT writes and answering through ATT errors and Control notifications.
+/// A v2 server (window > 0) keeps a v2 update across a disconnect so the same REQUEST resumes it.
 /// </summary>
-internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int maxPacketSize)
+internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int maxPacketSize, int window = 0, bool compression = false)
 {
     private enum State
     {
@@ -19,6 +22,7 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
     private State _state = State.Idle;
     private int _packetSize;
     private int _negotiatedPayload = 20;
+    private V2Session? _v2;
 
     public byte ControlValue { get; private set; } = (byte)OtaOpcode.Nop;
 
@@ -39,15 +43,20 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
 
     public void OnDisconnect()
     {
-        if (_state == State.Updating)
+        if (_state == State.Updating && _v2 is null)
         {
-            Abort();
+            Abort(); // v2 keeps its session for a resume
         }
     }
 
     public byte OnControlWrite(ReadOnlySpan<byte> value)
     {
         Busy = TimeSpan.Zero;
+        if (value.Length >= 2 && window > 0)
+        {
+            return OnControlWriteV2(value);
+        }
+
         if (value.Length != 1)
         {
             return OtaAttError.InvalidAttributeValueLength;
@@ -58,8 +67,10 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
             case OtaOpcode.Request:
                 HandleRequest();
                 return OtaAttError.None;
-            case OtaOpcode.Done:
+            case OtaOpcode.Done when _v2 is null:
                 return HandleDone();
+            case OtaOpcode.Done:
+                return OtaAttError.WrongState;
             case OtaOpcode.Nop:
                 ControlValue = value[0];
                 return OtaAttError.None;
@@ -87,6 +98,11 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
 
             _packetSize = size;
             return OtaAttError.None;
+        }
+
+        if (_v2 is not null)
+        {
+            return OnDataV2(value);
         }
 
         if (value.Length == 0)
@@ -118,7 +134,7 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
     {
         if (_state == State.Updating)
         {
-            Abort(); // a second REQUEST starts over rather than leaving a half-open update
+            Abort(); // a second REQUEST (or a v1 REQUEST after a v2 one) starts over
         }
 
         if (faults.IgnoreRequest)
@@ -168,7 +184,283 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
     {
         flash.Abort();
         _state = State.Idle;
+        _v2 = null;
         ControlValue = (byte)OtaOpcode.DoneNak;
+    }
+
+    // ---- protocol v2 (the C core's op_request_v2, data_v2, op_done_v2, op_abort_v2) ----
+
+    /// <summary>A v2 update: what was announced, where the stream stands, and the image so far.</summary>
+    private sealed class V2Session(V2Request request)
+    {
+        public V2Request Request { get; } = request;
+
+        public uint Expected { get; set; }
+
+        public int SinceAck { get; set; }
+
+        public bool ResendAsked { get; set; }
+
+        /// <summary>Compressed streams are inflated at DONE (the device's writer inflates as it goes).</summary>
+        public MemoryStream Compressed { get; } = new();
+
+        public IncrementalHash Sha { get; } = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        public long ImageBytes { get; set; }
+    }
+
+    private byte OnControlWriteV2(ReadOnlySpan<byte> value)
+    {
+        if (value.Length > V2Request.Length || value[1] != V2Request.Version)
+        {
+            return OtaAttError.InvalidAttributeValueLength;
+        }
+
+        switch ((OtaOpcode)value[0])
+        {
+            case OtaOpcode.Request:
+                if (value.Length != V2Request.Length)
+                {
+                    return OtaAttError.InvalidAttributeValueLength;
+                }
+
+                HandleRequestV2(V2Request.TryParse(value, out byte flags)!, flags);
+                return OtaAttError.None;
+            case OtaOpcode.Done:
+                return value.Length != 2 ? OtaAttError.InvalidAttributeValueLength : HandleDoneV2();
+            case OtaOpcode.Abort:
+                if (value.Length != 2)
+                {
+                    return OtaAttError.InvalidAttributeValueLength;
+                }
+
+                if (_state == State.Updating)
+                {
+                    Abort();
+                }
+
+                NotifyV2(OtaOpcode.AbortAck, V2Error.Ok, 0);
+                return OtaAttError.None;
+            default:
+                return OtaAttError.UnknownOpcode;
+        }
+    }
+
+    private void HandleRequestV2(V2Request request, byte flags)
+    {
+        if (_state == State.Updating)
+        {
+            if (_v2 is not null && _v2.Request.Equals(request) && flags == (request.Deflate ? V2Request.FlagDeflate : 0))
+            {
+                _v2.SinceAck = 0;
+                _v2.ResendAsked = false;
+                NotifyV2(OtaOpcode.RequestAck, V2Error.Ok, _v2.Expected); // resume: the device's offset is the truth
+                return;
+            }
+
+            Abort();
+        }
+
+        if (faults.IgnoreRequest)
+        {
+            return;
+        }
+
+        V2Error refusal = (flags & ~V2Request.FlagDeflate) != 0 || request.ImageSize == 0 || request.StreamSize == 0
+                || (!request.Deflate && request.StreamSize != request.ImageSize) ? V2Error.ValueNotAllowed
+            : request.Deflate && !compression ? V2Error.Unsupported
+            : request.ImageSize > flash.SlotSize ? V2Error.ImageTooLarge
+            : faults.RejectRequest ? V2Error.NoPartition
+            : V2Error.Ok;
+        if (refusal != V2Error.Ok)
+        {
+            NotifyV2(OtaOpcode.RequestNak, refusal, 0);
+            return;
+        }
+
+        Busy = flash.Begin();
+        _state = State.Updating;
+        _v2 = new V2Session(request);
+        NotifyV2(OtaOpcode.RequestAck, V2Error.Ok, 0);
+    }
+
+    private byte OnDataV2(ReadOnlySpan<byte> value)
+    {
+        var v2 = _v2!;
+        if (value.Length <= V2Messages.DataHeaderLength)
+        {
+            return OtaAttError.InvalidAttributeValueLength; // harmless
+        }
+
+        if (value.Length > Math.Min(_negotiatedPayload, maxPacketSize))
+        {
+            FailV2(V2Error.InvalidLength);
+            return OtaAttError.InvalidAttributeValueLength;
+        }
+
+        uint offset = BinaryPrimitives.ReadUInt32LittleEndian(value);
+        var payload = value[V2Messages.DataHeaderLength..];
+        if ((ulong)offset + (ulong)payload.Length > v2.Request.StreamSize)
+        {
+            FailV2(V2Error.SizeMismatch);
+            return OtaAttError.None;
+        }
+
+        if (offset > v2.Expected)
+        {
+            AskResend(V2Error.Offset); // a packet was lost
+            return OtaAttError.None;
+        }
+
+        int skip = (int)(v2.Expected - offset);
+        if (skip >= payload.Length)
+        {
+            AskResend(V2Error.Ok); // a duplicate: the client missed an acknowledgement
+            return OtaAttError.None;
+        }
+
+        var fresh = payload[skip..];
+        var error = Push(v2, fresh);
+        if (error != V2Error.Ok)
+        {
+            FailV2(error);
+            return OtaAttError.None;
+        }
+
+        v2.Expected += (uint)fresh.Length;
+        v2.ResendAsked = false;
+        if (++v2.SinceAck >= Math.Max(1, window / 2) || v2.Expected == v2.Request.StreamSize)
+        {
+            v2.SinceAck = 0;
+            NotifyV2(OtaOpcode.DataAck, V2Error.Ok, v2.Expected);
+        }
+
+        return OtaAttError.None;
+    }
+
+    /// <summary>The writer: raw bytes go to flash now (overlapped with reception on a real device, so not charged to the link).</summary>
+    private V2Error Push(V2Session v2, ReadOnlySpan<byte> bytes)
+    {
+        if (v2.Request.Deflate)
+        {
+            v2.Compressed.Write(bytes);
+            return V2Error.Ok;
+        }
+
+        return WriteImage(v2, bytes);
+    }
+
+    private V2Error WriteImage(V2Session v2, ReadOnlySpan<byte> bytes)
+    {
+        if (flash.Written == 0 && bytes.Length > 0 && bytes[0] != 0xE9)
+        {
+            return V2Error.ImageInvalid;
+        }
+
+        if (flash.Written + bytes.Length > flash.SlotSize)
+        {
+            return V2Error.ImageTooLarge;
+        }
+
+        if (!flash.Write(bytes, out _))
+        {
+            return V2Error.Flash;
+        }
+
+        v2.Sha.AppendData(bytes);
+        v2.ImageBytes += bytes.Length;
+        return V2Error.Ok;
+    }
+
+    private void AskResend(V2Error why)
+    {
+        if (!_v2!.ResendAsked)
+        {
+            _v2.ResendAsked = true;
+            NotifyV2(OtaOpcode.DataAck, why, _v2.Expected);
+        }
+    }
+
+    private byte HandleDoneV2()
+    {
+        if (_v2 is not { } v2)
+        {
+            return OtaAttError.WrongState;
+        }
+
+        if (faults.IgnoreDone)
+        {
+            return OtaAttError.None;
+        }
+
+        if (v2.Expected != v2.Request.StreamSize)
+        {
+            NotifyV2(OtaOpcode.DoneNak, V2Error.NoData, v2.Expected);
+            return OtaAttError.None;
+        }
+
+        var error = v2.Request.Deflate ? Inflate(v2) : V2Error.Ok;
+        if (error == V2Error.Ok && v2.ImageBytes != v2.Request.ImageSize)
+        {
+            error = V2Error.SizeMismatch;
+        }
+
+        if (error == V2Error.Ok && !v2.Sha.GetHashAndReset().AsSpan().SequenceEqual(v2.Request.Sha256))
+        {
+            error = V2Error.ShaMismatch;
+        }
+
+        if (error != V2Error.Ok)
+        {
+            FailV2(error); // checked before the boot slot could change
+            return OtaAttError.None;
+        }
+
+        _state = State.Idle;
+        _v2 = null;
+        string? problem = flash.End(out var busy);
+        Busy = busy;
+        NotifyV2(problem is null ? OtaOpcode.DoneAck : OtaOpcode.DoneNak, problem is null ? V2Error.Ok : V2Error.ImageInvalid, v2.Request.StreamSize);
+        RestartPending = problem is null;
+        return OtaAttError.None;
+    }
+
+    private V2Error Inflate(V2Session v2)
+    {
+        v2.Compressed.Position = 0;
+        using var inflater = new DeflateStream(v2.Compressed, CompressionMode.Decompress);
+        var buffer = new byte[4096];
+        try
+        {
+            int n;
+            while ((n = inflater.Read(buffer)) > 0)
+            {
+                var error = WriteImage(v2, buffer.AsSpan(0, n));
+                if (error != V2Error.Ok)
+                {
+                    return error;
+                }
+            }
+        }
+        catch (InvalidDataException)
+        {
+            return V2Error.Inflate;
+        }
+
+        return V2Error.Ok;
+    }
+
+    private void FailV2(V2Error why)
+    {
+        uint at = _v2?.Expected ?? 0;
+        Abort();
+        NotifyV2(OtaOpcode.DoneNak, why, at);
+    }
+
+    private void NotifyV2(OtaOpcode opcode, V2Error error, uint offset)
+    {
+        ControlValue = (byte)opcode;
+        Notifications.Enqueue(new V2Notification(opcode, error, window, offset).ToBytes());
     }
 
     private void Notify(OtaOpcode opcode)

@@ -7,7 +7,7 @@ namespace BleOta.Engine.Simulator;
 /// <summary>Which firmware a simulated device runs.</summary>
 public enum SimulatedFirmware
 {
-    /// <summary>BleOta's firmware: v1 plus the Info characteristic.</summary>
+    /// <summary>BleOta's firmware: v1, v2 and the Info characteristic.</summary>
     BleOta,
 
     /// <summary>The tutorial's firmware: v1 only, no Info, a 512-byte packet buffer.</summary>
@@ -80,7 +80,8 @@ public sealed class SimulatedDevice
     public DeviceInfo Info()
     {
         var running = Flash.RunningImage;
-        return new DeviceInfo(1, Chip, (uint)Flash.SlotSize, MaxPacketSize, 1, DeviceFeatures.None,
+        var features = DeviceFeatures.Resume | (Options.Compression ? DeviceFeatures.Compression : DeviceFeatures.None);
+        return new DeviceInfo(2, Chip, (uint)Flash.SlotSize, MaxPacketSize, Options.Window, features,
             running?.Version ?? "", running?.App?.ProjectName ?? "", running?.App?.IdfVersion ?? "");
     }
 
@@ -137,7 +138,9 @@ public sealed class SimulatedDevice
         return left > TimeSpan.Zero ? left : TimeSpan.Zero;
     }
 
-    private OtaServer NewServer() => new(Flash, Options.Faults, MaxPacketSize);
+    private OtaServer NewServer() => Options.Firmware == SimulatedFirmware.Seed
+        ? new(Flash, Options.Faults, MaxPacketSize)
+        : new(Flash, Options.Faults, MaxPacketSize, Options.Window, Options.Compression);
 }
 
 public sealed record SimulatedDeviceOptions
@@ -152,4 +155,10 @@ public sealed record SimulatedDeviceOptions
     public int SlotSize { get; init; } = SimulatedDevice.DefaultSlotSize;
 
     public DeviceFaults Faults { get; init; } = DeviceFaults.None;
+
+    /// <summary>v2 packets in flight the firmware accepts (CONFIG_BLE_OTA_WINDOW).</summary>
+    public int Window { get; init; } = 16;
+
+    /// <summary>The firmware inflates deflate streams (CONFIG_BLE_OTA_COMPRESSION, off by default as on the device).</summary>
+    public bool Compression { get; init; }
 }

@@ -1,0 +1,172 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using BleOta.Engine.Transport;
+
+namespace BleOta.Engine.Protocol;
+
+/// <summary>
+/// Protocol v2 (docs/protocol.md): announce size and SHA-256, stream offset-tagged packets without response
+/// within the device's window, go back to the last acknowledged offset whenever the device asks or an
+/// acknowledgement is overdue, and resume from the offset the device reports (the device is the truth).
+/// </summary>
+public sealed class V2Client(OtaTimeouts timeouts)
+{
+    /// <summary>Resends in a row without the acknowledged offset moving before the update is given up.</summary>
+    public const int MaxResendsWithoutProgress = 16;
+
+    /// <summary>How long to let the device's writer drain its ring after it said the ring was full.</summary>
+    public static readonly TimeSpan RingFullBackoff = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Payload bytes per packet: the write size the link and the device allow, less the offset.</summary>
+    public static int PayloadSizeFor(int mtu, int deviceMaxPacket) =>
+        Math.Min(Math.Min(mtu - 3, deviceMaxPacket), V1Client.SeedMaxPacketSize) - V2Messages.DataHeaderLength;
+
+    public static int PacketCount(long streamLength, int payload) => (int)((streamLength + payload - 1) / payload);
+
+    /// <summary>Raw deflate (RFC 1951), what the firmware's tinfl/zlib inflater reads.</summary>
+    public static byte[] Compress(ReadOnlySpan<byte> image)
+    {
+        using var output = new MemoryStream();
+        using (var deflate = new DeflateStream(output, CompressionLevel.SmallestSize, leaveOpen: true))
+        {
+            deflate.Write(image);
+        }
+
+        return output.ToArray();
+    }
+
+    /// <summary>The bytes that go on air for this image: compressed when asked.</summary>
+    public static byte[] StreamFor(ReadOnlyMemory<byte> image, bool compress) => compress ? Compress(image.Span) : image.ToArray();
+
+    public async Task SendAsync(IBleConnection connection, ReadOnlyMemory<byte> image, ReadOnlyMemory<byte> stream, bool compressed, int deviceMaxPacket, IProgress<TransferProgress>? progress, CancellationToken cancellationToken)
+    {
+        var request = new V2Request(compressed, (uint)image.Length, (uint)stream.Length, SHA256.HashData(image.Span));
+        int payload = PayloadSizeFor(connection.Mtu, deviceMaxPacket);
+
+        using var control = await NotificationInbox.SubscribeAsync(connection, OtaUuids.Control, cancellationToken).ConfigureAwait(false);
+        await GattWrite.SendAsync(connection, OtaUuids.Control, request.ToBytes(), WriteType.WithResponse, timeouts, cancellationToken).ConfigureAwait(false);
+        var reply = await ReceiveAsync(control, timeouts.Request, "REQUEST_ACK", cancellationToken, OtaOpcode.RequestAck, OtaOpcode.RequestNak).ConfigureAwait(false);
+        if (reply.Opcode == OtaOpcode.RequestNak)
+        {
+            throw V2Messages.ToException(reply.Error, "at REQUEST");
+        }
+
+        var transfer = new Transfer(connection, control, stream, payload, Math.Max(1, reply.Window), progress, timeouts);
+        await transfer.RunAsync(reply.Offset, cancellationToken).ConfigureAwait(false);
+
+        await GattWrite.SendAsync(connection, OtaUuids.Control, V2Messages.Done, WriteType.WithResponse, timeouts, cancellationToken).ConfigureAwait(false);
+        reply = await ReceiveAsync(control, timeouts.Done, "DONE_ACK", cancellationToken, OtaOpcode.DoneAck, OtaOpcode.DoneNak).ConfigureAwait(false);
+        if (reply.Opcode == OtaOpcode.DoneNak)
+        {
+            throw V2Messages.ToException(reply.Error, "at DONE");
+        }
+    }
+
+    /// <summary>Asks the device to drop its update now (ABORT); it confirms and stays on its firmware.</summary>
+    public async Task AbortAsync(IBleConnection connection, CancellationToken cancellationToken)
+    {
+        using var control = await NotificationInbox.SubscribeAsync(connection, OtaUuids.Control, cancellationToken).ConfigureAwait(false);
+        await GattWrite.SendAsync(connection, OtaUuids.Control, V2Messages.Abort, WriteType.WithResponse, timeouts, cancellationToken).ConfigureAwait(false);
+        await ReceiveAsync(control, timeouts.Request, "ABORT_ACK", cancellationToken, OtaOpcode.AbortAck).ConfigureAwait(false);
+    }
+
+    private static async Task<V2Notification> ReceiveAsync(NotificationInbox inbox, TimeSpan timeout, string what, CancellationToken cancellationToken, params OtaOpcode[] expected)
+    {
+        while (true)
+        {
+            var value = await inbox.ReceiveAsync(timeout, what, cancellationToken).ConfigureAwait(false);
+            if (V2Notification.TryParse(value, out var notification) && expected.Contains(notification.Opcode))
+            {
+                return notification;
+            }
+        }
+    }
+
+    /// <summary>The data phase: a window of packets in flight, acknowledged by offset.</summary>
+    private sealed class Transfer(IBleConnection connection, NotificationInbox control, ReadOnlyMemory<byte> stream, int payload, int window, IProgress<TransferProgress>? progress, OtaTimeouts timeouts)
+    {
+        private readonly Queue<uint> _inFlight = new(); // end offsets of packets sent and not yet acknowledged
+        private readonly int _totalPackets = PacketCount(stream.Length, payload);
+        private uint _acked;
+        private uint _next;
+
+        public async Task RunAsync(uint resumeAt, CancellationToken cancellationToken)
+        {
+            uint total = (uint)stream.Length;
+            _acked = _next = resumeAt;
+            Report();
+            int resends = 0;
+            while (_acked < total)
+            {
+                while (_inFlight.Count < window && _next < total)
+                {
+                    int n = (int)Math.Min((uint)payload, total - _next);
+                    var packet = V2Messages.DataPacket(_next, stream.Span.Slice((int)_next, n));
+                    await GattWrite.SendAsync(connection, OtaUuids.Data, packet, WriteType.WithoutResponse, timeouts, cancellationToken).ConfigureAwait(false);
+                    _next += (uint)n;
+                    _inFlight.Enqueue(_next);
+                }
+
+                V2Notification note;
+                try
+                {
+                    note = await ReceiveAsync(control, timeouts.Write, "DATA_ACK", cancellationToken, OtaOpcode.DataAck, OtaOpcode.DoneNak).ConfigureAwait(false);
+                }
+                catch (OtaException ex) when (ex.Code == OtaErrorCode.AckTimeout && ++resends <= MaxResendsWithoutProgress)
+                {
+                    ResendFrom(_acked); // packets or their acknowledgement were lost
+                    continue;
+                }
+
+                if (note.Opcode == OtaOpcode.DoneNak)
+                {
+                    throw V2Messages.ToException(note.Error, "while receiving");
+                }
+
+                if (note.Error == V2Error.Ok)
+                {
+                    if (note.Offset > _acked)
+                    {
+                        _acked = note.Offset;
+                        resends = 0;
+                        Report();
+                    }
+
+                    while (_inFlight.Count > 0 && _inFlight.Peek() <= _acked)
+                    {
+                        _inFlight.Dequeue();
+                    }
+
+                    if (_next < _acked)
+                    {
+                        ResendFrom(_acked); // the device is ahead of us (a resumed or duplicated stream)
+                    }
+
+                    continue;
+                }
+
+                if (++resends > MaxResendsWithoutProgress)
+                {
+                    throw new OtaException(OtaErrorCode.AckTimeout,
+                        $"The device kept asking to resend from offset {note.Offset} ({note.Error}); the link loses too many packets. Move closer and retry.");
+                }
+
+                if (note.Error == V2Error.RingFull)
+                {
+                    await Task.Delay(RingFullBackoff, connection.Clock, cancellationToken).ConfigureAwait(false);
+                }
+
+                _acked = Math.Max(_acked, note.Offset); // the device's offset is the truth; a stale one never goes back
+                ResendFrom(_acked);
+            }
+        }
+
+        private void ResendFrom(uint offset)
+        {
+            _next = offset;
+            _inFlight.Clear();
+        }
+
+        private void Report() => progress?.Report(new TransferProgress(_acked, stream.Length, PacketCount(_acked, payload), _totalPackets));
+    }
+}

@@ -1,0 +1,142 @@
+using System.Buffers.Binary;
+
+namespace BleOta.Engine.Protocol;
+
+/// <summary>
+/// The error byte of every v2 notification: the firmware core's <c>ble_ota_err_t</c> values, which go on air
+/// unchanged (docs/protocol.md, "Error codes").
+/// </summary>
+public enum V2Error : byte
+{
+    Ok = 0,
+    InvalidArgument = 1,
+    InvalidState = 2,
+    InvalidLength = 3,
+    ValueNotAllowed = 4,
+    UnknownOpcode = 5,
+    Busy = 6,
+    NoMemory = 7,
+    NoPartition = 8,
+    Flash = 9,
+    ImageTooLarge = 10,
+    NoData = 11,
+    ImageInvalid = 12,
+    SetBoot = 13,
+    Disconnected = 14,
+    Notify = 15,
+    Internal = 16,
+    Offset = 17,
+    RingFull = 18,
+    ShaMismatch = 19,
+    SizeMismatch = 20,
+    Inflate = 21,
+    Unsupported = 22,
+    Aborted = 23,
+}
+
+/// <summary>v2 REQUEST: what the client is about to send, so the device can check it before the boot slot changes.</summary>
+public sealed record V2Request(bool Deflate, uint ImageSize, uint StreamSize, byte[] Sha256)
+{
+    public const byte Version = 2;
+    public const int Length = 43;
+    public const byte FlagDeflate = 0x01;
+
+    public byte[] ToBytes()
+    {
+        var value = new byte[Length];
+        value[0] = (byte)OtaOpcode.Request;
+        value[1] = Version;
+        value[2] = Deflate ? FlagDeflate : (byte)0;
+        BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(3), ImageSize);
+        BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(7), StreamSize);
+        Sha256.CopyTo(value, 11);
+        return value;
+    }
+
+    /// <summary>Reads a v2 REQUEST; null when the value is not one (wrong length, opcode or version byte).</summary>
+    public static V2Request? TryParse(ReadOnlySpan<byte> value, out byte flags)
+    {
+        flags = 0;
+        if (value.Length != Length || value[0] != (byte)OtaOpcode.Request || value[1] != Version)
+        {
+            return null;
+        }
+
+        flags = value[2];
+        return new V2Request((flags & FlagDeflate) != 0, BinaryPrimitives.ReadUInt32LittleEndian(value[3..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(value[7..]), value.Slice(11, 32).ToArray());
+    }
+
+    public bool Equals(V2Request? other) => other is not null && Deflate == other.Deflate && ImageSize == other.ImageSize
+        && StreamSize == other.StreamSize && Sha256.AsSpan().SequenceEqual(other.Sha256);
+
+    public override int GetHashCode() => HashCode.Combine(Deflate, ImageSize, StreamSize);
+}
+
+/// <summary>Every v2 notification: opcode, error, window, offset (8 bytes).</summary>
+public readonly record struct V2Notification(OtaOpcode Opcode, V2Error Error, int Window, uint Offset)
+{
+    public const int Length = 8;
+
+    public byte[] ToBytes()
+    {
+        var value = new byte[Length];
+        value[0] = (byte)Opcode;
+        value[1] = (byte)Error;
+        BinaryPrimitives.WriteUInt16LittleEndian(value.AsSpan(2), (ushort)Window);
+        BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(4), Offset);
+        return value;
+    }
+
+    /// <summary>False for anything else on Control (a v1 one-byte value, a stale or foreign notification).</summary>
+    public static bool TryParse(ReadOnlySpan<byte> value, out V2Notification notification)
+    {
+        notification = default;
+        if (value.Length != Length)
+        {
+            return false;
+        }
+
+        notification = new V2Notification((OtaOpcode)value[0], (V2Error)value[1],
+            BinaryPrimitives.ReadUInt16LittleEndian(value[2..]), BinaryPrimitives.ReadUInt32LittleEndian(value[4..]));
+        return true;
+    }
+}
+
+/// <summary>The short v2 control messages and the data packet layout.</summary>
+public static class V2Messages
+{
+    public const int DataHeaderLength = 4;
+
+    public static byte[] Done => [(byte)OtaOpcode.Done, V2Request.Version];
+
+    public static byte[] Abort => [(byte)OtaOpcode.Abort, V2Request.Version];
+
+    /// <summary>A data packet: the stream offset of its first byte, then the bytes.</summary>
+    public static byte[] DataPacket(uint offset, ReadOnlySpan<byte> payload)
+    {
+        var packet = new byte[DataHeaderLength + payload.Length];
+        BinaryPrimitives.WriteUInt32LittleEndian(packet, offset);
+        payload.CopyTo(packet.AsSpan(DataHeaderLength));
+        return packet;
+    }
+
+    /// <summary>What a v2 NAK means for the user, as an update failure.</summary>
+    public static OtaException ToException(V2Error error, string during) => error switch
+    {
+        V2Error.Busy => new(OtaErrorCode.DeviceBusy,
+            $"Another client is updating this device (v2 error {(int)error} Busy {during}). Wait for it to finish, or restart the device."),
+        V2Error.ImageTooLarge => new(OtaErrorCode.ImageTooLarge,
+            $"The image is larger than the device's OTA partition (v2 error {(int)error} ImageTooLarge {during}); the device keeps its firmware."),
+        V2Error.Flash or V2Error.SetBoot => new(OtaErrorCode.FlashFailed,
+            $"The device could not write its flash (v2 error {(int)error} {error} {during}) and aborted; it keeps its current firmware. Retry; if it repeats, check the partition table."),
+        V2Error.ShaMismatch => new(OtaErrorCode.ImageRejected,
+            $"The image the device wrote does not match the announced SHA-256 (v2 error {(int)error} ShaMismatch {during}); the boot partition was not changed. Retry the update."),
+        V2Error.SizeMismatch or V2Error.Inflate or V2Error.ImageInvalid => new(OtaErrorCode.ImageRejected,
+            $"The device rejected the image (v2 error {(int)error} {error} {during}); it keeps its current firmware."),
+        V2Error.Unsupported => new(OtaErrorCode.ProtocolNotSupported,
+            $"The device does not support what BleOta asked for (v2 error {(int)error} Unsupported {during}), e.g. compression. Retry with -Protocol V1."),
+        _ => new(OtaErrorCode.RequestRejected,
+            $"The device refused the update (v2 error {(int)error} {error} {during}). Check its log; restart it and try again."),
+    };
+}
