@@ -44,30 +44,46 @@ public sealed class V2Client(OtaTimeouts timeouts)
         int payload = PayloadSizeFor(connection.Mtu, deviceMaxPacket);
 
         using var control = await NotificationInbox.SubscribeAsync(connection, OtaUuids.Control, cancellationToken).ConfigureAwait(false);
-        await GattWrite.SendAsync(connection, OtaUuids.Control, request.ToBytes(), WriteType.WithResponse, timeouts, cancellationToken).ConfigureAwait(false);
-        var reply = await ReceiveAsync(control, timeouts.Request, "REQUEST_ACK", cancellationToken, OtaOpcode.RequestAck, OtaOpcode.RequestNak).ConfigureAwait(false);
-        if (reply.Opcode == OtaOpcode.RequestNak)
+        try
         {
-            throw V2Messages.ToException(reply.Error, "at REQUEST");
+            await GattWrite.SendAsync(connection, OtaUuids.Control, request.ToBytes(), WriteType.WithResponse, timeouts, cancellationToken).ConfigureAwait(false);
+            var reply = await ReceiveAsync(control, timeouts.Request, "REQUEST_ACK", cancellationToken, OtaOpcode.RequestAck, OtaOpcode.RequestNak).ConfigureAwait(false);
+            if (reply.Opcode == OtaOpcode.RequestNak)
+            {
+                throw V2Messages.ToException(reply.Error, "at REQUEST");
+            }
+
+            var transfer = new Transfer(connection, control, stream, payload, Math.Max(1, reply.Window), progress, timeouts);
+            await transfer.RunAsync(reply.Offset, cancellationToken).ConfigureAwait(false);
+
+            await GattWrite.SendAsync(connection, OtaUuids.Control, V2Messages.Done, WriteType.WithResponse, timeouts, cancellationToken).ConfigureAwait(false);
+            reply = await ReceiveAsync(control, timeouts.Done, "DONE_ACK", cancellationToken, OtaOpcode.DoneAck, OtaOpcode.DoneNak).ConfigureAwait(false);
+            if (reply.Opcode == OtaOpcode.DoneNak)
+            {
+                throw V2Messages.ToException(reply.Error, "at DONE");
+            }
         }
-
-        var transfer = new Transfer(connection, control, stream, payload, Math.Max(1, reply.Window), progress, timeouts);
-        await transfer.RunAsync(reply.Offset, cancellationToken).ConfigureAwait(false);
-
-        await GattWrite.SendAsync(connection, OtaUuids.Control, V2Messages.Done, WriteType.WithResponse, timeouts, cancellationToken).ConfigureAwait(false);
-        reply = await ReceiveAsync(control, timeouts.Done, "DONE_ACK", cancellationToken, OtaOpcode.DoneAck, OtaOpcode.DoneNak).ConfigureAwait(false);
-        if (reply.Opcode == OtaOpcode.DoneNak)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            throw V2Messages.ToException(reply.Error, "at DONE");
+            // The user stopped: free the device now rather than leave its update waiting for a resume.
+            await TryAbortAsync(connection, control).ConfigureAwait(false);
+            throw;
         }
     }
 
-    /// <summary>Asks the device to drop its update now (ABORT); it confirms and stays on its firmware.</summary>
-    public async Task AbortAsync(IBleConnection connection, CancellationToken cancellationToken)
+    /// <summary>ABORT, best effort within the write timeout: the link may already be gone, and dropping it aborts too.</summary>
+    private async Task TryAbortAsync(IBleConnection connection, NotificationInbox control)
     {
-        using var control = await NotificationInbox.SubscribeAsync(connection, OtaUuids.Control, cancellationToken).ConfigureAwait(false);
-        await GattWrite.SendAsync(connection, OtaUuids.Control, V2Messages.Abort, WriteType.WithResponse, timeouts, cancellationToken).ConfigureAwait(false);
-        await ReceiveAsync(control, timeouts.Request, "ABORT_ACK", cancellationToken, OtaOpcode.AbortAck).ConfigureAwait(false);
+        using var timeout = new CancellationTokenSource(timeouts.Write);
+        try
+        {
+            await GattWrite.SendAsync(connection, OtaUuids.Control, V2Messages.Abort, WriteType.WithResponse, timeouts, timeout.Token).ConfigureAwait(false);
+            await ReceiveAsync(control, timeouts.Write, "ABORT_ACK", timeout.Token, OtaOpcode.AbortAck).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OtaException or OperationCanceledException or BleTransportException)
+        {
+            // Nothing more to do: without ABORT the device keeps the partial image only until a new REQUEST or a restart.
+        }
     }
 
     private static async Task<V2Notification> ReceiveAsync(NotificationInbox inbox, TimeSpan timeout, string what, CancellationToken cancellationToken, params OtaOpcode[] expected)

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using BleOta.Engine.Discovery;
+using BleOta.Engine.Protocol;
 using BleOta.Engine.Session;
 using BleOta.Engine.Simulator;
 using BleOta.Tests.Support;
@@ -46,14 +47,15 @@ public sealed class InvokeEsp32OtaTests : IDisposable
     [Fact]
     public void Progress_shows_the_packet_count_under_a_parent_bar()
     {
-        _host.Set("devices", Devices(_fleet.Add()));
-        _fleet.Transport.Speed = 4; // about 8 simulated seconds take 2 s, so several progress updates are drawn
+        var device = _fleet.Add();
+        _host.Set("devices", Devices(device));
+        _fleet.Transport.Speed = 4; // slowed down, so several progress updates are drawn
         var image = TestImages.Build(size: 60_000);
         _host.Set("image", TestImages.WriteTemp(image));
 
         var (_, streams) = _host.Run("$devices | Invoke-Esp32Ota -Path $image -Force");
 
-        int packets = (image.Length + 511) / 512;
+        int packets = V2Client.PacketCount(image.Length, V2Client.PayloadSizeFor(517, device.MaxPacketSize)); // Auto picks v2
         var packetRecords = streams.Progress.Where(p => p.ParentActivityId == 1 && p.StatusDescription.StartsWith("packet ")).ToList();
         Assert.NotEmpty(packetRecords);
         Assert.All(packetRecords, c => Assert.Matches($@"^packet \d+/{packets}, [\d.]+ of [\d.]+ kB, [\d.]+ kB/s$", c.StatusDescription));

@@ -37,11 +37,11 @@ public sealed class FirmwareInTheLoopTests : IDisposable
         return _transport!;
     }
 
-    private static async Task<OtaResult> Update(HostFirmwareTransport transport, HostFirmwareDevice device, byte[] image)
+    private static async Task<OtaResult> Update(HostFirmwareTransport transport, HostFirmwareDevice device, byte[] image, OtaOptions? options = null)
     {
         var updater = new OtaUpdater(new OtaSessionRegistry());
         var target = new Esp32Device(device.Address, device.Name, device.Rssi, transport);
-        return await updater.RunAsync(updater.CreateSession(target, FirmwareImage.Parse(image)), Options, null, CancellationToken.None);
+        return await updater.RunAsync(updater.CreateSession(target, FirmwareImage.Parse(image)), options ?? Options, null, CancellationToken.None);
     }
 
     [SkippableTheory]
@@ -55,9 +55,9 @@ public sealed class FirmwareInTheLoopTests : IDisposable
         string? factoryVersion = device.RunningVersion;
         var image = TestImages.Build(version: "9.1.0", size: 120_000);
 
-        var result = await Update(transport, device, image);
+        var result = await Update(transport, device, image, Options with { Protocol = OtaProtocolVersion.V1 });
 
-        Assert.Equal(OtaStatus.Succeeded, result.Status);
+        Assert.Equal((OtaStatus.Succeeded, OtaProtocolVersion.V1), (result.Status, result.Protocol));
         Assert.NotNull(factoryVersion);
         Assert.Equal((factoryVersion, "9.1.0"), (result.VersionBefore, result.VersionAfter)); // read from the core's Info
         Assert.Equal(V1Client.PacketCount(image.Length, V1Client.PacketSizeFor(mtu)), result.Packets);
