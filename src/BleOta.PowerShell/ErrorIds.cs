@@ -35,6 +35,7 @@ internal static class ErrorIds
         OtaErrorCode.TransportError => ("TransportError", ErrorCategory.ConnectionError),
         OtaErrorCode.RestartTimeout => ("RestartTimeout", ErrorCategory.OperationTimeout),
         OtaErrorCode.RolledBack => ("DeviceRolledBack", ErrorCategory.InvalidResult),
+        OtaErrorCode.ProtocolNotSupported => ("ProtocolNotSupported", ErrorCategory.NotImplemented),
         _ => (code.ToString(), ErrorCategory.NotSpecified),
     };
 }

@@ -23,7 +23,7 @@ Describe 'Invoke-Esp32Ota' -Tag 'CI' {
         $fleet = New-TestFleet
         $fleet.Transport.Speed = 4   # about 8 simulated seconds take 2 s, so several progress updates are drawn
         $image = New-TestImage -Size 60000
-        $packets = [math]::Ceiling($image.Length / 512)
+        $packets = [math]::Ceiling($image.Length / 508)   # Auto picks v2: 512-byte writes carry a 4-byte offset
 
         # Progress records are read from the progress stream of a fresh runspace (Pester silences progress in its own).
         $shell = [PowerShell]::Create()
@@ -40,6 +40,30 @@ Describe 'Invoke-Esp32Ota' -Tag 'CI' {
         $child | Should -Not -BeNullOrEmpty
         $child[-1].StatusDescription | Should -Match "^packet \d+/$packets, [\d.]+ of [\d.]+ kB, [\d.]+ kB/s$"
         $shell.Dispose()
+    }
+
+    It 'updates with -Protocol V2 and reports the protocol used' {
+        $fleet = New-TestFleet
+        $image = New-TestImage -Version '2.2.0'
+
+        $result = $fleet.Devices | Invoke-Esp32Ota -Path $image.FullName -Protocol V2 -Force -PassThru
+
+        $result.Status | Should -Be 'Succeeded'
+        $result.Protocol | Should -Be 'V2'
+        $fleet.Transport.Devices[0].RunningVersion | Should -Be '2.2.0'
+    }
+
+    It 'fails with ProtocolNotSupported for -Protocol V2 on seed firmware and sends nothing' {
+        $fleet = New-TestFleet -Firmware Seed
+        $image = New-TestImage -Version '2.3.0'
+
+        $fleet.Devices | Invoke-Esp32Ota -Path $image.FullName -Protocol V2 -Force -ErrorVariable failures -ErrorAction SilentlyContinue
+
+        $failures.Count | Should -Be 1
+        $failures[0].FullyQualifiedErrorId | Should -Be 'ProtocolNotSupported,BleOta.InvokeEsp32Ota'
+        $failures[0].Exception.Message | Should -Match 'speaks only protocol v1 \(seed firmware\)\. Use -Protocol V1 or Auto'
+        $fleet.Transport.Devices[0].Flash.IsUpdating | Should -BeFalse
+        $fleet.Transport.Devices[0].RunningVersion | Should -Be '1.0.0'
     }
 
     It 'binds files from Get-ChildItem to -LiteralPath' {

@@ -111,4 +111,67 @@ public sealed class FirmwareInTheLoopTests : IDisposable
         device.Reboot();
         Assert.Equal(before, device.RunningVersion);
     }
+
+    [SkippableTheory]
+    [InlineData(23, false)]
+    [InlineData(185, true)]
+    [InlineData(517, false)]
+    [InlineData(517, true)]
+    public async Task The_v2_client_updates_the_real_core_byte_for_byte(int mtu, bool compression)
+    {
+        var transport = Transport();
+        var device = transport.AddDevice(maxMtu: mtu);
+        device.SetCompression(compression);
+        var image = TestImages.BuildCompressible(version: "9.2.0", size: 120_000);
+
+        var result = await Update(transport, device, image); // Auto: the core's Info offers v2
+
+        Assert.Equal((OtaStatus.Succeeded, OtaProtocolVersion.V2), (result.Status, result.Protocol));
+        if (compression)
+        {
+            Assert.InRange(result.Bytes, 1, image.Length * 3 / 4); // bytes on air: the deflate stream
+        }
+        else
+        {
+            Assert.Equal(image.Length, result.Bytes);
+        }
+
+        Assert.Equal("9.2.0", device.RunningVersion);
+        Assert.Equal(image, device.ReadRunningImage()![..image.Length]);
+        Assert.Equal(0, device.NorViolations);
+    }
+
+    [SkippableFact]
+    public async Task A_v2_update_cut_by_a_disconnect_resumes_from_the_cores_offset()
+    {
+        var transport = Transport();
+        var device = transport.AddDevice();
+        var image = TestImages.BuildCompressible(version: "9.3.0", size: 150_000);
+        var stream = V2Client.StreamFor(image, compress: true);
+        var client = new V2Client(Options.Timeouts);
+
+        var first = await transport.ConnectAsync(device.Address, CancellationToken.None);
+        await first.RequestMtuAsync(247, CancellationToken.None);
+        var cut = new SyncProgress<TransferProgress>(p =>
+        {
+            if (p.BytesSent > stream.Length / 2)
+            {
+                first.DisposeAsync().AsTask().Wait(); // the link drops mid-stream
+            }
+        });
+        var error = await Assert.ThrowsAsync<OtaException>(() => client.SendAsync(first, image, stream, true, 512, cut, CancellationToken.None));
+        Assert.Equal(OtaErrorCode.Disconnected, error.Code);
+        int kept = device.StreamOffset;
+        Assert.InRange(kept, stream.Length / 2, stream.Length - 1);
+
+        await using var second = await transport.ConnectAsync(device.Address, CancellationToken.None);
+        await second.RequestMtuAsync(247, CancellationToken.None);
+        var reports = new List<TransferProgress>();
+        await client.SendAsync(second, image, stream, true, 512, new SyncProgress<TransferProgress>(reports.Add), CancellationToken.None);
+
+        Assert.Equal(kept, reports[0].BytesSent); // started where the device said it was
+        device.Reboot();
+        Assert.Equal("9.3.0", device.RunningVersion);
+        Assert.Equal(image, device.ReadRunningImage()![..image.Length]);
+    }
 }

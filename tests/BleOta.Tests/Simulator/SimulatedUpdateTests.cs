@@ -276,4 +276,61 @@ public class SimulatedUpdateTests
         var linkOnly = device.Options.Profile.ConnectionInterval * 2 * result.Packets;
         Assert.InRange(result.Duration, linkOnly, linkOnly * 1.6);
     }
+
+    [Fact]
+    public async Task Auto_uses_v2_on_BleOta_firmware_and_v1_on_seed_firmware()
+    {
+        var fleet = new Fleet();
+        var bleota = fleet.Add();
+        var seed = fleet.Add(firmware: SimulatedFirmware.Seed);
+        var image = TestImages.Build(version: "6.0.0", size: 50_000);
+
+        var onBleOta = await Update(fleet, bleota, image);
+        var onSeed = await Update(fleet, seed, image);
+
+        Assert.Equal((OtaStatus.Succeeded, OtaProtocolVersion.V2), (onBleOta.Status, onBleOta.Protocol));
+        Assert.Equal((OtaStatus.Succeeded, OtaProtocolVersion.V1), (onSeed.Status, onSeed.Protocol));
+        Assert.Equal(("6.0.0", "6.0.0"), (bleota.RunningVersion, seed.RunningVersion));
+    }
+
+    [Fact]
+    public async Task V2_on_seed_firmware_fails_with_a_reason_before_sending_anything()
+    {
+        var fleet = new Fleet();
+        var seed = fleet.Add(firmware: SimulatedFirmware.Seed);
+
+        var result = await Update(fleet, seed, TestImages.Build(), Fast with { Protocol = OtaProtocolVersion.V2 });
+
+        Assert.Equal((OtaStatus.Failed, OtaErrorCode.ProtocolNotSupported), (result.Status, result.ErrorCode));
+        Assert.Contains("speaks only protocol v1", result.Error);
+        Assert.Equal(0, result.Bytes);
+        Assert.False(seed.Flash.IsUpdating);
+    }
+
+    [Fact]
+    public async Task V2_sends_the_image_compressed_when_the_device_offers_it_and_it_boots_identical()
+    {
+        var fleet = new Fleet();
+        var device = fleet.Add(compression: true);
+        var image = TestImages.BuildCompressible(version: "7.0.0", size: 150_000);
+
+        var result = await Update(fleet, device, image);
+
+        Assert.Equal((OtaStatus.Succeeded, OtaProtocolVersion.V2), (result.Status, result.Protocol));
+        Assert.True(result.Bytes < image.Length * 3 / 4, $"{result.Bytes} bytes on air for a {image.Length}-byte image");
+        Assert.Equal(image, device.Flash.RunningImage!.Bytes[..image.Length]);
+    }
+
+    [Fact]
+    public async Task V2_needs_less_simulated_time_than_v1_for_the_same_image()
+    {
+        var fleet = new Fleet();
+        var image = TestImages.Build(size: 200_000);
+
+        var v1 = await Update(fleet, fleet.Add(), image, Fast with { Protocol = OtaProtocolVersion.V1 });
+        var v2 = await Update(fleet, fleet.Add(), image, Fast with { Protocol = OtaProtocolVersion.V2 });
+
+        Assert.Equal((OtaStatus.Succeeded, OtaStatus.Succeeded), (v1.Status, v2.Status));
+        Assert.True(v2.Duration < v1.Duration, $"v2 {v2.Duration} vs v1 {v1.Duration}");
+    }
 }

@@ -11,7 +11,7 @@ internal sealed class Fleet
 
     public SimulatedTransport Transport { get; } = new(speed: 0);
 
-    public SimulatedDevice Add(DeviceFaults? faults = null, SimulatedFirmware firmware = SimulatedFirmware.BleOta, int? slotSize = null, int? deviceMtu = null, LinkProfile? profile = null)
+    public SimulatedDevice Add(DeviceFaults? faults = null, SimulatedFirmware firmware = SimulatedFirmware.BleOta, int? slotSize = null, int? deviceMtu = null, LinkProfile? profile = null, bool compression = false)
     {
         int number = Interlocked.Increment(ref _next);
         var options = new SimulatedDeviceOptions
@@ -21,6 +21,7 @@ internal sealed class Fleet
             SlotSize = slotSize ?? SimulatedDevice.DefaultSlotSize,
             DeviceMtu = deviceMtu,
             Profile = profile ?? LinkProfile.Default,
+            Compression = compression,
         };
         return Transport.Add(new SimulatedDevice($"7E:57:00:00:00:{number:X2}", $"test-{number:D2}", SampleImages.Factory, options));
     }

@@ -1,0 +1,123 @@
+using BleOta.Engine.Protocol;
+using BleOta.Engine.Simulator;
+using BleOta.Tests.Support;
+
+namespace BleOta.Tests.Protocol;
+
+/// <summary>The v2 client against the simulator's v2 server over a lossy, late-notifying link.</summary>
+public class V2ClientTests
+{
+    private static readonly OtaTimeouts Short = OtaTimeouts.All(TimeSpan.FromMilliseconds(300));
+
+    private static (SimulatedFlash Flash, OtaServer Server) Device(int window, bool compression = false)
+    {
+        var flash = new SimulatedFlash(SimulatedDevice.DefaultSlotSize, SampleImages.Factory, LinkProfile.Default);
+        return (flash, new OtaServer(flash, DeviceFaults.None, 514, window, compression));
+    }
+
+    private static Task Send(V2FaultConnection connection, byte[] image, bool compress = false)
+    {
+        var stream = V2Client.StreamFor(image, compress);
+        return new V2Client(Short).SendAsync(connection, image, stream, compress, 514, null, CancellationToken.None);
+    }
+
+    private static void AssertBoots(SimulatedFlash flash, OtaServer server, byte[] image)
+    {
+        Assert.True(server.RestartPending);
+        flash.Reboot();
+        Assert.Equal(image, flash.RunningImage!.Bytes[..image.Length]);
+    }
+
+    [Theory]
+    [InlineData(1, 23)]
+    [InlineData(4, 185)]
+    [InlineData(16, 517)]
+    [InlineData(32, 247)]
+    public async Task Never_has_more_than_the_window_in_flight_and_the_image_arrives_byte_identical(int window, int mtu)
+    {
+        var (flash, server) = Device(window);
+        var connection = new V2FaultConnection(server, mtu);
+        var image = TestImages.Build(size: 60_000);
+
+        await Send(connection, image);
+
+        Assert.Equal(window, connection.MaxInFlight); // pipelined up to the bound, never past it
+        AssertBoots(flash, server, image);
+    }
+
+    [Fact]
+    public async Task Lost_packets_are_resent_from_the_offset_the_device_names()
+    {
+        var (flash, server) = Device(16);
+        var connection = new V2FaultConnection(server, 247) { LoseDataWrites = { 5, 40, 41 } };
+        var image = TestImages.Build(size: 40_000);
+
+        await Send(connection, image);
+
+        uint lost = connection.DataOffsets[5];
+        Assert.Equal(2, connection.DataOffsets.Count(o => o == lost));
+        Assert.True(connection.MaxInFlight <= 16);
+        AssertBoots(flash, server, image);
+    }
+
+    [Fact]
+    public async Task A_lost_acknowledgement_times_out_and_resends_from_the_last_acknowledged_offset()
+    {
+        var (flash, server) = Device(8);
+        // Notification 0 is REQUEST_ACK; 1 the first DATA_ACK (after 4 packets); lose the next two.
+        var connection = new V2FaultConnection(server, 247) { LoseNotifications = { 2, 3 } };
+        var image = TestImages.Build(size: 30_000);
+
+        await Send(connection, image);
+
+        var offsets = connection.DataOffsets;
+        Assert.Contains(offsets.Select((o, i) => (o, i)), p => offsets.Take(p.i).Contains(p.o)); // something was resent
+        Assert.True(connection.MaxInFlight <= 8);
+        AssertBoots(flash, server, image);
+    }
+
+    [Fact]
+    public async Task After_a_drop_it_resumes_from_the_offset_the_device_reports()
+    {
+        var (flash, server) = Device(16);
+        var image = TestImages.Build(size: 80_000);
+        var first = new V2FaultConnection(server, 247) { DropAfterDataWrites = 100 };
+
+        var error = await Assert.ThrowsAsync<OtaException>(() => Send(first, image));
+        Assert.Equal(OtaErrorCode.Disconnected, error.Code);
+        Assert.True(flash.IsUpdating, "a v2 update waits for its resume");
+
+        var second = new V2FaultConnection(server, 247);
+        await Send(second, image);
+
+        Assert.True(second.DataOffsets[0] > 0, "did not start over");
+        Assert.True(second.DataPayloadBytes < image.Length);
+        AssertBoots(flash, server, image);
+    }
+
+    [Fact]
+    public async Task A_compressed_stream_carries_fewer_bytes_and_inflates_to_the_identical_image()
+    {
+        var (flash, server) = Device(16, compression: true);
+        var connection = new V2FaultConnection(server, 517);
+        var image = TestImages.BuildCompressible(size: 100_000);
+
+        await Send(connection, image, compress: true);
+
+        Assert.True(connection.DataPayloadBytes < image.Length, $"{connection.DataPayloadBytes} bytes on air for {image.Length}");
+        AssertBoots(flash, server, image);
+    }
+
+    [Fact]
+    public async Task Compression_to_a_device_without_it_is_refused_with_the_device_code()
+    {
+        var (flash, server) = Device(16, compression: false);
+        var connection = new V2FaultConnection(server, 517);
+
+        var error = await Assert.ThrowsAsync<OtaException>(() => Send(connection, TestImages.Build(), compress: true));
+
+        Assert.Equal(OtaErrorCode.ProtocolNotSupported, error.Code);
+        Assert.Contains("v2 error 22 Unsupported", error.Message);
+        Assert.False(flash.IsUpdating);
+    }
+}

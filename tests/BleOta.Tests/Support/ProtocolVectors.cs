@@ -1,0 +1,42 @@
+namespace BleOta.Tests.Support;
+
+/// <summary>docs/protocol-vectors.txt, the byte-exact v2 messages the C tests read too.</summary>
+internal static class ProtocolVectors
+{
+    private static readonly Lazy<Dictionary<string, byte[]>> All = new(Load);
+
+    public static byte[] Get(string name) =>
+        All.Value.TryGetValue(name, out var bytes) ? bytes : throw new KeyNotFoundException($"No vector '{name}' in docs/protocol-vectors.txt.");
+
+    private static Dictionary<string, byte[]> Load()
+    {
+        var vectors = new Dictionary<string, byte[]>();
+        foreach (var line in File.ReadLines(FindFile()))
+        {
+            int eq = line.IndexOf('=');
+            if (line.StartsWith('#') || eq < 0)
+            {
+                continue;
+            }
+
+            string hex = string.Concat(line[(eq + 1)..].Where(c => !char.IsWhiteSpace(c)));
+            vectors[line[..eq].Trim()] = Convert.FromHexString(hex);
+        }
+
+        return vectors;
+    }
+
+    private static string FindFile()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "docs", "protocol-vectors.txt");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new FileNotFoundException("docs/protocol-vectors.txt not found above " + AppContext.BaseDirectory);
+    }
+}

@@ -1,0 +1,163 @@
+using BleOta.Engine.Protocol;
+using BleOta.Engine.Simulator;
+using BleOta.Engine.Transport;
+
+namespace BleOta.Tests.Support;
+
+/// <summary>
+/// A link to the simulator's v2 server (the C core's decisions) that delivers notifications a moment later on
+/// another thread, as a radio does, can lose chosen data packets and notifications, and checks on every data
+/// write that the client never has more than the device's window of unacknowledged packets in flight.
+/// </summary>
+internal sealed class V2FaultConnection : IBleConnection
+{
+    private readonly OtaServer _server;
+    private readonly object _gate = new();
+    private readonly List<uint> _outstanding = []; // end offsets the client may still count as in flight
+    private Action<byte[]>? _onControl;
+    private int _dataWrites;
+    private int _notifications;
+
+    public V2FaultConnection(OtaServer server, int mtu)
+    {
+        _server = server;
+        Mtu = mtu;
+        server.OnConnect(mtu);
+    }
+
+    public event EventHandler<BleDisconnectedEventArgs>? Disconnected;
+
+    /// <summary>Data writes (0-based, counting every attempt) the link loses.</summary>
+    public HashSet<int> LoseDataWrites { get; } = [];
+
+    /// <summary>Notifications (0-based) the link loses.</summary>
+    public HashSet<int> LoseNotifications { get; } = [];
+
+    /// <summary>The link drops after this many data writes.</summary>
+    public int? DropAfterDataWrites { get; init; }
+
+    /// <summary>Offsets of every data packet written, in order.</summary>
+    public List<uint> DataOffsets { get; } = [];
+
+    public long DataPayloadBytes { get; private set; }
+
+    /// <summary>The most packets the client had unacknowledged at once.</summary>
+    public int MaxInFlight { get; private set; }
+
+    public string Address => "V2:FA:01:00:00:01";
+
+    public bool IsConnected { get; private set; } = true;
+
+    public int Mtu { get; }
+
+    public TimeProvider Clock => TimeProvider.System;
+
+    public Task<int> RequestMtuAsync(int preferredMtu, CancellationToken cancellationToken) => Task.FromResult(Mtu);
+
+    public bool HasCharacteristic(Guid characteristic) => characteristic == OtaUuids.Control || characteristic == OtaUuids.Data;
+
+    public Task<byte[]> ReadAsync(Guid characteristic, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task SubscribeAsync(Guid characteristic, Action<byte[]> onNotification, CancellationToken cancellationToken)
+    {
+        _onControl = onNotification;
+        return Task.CompletedTask;
+    }
+
+    public Task WriteAsync(Guid characteristic, ReadOnlyMemory<byte> value, WriteType writeType, CancellationToken cancellationToken)
+    {
+        if (!IsConnected)
+        {
+            throw new BleTransportException("link down");
+        }
+
+        byte status = 0;
+        byte[][] notifications;
+        lock (_gate)
+        {
+            if (characteristic == OtaUuids.Data)
+            {
+                if (!RecordDataWrite(value.Span))
+                {
+                    return Task.CompletedTask; // lost on air
+                }
+
+                status = _server.OnDataWrite(value.Span);
+            }
+            else
+            {
+                status = _server.OnControlWrite(value.Span);
+            }
+
+            notifications = [.. _server.Notifications];
+            _server.Notifications.Clear();
+        }
+
+        foreach (var notification in notifications)
+        {
+            int index = Interlocked.Increment(ref _notifications) - 1;
+            if (!LoseNotifications.Contains(index))
+            {
+                _ = Task.Run(async () =>
+                {
+                    await Task.Delay(1).ConfigureAwait(false);
+                    Deliver(notification);
+                });
+            }
+        }
+
+        if (DropAfterDataWrites is { } limit && _dataWrites >= limit)
+        {
+            IsConnected = false;
+            lock (_gate)
+            {
+                _server.OnDisconnect();
+            }
+
+            Disconnected?.Invoke(this, new BleDisconnectedEventArgs("test drop"));
+        }
+
+        return status != 0 && writeType == WriteType.WithResponse
+            ? throw new BleAttException(status, $"ATT 0x{status:X2}")
+            : Task.CompletedTask;
+    }
+
+    /// <summary>Counts the packet against the window; false when the link loses it.</summary>
+    private bool RecordDataWrite(ReadOnlySpan<byte> packet)
+    {
+        uint offset = BitConverter.ToUInt32(packet);
+        uint end = offset + (uint)(packet.Length - V2Messages.DataHeaderLength);
+        _outstanding.RemoveAll(e => e > offset); // going back to an offset abandons what was sent past it
+        _outstanding.Add(end);
+        MaxInFlight = Math.Max(MaxInFlight, _outstanding.Count);
+        DataOffsets.Add(offset);
+        DataPayloadBytes += end - offset;
+        return !LoseDataWrites.Contains(_dataWrites++);
+    }
+
+    private void Deliver(byte[] notification)
+    {
+        lock (_gate)
+        {
+            // What the client learns from this notification frees its window before the client can act on it.
+            if (V2Notification.TryParse(notification, out var note))
+            {
+                if (note.Opcode == OtaOpcode.DataAck && note.Error == V2Error.Ok)
+                {
+                    _outstanding.RemoveAll(e => e <= note.Offset);
+                }
+                else
+                {
+                    _outstanding.Clear();
+                }
+            }
+        }
+
+        if (IsConnected)
+        {
+            _onControl?.Invoke(notification);
+        }
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}
