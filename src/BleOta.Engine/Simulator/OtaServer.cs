@@ -110,20 +110,22 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
             return OtaAttError.InvalidAttributeValueLength; // nothing written; the update goes on
         }
 
-        byte refusal = value.Length > Math.Min(_packetSize, _negotiatedPayload) ? OtaAttError.InvalidAttributeValueLength
-            : flash.Written + value.Length > flash.SlotSize ? OtaAttError.ImageTooLarge
-            : flash.Written == 0 && value[0] != 0xE9 ? OtaAttError.NotAnAppImage
-            : OtaAttError.None;
-        var busy = TimeSpan.Zero;
-        if (refusal == OtaAttError.None && !flash.Write(value, out busy))
-        {
-            refusal = OtaAttError.FlashFailed;
-        }
-
-        if (refusal != OtaAttError.None)
+        if (value.Length > Math.Min(_packetSize, _negotiatedPayload))
         {
             Abort(); // an image with a hole in it can never be finished
-            return refusal;
+            return OtaAttError.InvalidAttributeValueLength;
+        }
+
+        var error = WriteFlash(value, out var busy);
+        if (error != V2Error.Ok)
+        {
+            Abort();
+            return error switch
+            {
+                V2Error.ImageTooLarge => OtaAttError.ImageTooLarge,
+                V2Error.ImageInvalid => OtaAttError.NotAnAppImage,
+                _ => OtaAttError.FlashFailed,
+            };
         }
 
         Busy = busy;
@@ -352,24 +354,24 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
 
     private V2Error WriteImage(V2Session v2, ReadOnlySpan<byte> bytes)
     {
-        if (flash.Written == 0 && bytes.Length > 0 && bytes[0] != 0xE9)
+        var error = WriteFlash(bytes, out _);
+        if (error == V2Error.Ok)
         {
-            return V2Error.ImageInvalid;
+            v2.Sha.AppendData(bytes);
+            v2.ImageBytes += bytes.Length;
         }
 
-        if (flash.Written + bytes.Length > flash.SlotSize)
-        {
-            return V2Error.ImageTooLarge;
-        }
+        return error;
+    }
 
-        if (!flash.Write(bytes, out _))
-        {
-            return V2Error.Flash;
-        }
-
-        v2.Sha.AppendData(bytes);
-        v2.ImageBytes += bytes.Length;
-        return V2Error.Ok;
+    /// <summary><c>esp_ota_write</c>'s checks (first byte 0xE9, room in the slot), then the write.</summary>
+    private V2Error WriteFlash(ReadOnlySpan<byte> bytes, out TimeSpan busy)
+    {
+        busy = TimeSpan.Zero;
+        return flash.Written + bytes.Length > flash.SlotSize ? V2Error.ImageTooLarge
+            : flash.Written == 0 && bytes[0] != 0xE9 ? V2Error.ImageInvalid
+            : flash.Write(bytes, out busy) ? V2Error.Ok
+            : V2Error.Flash;
     }
 
     private void AskResend(V2Error why)
