@@ -2,7 +2,7 @@
 # Compile-checks every firmware C source against real ESP-IDF v5 headers with
 # the shared idf-check tool (<repo>/../shared/tools/idf-check/check.sh), in
 # --strict mode (IDF-like -Werror), for the v5.5.5 (default) and v5.3.2
-# (exact NimBLE) header sets. Exits 0 with a note when the tool is absent.
+# (exact NimBLE) header sets, plus the v2 stream with compression on. Exits 0 with a note when the tool is absent.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -35,10 +35,19 @@ mapfile -t files < <(cd "$here" && find components main -name '*.c' -not -path '
 status=0
 ok_total=0
 failed_total=0
-for idf in v5.5.5 v5.3.2; do
-    echo "== ESP-IDF $idf headers, --strict"
+# Third pass: the v2 stream with CONFIG_BLE_OTA_COMPRESSION on (the ROM tinfl path, off by default).
+passes=(v5.5.5 v5.3.2 v5.5.5+compression)
+for pass in "${passes[@]}"; do
+    idf="${pass%%+*}"
+    pass_defs=("${defs[@]}")
+    pass_files=("${files[@]}")
+    if [[ "$pass" == *+compression ]]; then
+        pass_defs=("${defs[@]/CONFIG_BLE_OTA_COMPRESSION=0/CONFIG_BLE_OTA_COMPRESSION=1}")
+        pass_files=(components/ble_ota/port/ble_ota_stream.c)
+    fi
+    echo "== ESP-IDF $pass headers, --strict"
     log="$(mktemp)"
-    (cd "$here" && bash "$tool" --strict --idf "$idf" "${incs[@]}" "${defs[@]}" "${files[@]}") 2>&1 | tee "$log" || status=1
+    (cd "$here" && bash "$tool" --strict --idf "$idf" "${incs[@]}" "${pass_defs[@]}" "${pass_files[@]}") 2>&1 | tee "$log" || status=1
     summary="$(grep -E 'idf-check: [0-9]+ files? ok, [0-9]+ failed' "$log" | tail -n 1 || true)"
     rm -f "$log"
     if [[ "$summary" =~ ([0-9]+)\ files?\ ok,\ ([0-9]+)\ failed ]]; then
@@ -49,7 +58,7 @@ for idf in v5.5.5 v5.3.2; do
     fi
 done
 # One combined summary last, in the tool's own format, so a failure in either pass shows.
-echo "idf-check: ${ok_total} files ok, ${failed_total} failed (ESP-IDF v5.5.5 + v5.3.2 headers, --strict)"
+echo "idf-check: ${ok_total} files ok, ${failed_total} failed (ESP-IDF v5.5.5 + v5.3.2 headers, and v5.5.5 with compression, --strict)"
 if [[ $failed_total -ne 0 ]]; then
     status=1
 fi
