@@ -1,6 +1,8 @@
 /*
  * BLE OTA: firmware update over Bluetooth LE (NimBLE peripheral), wire
- * protocol v1 (compatible with the original esp32 BLE OTA Python/Bleak client).
+ * protocol v1 (compatible with the original esp32 BLE OTA Python/Bleak client)
+ * and v2 (docs/protocol.md: windowed write-without-response streaming, resume,
+ * SHA-256 check, optional deflate).
  *
  * One call, ble_ota_init(), brings up NimBLE, the OTA GATT service and
  * advertising, and then decides whether the running image may stay: on the
@@ -33,10 +35,11 @@ typedef struct {
 /** How an update ended. */
 typedef struct {
     esp_err_t err;            /*!< ESP_OK: image valid, boot partition set, restart follows.
-                                   ESP_ERR_OTA_VALIDATE_FAILED: image rejected; ESP_ERR_INVALID_SIZE:
+                                   ESP_ERR_OTA_VALIDATE_FAILED: image rejected (v2 also: SHA-256 or size
+                                   differs from the announced one, corrupt deflate stream); ESP_ERR_INVALID_SIZE:
                                    larger than the partition; ESP_ERR_FLASH_OP_FAIL: flash write failed;
-                                   ESP_ERR_INVALID_STATE: client disconnected, restarted or broke the
-                                   protocol; ESP_FAIL: other */
+                                   ESP_ERR_INVALID_STATE: client disconnected (v1), aborted, restarted or
+                                   broke the protocol; ESP_FAIL: other */
     const char *reason;       /*!< stable name of the protocol-level cause, e.g. "BLE_OTA_ERR_DISCONNECTED" */
     uint32_t bytes_received;  /*!< image bytes written before the end */
 } ble_ota_result_t;
@@ -104,7 +107,10 @@ esp_err_t ble_ota_init(const ble_ota_config_t *cfg);
  */
 esp_err_t ble_ota_deinit(void);
 
-/** true while an update is being received (between REQUEST_ACK and DONE_ACK/NAK or abort). */
+/**
+ * true while an update is being received (between REQUEST_ACK and DONE_ACK/NAK or abort), including a
+ * protocol v2 update whose client disconnected and may resume it (until a different REQUEST or a restart).
+ */
 bool ble_ota_is_updating(void);
 
 #ifdef __cplusplus

@@ -239,13 +239,17 @@ static void port_on_event(void *ctx, const ble_ota_core_event_t *ev)
         esp_err_t err;
         switch (ev->result) {
         case BLE_OTA_OK:                  err = ESP_OK; break;
-        case BLE_OTA_ERR_IMAGE_INVALID:   err = ESP_ERR_OTA_VALIDATE_FAILED; break;
+        case BLE_OTA_ERR_IMAGE_INVALID:
+        case BLE_OTA_ERR_SHA_MISMATCH:
+        case BLE_OTA_ERR_SIZE_MISMATCH:
+        case BLE_OTA_ERR_INFLATE:         err = ESP_ERR_OTA_VALIDATE_FAILED; break;
         case BLE_OTA_ERR_IMAGE_TOO_LARGE: err = ESP_ERR_INVALID_SIZE; break;
         case BLE_OTA_ERR_FLASH:           err = ESP_ERR_FLASH_OP_FAIL; break;
         case BLE_OTA_ERR_DISCONNECTED:
         case BLE_OTA_ERR_INVALID_STATE:
         case BLE_OTA_ERR_INVALID_LEN:
-        case BLE_OTA_ERR_NO_DATA:         err = ESP_ERR_INVALID_STATE; break;
+        case BLE_OTA_ERR_NO_DATA:
+        case BLE_OTA_ERR_ABORTED:         err = ESP_ERR_INVALID_STATE; break;
         default:                          err = ESP_FAIL; break;
         }
         if (ev->result == BLE_OTA_OK) {

@@ -191,8 +191,8 @@ ble_ota_err_t ble_ota_stream_begin(void *ctx, uint32_t image_size, bool compress
 
 err:
     (void)ret;
-    ble_ota_stream_release(o);
-    return result; /* the core calls flash_abort next, which closes the esp_ota handle */
+    g_ble_ota_port.flash_abort(o); /* the core only NAKs: release the ring, the buffers and the esp_ota handle here */
+    return result;
 }
 
 ble_ota_err_t ble_ota_stream_push(void *ctx, const uint8_t *data, size_t len)
