@@ -44,7 +44,7 @@ Describe 'Find-Esp32Device' -Tag 'CI' {
         It 'sends 253-byte packets on seed-macos, whose firmware MTU is 256' {
             $image = New-TestImage -Size 20000
             $result = Find-Esp32Device -Simulated 1 -SimulationSpeed 0 -LinkProfile seed-macos -Name 'esp32-sim-01' |
-                Invoke-Esp32Ota -Path $image.FullName -Force -PassThru
+                Invoke-Esp32Ota -Path $image.FullName -Protocol V1 -Force -PassThru   # v1: the whole write is image bytes
             $result.Status | Should -Be 'Succeeded'
             $result.Packets | Should -Be ([math]::Ceiling($image.Length / 253))
         }

@@ -340,7 +340,7 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
         return OtaAttError.None;
     }
 
-    /// <summary>The writer: raw bytes go to flash now (overlapped with reception on a real device, so not charged to the link).</summary>
+    /// <summary>The writer: raw bytes go to flash now; a deflate stream is kept and inflated at DONE.</summary>
     private V2Error Push(V2Session v2, ReadOnlySpan<byte> bytes)
     {
         if (v2.Request.Deflate)
@@ -352,9 +352,11 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
         return WriteImage(v2, bytes);
     }
 
+    /// <summary>The writer's flash work; the link's receive buffer overlaps it with reception (link-model.md).</summary>
     private V2Error WriteImage(V2Session v2, ReadOnlySpan<byte> bytes)
     {
-        var error = WriteFlash(bytes, out _);
+        var error = WriteFlash(bytes, out var busy);
+        Busy += busy;
         if (error == V2Error.Ok)
         {
             v2.Sha.AppendData(bytes);
@@ -421,7 +423,7 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
         _state = State.Idle;
         _v2 = null;
         string? problem = flash.End(out var busy);
-        Busy = busy;
+        Busy += busy; // after any inflating at DONE
         NotifyV2(problem is null ? OtaOpcode.DoneAck : OtaOpcode.DoneNak, problem is null ? V2Error.Ok : V2Error.ImageInvalid, v2.Request.StreamSize);
         RestartPending = problem is null;
         return OtaAttError.None;
