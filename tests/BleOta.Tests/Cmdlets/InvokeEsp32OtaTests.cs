@@ -49,7 +49,7 @@ public sealed class InvokeEsp32OtaTests : IDisposable
     {
         var device = _fleet.Add();
         _host.Set("devices", Devices(device));
-        _fleet.Transport.Speed = 4; // slowed down, so several progress updates are drawn
+        _fleet.Transport.Speed = 1; // real time: v2 takes about a second, so several progress updates are drawn
         var image = TestImages.Build(size: 60_000);
         _host.Set("image", TestImages.WriteTemp(image));
 

@@ -98,11 +98,7 @@ internal sealed class V2FaultConnection : IBleConnection
             int index = Interlocked.Increment(ref _notifications) - 1;
             if (!LoseNotifications.Contains(index))
             {
-                _ = Task.Run(async () =>
-                {
-                    await Task.Delay(1).ConfigureAwait(false);
-                    Deliver(notification);
-                });
+                _ = Task.Run(() => Deliver(notification)); // on another thread, after the write returned
             }
         }
 
