@@ -222,7 +222,7 @@ Describe 'Invoke-Esp32Ota' -Tag 'CI' {
             $mine = ($verbose | Where-Object { $_ -like "$name *" }) -join "`n"
             $mine | Should -Match 'Connecting over the Simulated transport'
             $mine | Should -Match 'The device runs bleota-demo 1\.0\.0 on an ESP32'
-            $mine | Should -Match 'Sending 30,000 bytes in \d+ packets with protocol V1'
+            $mine | Should -Match 'Sending 30,000 bytes in \d+ packets with protocol V2'   # Auto: BleOta firmware offers v2
             $mine | Should -Match 'accepted it \(DONE_ACK\)'
             ($debug | Where-Object { $_ -like "$name *" }) -join "`n" | Should -Match 'the link settled on 517'
         }

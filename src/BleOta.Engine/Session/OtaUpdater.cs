@@ -46,7 +46,7 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
                 var stream = V2Client.StreamFor(image, compress);
                 int payload = V2Client.PayloadSizeFor(connection.Mtu, info!.MaxPacketPayload);
                 session.BeginTransfer(connection.Clock, V2Client.PacketCount(stream.Length, payload));
-                log.Verbose($"Sending {image.Length:N0} bytes as {stream.Length:N0}{(compress ? " deflate-compressed" : "")} in {session.Snapshot().TotalPackets} packets with protocol {protocol}.");
+                log.Verbose($"Sending {image.Length:N0} bytes{(compress ? $" (deflate: {stream.Length:N0} on air)" : "")} in {session.Snapshot().TotalPackets} packets with protocol {protocol}.");
                 log.Debug($"MTU {connection.Mtu}, {payload}-byte payloads without response, window {info.Window}; image SHA-256 {Convert.ToHexString(session.Image.FileSha256)}.");
                 await new V2Client(options.Timeouts).SendAsync(connection, image, stream, compress, info.MaxPacketPayload, reporter, cancellationToken).ConfigureAwait(false);
             }
