@@ -36,6 +36,9 @@ public interface IBleConnection : IAsyncDisposable
     /// <summary>Enables notifications; <paramref name="onNotification"/> may run on any thread.</summary>
     Task SubscribeAsync(Guid characteristic, Action<byte[]> onNotification, CancellationToken cancellationToken);
 
+    /// <summary>What the link negotiated (MTU, PHY when known, write types, window), for the verbose stream.</summary>
+    string DescribeLink() => $"ATT MTU {Mtu}";
+
     /// <summary>Raised once when the link drops, whoever dropped it.</summary>
     event EventHandler<BleDisconnectedEventArgs>? Disconnected;
 }

@@ -9,6 +9,9 @@ public interface IBleTransport
     /// <summary>Short name shown to users, e.g. "Simulated", "BlueZ", "WinRT".</summary>
     string Name { get; }
 
+    /// <summary>What this transport scans and connects with (adapter, filters), for the verbose stream.</summary>
+    string Describe() => Name;
+
     /// <summary>Streams advertisements as they arrive until the token is cancelled or the transport has no more.</summary>
     IAsyncEnumerable<BleAdvertisement> ScanAsync(ScanFilter filter, CancellationToken cancellationToken);
 
