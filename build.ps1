@@ -49,7 +49,10 @@ function Invoke-Native {
 function Invoke-Build {
     Invoke-Native dotnet @('build', (Join-Path $Root 'BleOta.sln'), '-c', $Configuration, '--nologo', '-v', 'quiet')
     if (Test-Path $ModuleDir) { Remove-Item $ModuleDir -Recurse -Force }
-    Invoke-Native dotnet @('publish', (Join-Path $Root 'src/BleOta.PowerShell'), '-c', $Configuration, '--no-build', '--nologo', '-v', 'quiet', '-o', $ModuleDir)
+    # The radios sit beside the cmdlets; Transports.cs loads only the one for this platform (or -Transport).
+    foreach ($project in 'BleOta.PowerShell', 'BleOta.Transport.BlueZ', 'BleOta.Transport.WinRT') {
+        Invoke-Native dotnet @('publish', (Join-Path $Root "src/$project"), '-c', $Configuration, '--no-build', '--nologo', '-v', 'quiet', '-o', $ModuleDir)
+    }
     Copy-Item (Join-Path $Root 'BleOta.Format.ps1xml') $ModuleDir
     $manifest = (Get-Content (Join-Path $Root 'BleOta.psd1') -Raw) -replace "RootModule(\s*)=\s*'[^']*'", "RootModule`$1= 'BleOta.PowerShell.dll'"
     Set-Content (Join-Path $ModuleDir 'BleOta.psd1') $manifest -NoNewline
@@ -84,6 +87,8 @@ function Invoke-Suite {
 }
 
 function Invoke-XunitSuite {
+    # The BlueZ tests run over a private dbus-daemon: where one is installed (and always in CI) they must not skip.
+    if ($env:CI -or (Get-Command dbus-daemon -ErrorAction Ignore)) { $env:BLEOTA_REQUIRE_DBUS = '1' }
     $results = Join-Path $Out 'test-results'
     $trx = Join-Path $results 'xunit.trx'
     if (Test-Path $trx) { Remove-Item $trx }

@@ -11,14 +11,16 @@ namespace BleOta;
 /// </summary>
 internal sealed class DeviceResolver(PSCmdlet cmdlet)
 {
-    public List<Esp32Device> ByAddress(IEnumerable<string> addresses)
+    /// <param name="addresses">The devices' addresses.</param>
+    /// <param name="radio">The radio for addresses no simulated device has (-Transport).</param>
+    public List<Esp32Device> ByAddress(IEnumerable<string> addresses, RadioTransport radio = RadioTransport.Auto)
     {
         var devices = new List<Esp32Device>();
         foreach (string address in addresses)
         {
             try
             {
-                devices.Add(new Esp32Device(address, null, 0, Transports.ForAddress(address)));
+                devices.Add(new Esp32Device(address, null, 0, Transports.ForAddress(address, radio)));
             }
             catch (PlatformNotSupportedException ex)
             {
@@ -30,7 +32,7 @@ internal sealed class DeviceResolver(PSCmdlet cmdlet)
     }
 
     /// <summary>Scans for up to <paramref name="timeout"/> and returns every device whose name matches one of <paramref name="names"/>.</summary>
-    public List<Esp32Device> ByName(IEnumerable<string> names, TimeSpan timeout, CancellationToken cancellationToken)
+    public List<Esp32Device> ByName(IEnumerable<string> names, TimeSpan timeout, CancellationToken cancellationToken, RadioTransport radio = RadioTransport.Auto)
     {
         var byTransport = new Dictionary<IBleTransport, List<(string Name, WildcardPattern Pattern)>>();
         foreach (string name in names)
@@ -38,7 +40,7 @@ internal sealed class DeviceResolver(PSCmdlet cmdlet)
             var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
             try
             {
-                var transport = Transports.ForName(pattern);
+                var transport = Transports.ForName(pattern, radio);
                 byTransport.TryAdd(transport, []);
                 byTransport[transport].Add((name, pattern));
             }
@@ -53,14 +55,23 @@ internal sealed class DeviceResolver(PSCmdlet cmdlet)
         foreach (var (transport, wanted) in byTransport)
         {
             cmdlet.WriteVerbose($"Scanning with the {transport.Name} transport for up to {timeout.TotalSeconds:0.#} s for {string.Join(", ", wanted.Select(w => $"'{w.Name}'"))}.");
-            foreach (var device in Scan(transport, ScanFilter.OtaService, timeout, cancellationToken))
+            try
             {
-                seen.Add(device);
-                if (wanted.Any(w => w.Pattern.IsMatch(device.Name)))
+                foreach (var device in Scan(transport, ScanFilter.OtaService, timeout, cancellationToken))
                 {
-                    cmdlet.WriteVerbose($"Found {device} (RSSI {device.Rssi} dBm).");
-                    found.Add(device);
+                    seen.Add(device);
+                    if (wanted.Any(w => w.Pattern.IsMatch(device.Name)))
+                    {
+                        cmdlet.WriteVerbose($"Found {device} (RSSI {device.Rssi} dBm).");
+                        found.Add(device);
+                    }
                 }
+            }
+            catch (BleTransportException ex)
+            {
+                // The radio cannot scan (no adapter, powered off, bluetoothd not running): the message says what to do.
+                cmdlet.WriteError(new ErrorRecord(ex, ErrorIds.TransportUnavailable, ErrorCategory.ResourceUnavailable, transport.Name));
+                continue;
             }
 
             foreach (var (name, pattern) in wanted)

@@ -47,6 +47,10 @@ public sealed class FindEsp32Device : PSCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string? LinkProfile { get; set; }
 
+    /// <summary>The radio to scan with; default: $env:BLEOTA_TRANSPORT, else WinRT on Windows and BlueZ on Linux.</summary>
+    [Parameter(ParameterSetName = RadioSet)]
+    public RadioTransport Transport { get; set; }
+
     protected override void BeginProcessing() => _cancel = new CancellationTokenSource();
 
     protected override void EndProcessing()
@@ -54,7 +58,7 @@ public sealed class FindEsp32Device : PSCmdlet, IDisposable
         IBleTransport transport;
         try
         {
-            transport = ParameterSetName == SimulatedSet ? Transports.Simulated(Simulated, SimulationSpeed, ResolveProfile()) : Transports.Radio();
+            transport = ParameterSetName == SimulatedSet ? Transports.Simulated(Simulated, SimulationSpeed, ResolveProfile()) : Transports.Radio(Transport);
         }
         catch (PlatformNotSupportedException ex)
         {
@@ -66,17 +70,35 @@ public sealed class FindEsp32Device : PSCmdlet, IDisposable
         var filter = All ? new ScanFilter() : ScanFilter.OtaService;
         WriteVerbose($"Scanning with the {transport.Name} transport for {TimeoutSec} s.");
         var seen = new List<Esp32Device>();
-        foreach (var device in DeviceResolver.Scan(transport, filter, TimeSpan.FromSeconds(TimeoutSec), _cancel!.Token))
+        try
         {
-            seen.Add(device);
-            if (patterns.Count == 0 || patterns.Any(p => p.IsMatch(device.Name)))
+            foreach (var device in DeviceResolver.Scan(transport, filter, TimeSpan.FromSeconds(TimeoutSec), _cancel!.Token))
             {
-                WriteObject(device);
+                if (seen.Count == 0)
+                {
+                    WriteVerbose(transport.Describe()); // the transport knows its adapter once the scan is under way
+                }
+
+                seen.Add(device);
+                if (patterns.Count == 0 || patterns.Any(p => p.IsMatch(device.Name)))
+                {
+                    WriteObject(device);
+                }
+                else
+                {
+                    WriteDebug($"Skipped {device}: its name matches no -Name pattern.");
+                }
             }
-            else
-            {
-                WriteDebug($"Skipped {device}: its name matches no -Name pattern.");
-            }
+        }
+        catch (BleTransportException ex)
+        {
+            // The radio cannot scan (no adapter, powered off, bluetoothd not running): the message says what to do.
+            ThrowTerminatingError(new ErrorRecord(ex, ErrorIds.TransportUnavailable, ErrorCategory.ResourceUnavailable, transport.Name));
+        }
+
+        if (seen.Count == 0)
+        {
+            WriteVerbose(transport.Describe());
         }
 
         ScanHistory.Record(seen);

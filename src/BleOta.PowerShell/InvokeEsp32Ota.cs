@@ -67,6 +67,13 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string[]? LiteralPath { get; set; }
 
+    /// <summary>The radio that reaches devices given by -Address or -Name; default: $env:BLEOTA_TRANSPORT, else the platform's.</summary>
+    [Parameter(ParameterSetName = AddressPathSet)]
+    [Parameter(ParameterSetName = AddressLiteralPathSet)]
+    [Parameter(ParameterSetName = NamePathSet)]
+    [Parameter(ParameterSetName = NameLiteralPathSet)]
+    public RadioTransport Transport { get; set; }
+
     /// <summary>The wire protocol: Auto picks the fastest the device offers.</summary>
     [Parameter]
     public OtaProtocolVersion Protocol { get; set; } = OtaProtocolVersion.Auto;
@@ -145,10 +152,10 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
         if (Name is not null)
         {
             // Name is not bound from the pipeline: scan once, however many files arrive.
-            return _namedDevices ??= resolver.ByName(Name, TimeSpan.FromSeconds(TimeoutSec > 0 ? TimeoutSec : DefaultScanSeconds), _cancel!.Token);
+            return _namedDevices ??= resolver.ByName(Name, TimeSpan.FromSeconds(TimeoutSec > 0 ? TimeoutSec : DefaultScanSeconds), _cancel!.Token, Transport);
         }
 
-        return Device ?? (IEnumerable<Esp32Device>)resolver.ByAddress(Address!);
+        return Device ?? (IEnumerable<Esp32Device>)resolver.ByAddress(Address!, Transport);
     }
 
     private void Queue(Esp32Device device, FirmwareImage image)

@@ -20,9 +20,14 @@ public sealed class BlueZTransport : IBleTransport, IDisposable
     private readonly SemaphoreSlim _connectGate = new(1, 1);
     private BlueZBus? _bus;
 
+    /// <summary>The system bus (or <see cref="BusEnvironmentVariable"/>) and the first adapter: what the module uses.</summary>
+    public BlueZTransport() : this(null, null)
+    {
+    }
+
     /// <param name="busAddress">D-Bus address; null: <see cref="BusEnvironmentVariable"/>, else the system bus.</param>
     /// <param name="adapter">Adapter to use ("hci1"); null: the first one BlueZ lists.</param>
-    public BlueZTransport(string? busAddress = null, string? adapter = null)
+    public BlueZTransport(string? busAddress, string? adapter = null)
     {
         string? fromEnvironment = Environment.GetEnvironmentVariable(BusEnvironmentVariable);
         _busAddress = busAddress ?? (string.IsNullOrWhiteSpace(fromEnvironment) ? DBusAddress.System! : fromEnvironment);

@@ -107,6 +107,7 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
 
         int mtu = await connection.RequestMtuAsync(options.PreferredMtu, cancellationToken).ConfigureAwait(false);
         options.Log.Debug($"Asked for an ATT MTU of {options.PreferredMtu}; the link settled on {mtu}.");
+        options.Log.Verbose($"Link: {connection.DescribeLink()}.");
         if (!connection.HasCharacteristic(OtaUuids.Info))
         {
             options.Log.Verbose("The device has no Info characteristic (tutorial firmware): its running version and chip are unknown, so the image is not checked against them.");

@@ -1,0 +1,121 @@
+using System;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using BleOta.Engine.Transport;
+using Windows.Devices.Bluetooth;
+using Windows.Devices.Bluetooth.Advertisement;
+
+namespace BleOta.Transport.WinRT;
+
+/// <summary>
+/// Windows radio: active scanning with <see cref="BluetoothLEAdvertisementWatcher"/> (the OS filters on the
+/// service UUID), connecting with <see cref="BluetoothLEDevice.FromBluetoothAddressAsync(ulong)"/>, GATT
+/// looked up uncached, so a device that changed its firmware is seen as it is now.
+/// </summary>
+public sealed class WinRtTransport : IBleTransport
+{
+    public string Name => "WinRT";
+
+    public string Describe() => "WinRT BluetoothLEAdvertisementWatcher, active scanning, service UUID filtered by the OS";
+
+    public async IAsyncEnumerable<BleAdvertisement> ScanAsync(ScanFilter filter, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var found = Channel.CreateUnbounded<BleAdvertisement>();
+        var watcher = new BluetoothLEAdvertisementWatcher { ScanningMode = BluetoothLEScanningMode.Active };
+        if (filter.ServiceUuid is { } uuid)
+        {
+            watcher.AdvertisementFilter.Advertisement.ServiceUuids.Add(uuid);
+        }
+
+        // Names arrive in scan responses, separately from the service UUIDs: remember both per address.
+        var names = new Dictionary<ulong, string>();
+        watcher.Received += (_, e) =>
+        {
+            string? name;
+            lock (names)
+            {
+                if (!string.IsNullOrEmpty(e.Advertisement.LocalName))
+                {
+                    names[e.BluetoothAddress] = e.Advertisement.LocalName;
+                }
+
+                names.TryGetValue(e.BluetoothAddress, out name);
+            }
+
+            found.Writer.TryWrite(new BleAdvertisement(FormatAddress(e.BluetoothAddress), name, e.RawSignalStrengthInDBm,
+                [.. e.Advertisement.ServiceUuids], this));
+        };
+        watcher.Stopped += (_, e) => found.Writer.TryComplete(e.Error == BluetoothError.Success ? null : ScanStopped(e.Error));
+
+        watcher.Start();
+        try
+        {
+            while (true)
+            {
+                BleAdvertisement advertisement;
+                try
+                {
+                    advertisement = await found.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    yield break;
+                }
+                catch (ChannelClosedException ex) when (ex.InnerException is BleTransportException stopped)
+                {
+                    throw stopped;
+                }
+                catch (ChannelClosedException)
+                {
+                    yield break;
+                }
+
+                yield return advertisement;
+            }
+        }
+        finally
+        {
+            watcher.Stop();
+        }
+    }
+
+    public async Task<IBleConnection> ConnectAsync(string address, CancellationToken cancellationToken)
+    {
+        ulong raw = ParseAddress(address);
+        var device = await RetryPolicy.Connect.RunAsync(async (_, ct) =>
+            await BluetoothLEDevice.FromBluetoothAddressAsync(raw).AsTask(ct).ConfigureAwait(false)
+            ?? throw new BleTransportException($"Windows found no Bluetooth LE device at {address}. Check that it is powered and in range, and that Bluetooth is on."),
+            error => error is BleTransportException, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await WinRtConnection.OpenAsync(device, address, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            device.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>"24:0A:C4:00:00:01" from the 48-bit address Windows uses.</summary>
+    public static string FormatAddress(ulong address) =>
+        string.Join(":", Enumerable.Range(0, 6).Select(i => ((address >> (8 * (5 - i))) & 0xFF).ToString("X2", CultureInfo.InvariantCulture)));
+
+    public static ulong ParseAddress(string address)
+    {
+        string hex = address.Replace(":", "", StringComparison.Ordinal).Replace("-", "", StringComparison.Ordinal);
+        return hex.Length == 12 && ulong.TryParse(hex, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ulong value)
+            ? value
+            : throw new BleTransportException($"'{address}' is not a Bluetooth address; write it as six hex bytes, e.g. 24:0A:C4:00:00:01.");
+    }
+
+    private static BleTransportException ScanStopped(BluetoothError error) => new(error switch
+    {
+        BluetoothError.RadioNotAvailable => "The Bluetooth radio is off or missing. Turn Bluetooth on in Settings > Bluetooth & devices.",
+        BluetoothError.DisabledByPolicy => "Bluetooth is disabled by policy on this machine; ask its administrator.",
+        BluetoothError.DisabledByUser => "Bluetooth access is turned off for apps. Allow it in Settings > Privacy & security.",
+        BluetoothError.ResourceInUse => "Another app holds the Bluetooth radio for scanning; close it and try again.",
+        _ => $"Windows stopped the Bluetooth scan ({error}).",
+    });
+}
