@@ -24,8 +24,32 @@ Describe 'Find-Esp32Device' -Tag 'CI' {
         (Find-Esp32Device -Simulated 3 -SimulationSpeed 0 -Name 'esp32-sim-0[23]').Name | Should -Be @('esp32-sim-02', 'esp32-sim-03')
     }
 
-    It 'fails with TransportUnavailable and names -Simulated when no radio transport exists' {
-        { Find-Esp32Device -ErrorAction Stop } | Should -Throw -ErrorId 'TransportUnavailable,BleOta.FindEsp32Device' -ExpectedMessage '*-Simulated*'
+    It 'refuses the other platform''s radio with TransportUnavailable and names -Simulated' {
+        $other = if ($IsWindows) { 'BlueZ' } else { 'WinRT' }
+        { Find-Esp32Device -Transport $other -ErrorAction Stop } | Should -Throw -ErrorId 'TransportUnavailable,BleOta.FindEsp32Device' -ExpectedMessage '*-Simulated*'
+    }
+
+    It 'carries both radio assemblies and loads neither for a simulated scan' {
+        $dir = Split-Path (Get-Module BleOta).Path
+        Test-Path (Join-Path $dir 'BleOta.Transport.BlueZ.dll') | Should -BeTrue
+        Test-Path (Join-Path $dir 'BleOta.Transport.WinRT.dll') | Should -BeTrue
+        $null = Find-Esp32Device -Simulated 1 -SimulationSpeed 0
+        $loaded = [AppDomain]::CurrentDomain.GetAssemblies().GetName().Name
+        $loaded | Should -Not -Contain 'BleOta.Transport.WinRT'
+        $loaded | Should -Not -Contain 'BleOta.Transport.BlueZ'
+    }
+
+    It 'never loads WinRT on Linux, even when asked for it' -Skip:(-not $IsLinux) {
+        { Find-Esp32Device -Transport WinRT -ErrorAction Stop } | Should -Throw -ErrorId 'TransportUnavailable,BleOta.FindEsp32Device'
+        [AppDomain]::CurrentDomain.GetAssemblies().GetName().Name | Should -Not -Contain 'BleOta.Transport.WinRT'
+    }
+
+    It 'fails with TransportUnavailable and a BlueZ hint when the bus has no bluetoothd' -Skip:(-not $IsLinux) {
+        $env:BLEOTA_BLUEZ_BUS = 'unix:path=/nonexistent/bleota-pester-bus'
+        try {
+            { Find-Esp32Device -Transport BlueZ -TimeoutSec 1 -ErrorAction Stop } | Should -Throw -ErrorId 'TransportUnavailable,BleOta.FindEsp32Device' -ExpectedMessage '*D-Bus*'
+        }
+        finally { Remove-Item Env:BLEOTA_BLUEZ_BUS }
     }
 
     Context '-LinkProfile' {

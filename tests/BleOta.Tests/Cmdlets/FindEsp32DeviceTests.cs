@@ -32,9 +32,10 @@ public sealed class FindEsp32DeviceTests : IDisposable
     }
 
     [Fact]
-    public void Without_a_radio_transport_the_error_says_what_to_use()
+    public void The_other_platforms_radio_is_refused_with_what_to_use_instead()
     {
-        var (output, _) = _host.Run("try { Find-Esp32Device -ErrorAction Stop } catch { $_ }");
+        string other = OperatingSystem.IsWindows() ? "BlueZ" : "WinRT";
+        var (output, _) = _host.Run($"try {{ Find-Esp32Device -Transport {other} -ErrorAction Stop }} catch {{ $_ }}");
 
         var error = (System.Management.Automation.ErrorRecord)Assert.Single(output).BaseObject;
         Assert.Equal("TransportUnavailable,BleOta.FindEsp32Device", error.FullyQualifiedErrorId);

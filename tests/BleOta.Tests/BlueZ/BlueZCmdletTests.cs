@@ -1,0 +1,53 @@
+using System.Management.Automation;
+using BleOta.Engine.Discovery;
+using BleOta.Engine.Session;
+using BleOta.Tests.Support;
+using BleOta.Transport.BlueZ;
+using BleOta.Transport.HostFirmware;
+
+namespace BleOta.Tests.BlueZ;
+
+/// <summary>
+/// The cmdlets over the BlueZ radio as a Linux user runs them: -Transport BlueZ loads the BlueZ assembly,
+/// which talks to the fake bluetoothd on a private bus (BLEOTA_BLUEZ_BUS), behind which runs the C core.
+/// </summary>
+public sealed class BlueZCmdletTests
+{
+    [SkippableFact]
+    public async Task Find_and_invoke_over_bluez_update_the_device_and_verbose_says_what_the_link_negotiated()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "BlueZ is Linux only.");
+        using var bus = PrivateBus.Start();
+        using var firmware = new HostFirmwareTransport();
+        if (!HostFirmwareLibrary.TryLoad(out string? reason))
+        {
+            Assert.False(Environment.GetEnvironmentVariable("BLEOTA_REQUIRE_HOST_FIRMWARE") == "1", reason);
+            Skip.If(true, reason);
+        }
+
+        var device = firmware.AddDevice(maxMtu: 247);
+        using var bluetoothd = await FakeBluetoothd.StartAsync(bus.Address, firmware);
+        string image = Path.Combine(Path.GetTempPath(), $"bleota-bluez-{Guid.NewGuid():N}.bin");
+        await File.WriteAllBytesAsync(image, TestImages.Build(version: "4.2.0", size: 40_000));
+        Environment.SetEnvironmentVariable(BlueZTransport.BusEnvironmentVariable, bus.Address);
+        try
+        {
+            using var host = new ModuleHost();
+            host.Set("image", image);
+            var (output, streams) = host.Run(
+                "Find-Esp32Device -Transport BlueZ -TimeoutSec 2 -Verbose | Select-Object -First 1 | Invoke-Esp32Ota -Path $image -Force -PassThru -Verbose");
+
+            Assert.Empty(streams.Error);
+            var result = (OtaResult)Assert.Single(output).BaseObject;
+            Assert.Equal((OtaStatus.Succeeded, "4.2.0"), (result.Status, device.RunningVersion));
+            var verbose = streams.Verbose.Select(v => v.Message).ToList();
+            Assert.Contains(verbose, m => m.Contains("BlueZ adapter hci0", StringComparison.Ordinal));
+            Assert.Contains(verbose, m => m.Contains("ATT MTU 247", StringComparison.Ordinal) && m.Contains("WriteValue type=request", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(BlueZTransport.BusEnvironmentVariable, null);
+            File.Delete(image);
+        }
+    }
+}
