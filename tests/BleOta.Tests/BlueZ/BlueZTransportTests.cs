@@ -155,6 +155,41 @@ public sealed class BlueZTransportTests : IDisposable
         Assert.Equal(before, firmware.RunningVersion);
     }
 
+    [SkippableTheory]
+    [InlineData(true, "socket")]
+    [InlineData(false, "command")]
+    public async Task Writes_without_response_go_through_the_acquired_socket_or_else_as_write_commands(bool acquireWrite, string path)
+    {
+        AddDevice(247);
+        var bluetoothd = await StartBluetoothd();
+        bluetoothd.DataWithoutResponse = true;
+        bluetoothd.AcquireWriteSupported = acquireWrite;
+        var device = await FindFirst();
+        await using var connection = await _transport.ConnectAsync(device.Address, CancellationToken.None);
+        await connection.RequestMtuAsync(517, CancellationToken.None);
+        byte[][] packets = [[1, 2, 3], [.. Enumerable.Repeat((byte)0xA5, 244)], [9]];
+
+        foreach (var packet in packets)
+        {
+            await connection.WriteAsync(OtaUuids.Data, packet, WriteType.WithoutResponse, CancellationToken.None);
+        }
+
+        // The fake reads its end of the socket on its own task: wait (bounded) until it has them all.
+        await WaitFor(() => bluetoothd.WithoutResponsePackets.Count >= packets.Length);
+        Assert.Equal(packets, bluetoothd.WithoutResponsePackets.Select(p => p.Packet));
+        Assert.All(bluetoothd.WithoutResponsePackets, p => Assert.Equal(path, p.Path));
+        Assert.Contains(acquireWrite ? "AcquireWrite socket (MTU 247)" : "WriteValue type=command", connection.DescribeLink());
+    }
+
+    private static async Task WaitFor(Func<bool> condition)
+    {
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!condition())
+        {
+            await Task.Delay(10, limit.Token);
+        }
+    }
+
     [SkippableFact]
     public async Task Connecting_to_an_address_bluez_has_not_seen_says_to_scan_first()
     {

@@ -1,3 +1,5 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using BleOta.Engine.Protocol;
 using BleOta.Engine.Transport;
 using BleOta.Transport.BlueZ;
@@ -66,6 +68,18 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
 
     /// <summary>Calls the transport made, as "Interface.Member", in order.</summary>
     public List<string> Calls { get; } = [];
+
+    /// <summary>
+    /// Offer write-without-response on Data, as a v2 device does. The v1 core has no such write, so the fake
+    /// keeps those packets in <see cref="WithoutResponsePackets"/> instead of passing them on.
+    /// </summary>
+    public bool DataWithoutResponse { get; set; }
+
+    /// <summary>Whether AcquireWrite hands out a socket (BlueZ 5.46 and later) or answers NotSupported.</summary>
+    public bool AcquireWriteSupported { get; set; } = true;
+
+    /// <summary>Packets written without response, each with how it arrived ("socket" or "command").</summary>
+    public List<(string Path, byte[] Packet)> WithoutResponsePackets { get; } = [];
 
     public static async Task<FakeBluetoothd> StartAsync(string busAddress, HostFirmwareTransport firmware, FakeAdapter adapter = FakeAdapter.PoweredOn)
     {
@@ -170,6 +184,13 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
                 byte[] value = body.ReadArrayOfByte();
                 var options = body.ReadDictionaryOfStringToVariantValue();
                 var type = options.TryGetValue("type", out var t) && t.GetString() == "command" ? WriteType.WithoutResponse : WriteType.WithResponse;
+                if (type == WriteType.WithoutResponse && DataWithoutResponse)
+                {
+                    WithoutResponsePackets.Add(("command", value));
+                    Reply(context);
+                    return;
+                }
+
                 // Notifications the core sends while handling the write are signalled before the reply, as on air.
                 Link(path).WriteAsync(Uuid(path), value, type, CancellationToken.None).GetAwaiter().GetResult();
                 Reply(context);
@@ -186,7 +207,13 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
                 Reply(context);
                 return;
             case "org.bluez.GattCharacteristic1.AcquireWrite":
-                context.ReplyError("org.bluez.Error.NotSupported", "Operation is not supported");
+                if (!AcquireWriteSupported || !DataWithoutResponse)
+                {
+                    context.ReplyError("org.bluez.Error.NotSupported", "Operation is not supported");
+                    return;
+                }
+
+                ReplyWriteSocket(context, Props(path, BlueZNames.GattCharacteristic)["MTU"].GetUInt16());
                 return;
             default:
                 context.ReplyError("org.freedesktop.DBus.Error.UnknownMethod", $"The fake bluetoothd does not implement {member} on {path}.");
@@ -263,7 +290,7 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
                 {
                     ["UUID"] = uuid.ToString(),
                     ["Service"] = VariantValue.ObjectPath(service),
-                    ["Flags"] = VariantValue.Array(flags),
+                    ["Flags"] = VariantValue.Array(uuid == OtaUuids.Data && DataWithoutResponse ? [.. flags, "write-without-response"] : flags),
                     ["Notifying"] = false,
                     ["MTU"] = (ushort)mtu,
                 },
@@ -290,6 +317,42 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
             Set(devicePath, BlueZNames.Device, "Connected", false);
         }
     }
+
+    /// <summary>AcquireWrite: one end of a SOCK_SEQPACKET pair goes to the client; each packet it sends is one write.</summary>
+    private void ReplyWriteSocket(MethodContext context, ushort mtu)
+    {
+        var ends = new int[2];
+        if (socketpair(1 /* AF_UNIX */, 5 /* SOCK_SEQPACKET */, 0, ends) != 0)
+        {
+            throw new BleTransportException($"socketpair failed ({Marshal.GetLastPInvokeError()})");
+        }
+
+        var ours = new Socket(new SafeSocketHandle(ends[0], ownsHandle: true));
+        using var theirs = new SafeSocketHandle(ends[1], ownsHandle: true);
+        var writer = context.CreateReplyWriter("hq");
+        writer.WriteHandle(theirs);
+        writer.WriteUInt16(mtu);
+        context.Reply(writer.CreateMessage());
+        writer.Dispose();
+        _ = Task.Run(async () =>
+        {
+            var buffer = new byte[mtu];
+            using (ours)
+            {
+                int n;
+                while ((n = await ours.ReceiveAsync(buffer, SocketFlags.None)) > 0)
+                {
+                    lock (_gate)
+                    {
+                        WithoutResponsePackets.Add(("socket", buffer[..n]));
+                    }
+                }
+            }
+        });
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int socketpair(int domain, int type, int protocol, int[] sv);
 
     private IBleConnection Link(string characteristicPath)
     {
