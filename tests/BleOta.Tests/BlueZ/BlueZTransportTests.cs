@@ -65,10 +65,10 @@ public sealed class BlueZTransportTests : IDisposable
         throw new InvalidOperationException("The scan found nothing.");
     }
 
-    private static Task<OtaResult> Update(Esp32Device device, byte[] image)
+    private static Task<OtaResult> Update(Esp32Device device, byte[] image, OtaProtocolVersion protocol = OtaProtocolVersion.V1)
     {
         var updater = new OtaUpdater(new OtaSessionRegistry());
-        return updater.RunAsync(updater.CreateSession(device, FirmwareImage.Parse(image)), Options, null, CancellationToken.None);
+        return updater.RunAsync(updater.CreateSession(device, FirmwareImage.Parse(image)), Options with { Protocol = protocol }, null, CancellationToken.None);
     }
 
     [SkippableFact]
@@ -158,11 +158,30 @@ public sealed class BlueZTransportTests : IDisposable
     [SkippableTheory]
     [InlineData(true, "socket")]
     [InlineData(false, "command")]
+    public async Task A_v2_update_streams_without_response_through_bluez_into_the_real_core_and_the_new_image_boots(bool acquireWrite, string path)
+    {
+        var firmware = AddDevice(247);
+        var bluetoothd = await StartBluetoothd();
+        bluetoothd.AcquireWriteSupported = acquireWrite;
+        var image = TestImages.Build(version: "8.0.2", size: 80_000);
+
+        var result = await Update(await FindFirst(), image, OtaProtocolVersion.Auto); // the core's Info offers v2
+
+        Assert.Equal((OtaStatus.Succeeded, OtaProtocolVersion.V2), (result.Status, result.Protocol));
+        Assert.Equal("8.0.2", firmware.RunningVersion);
+        Assert.Equal(image, firmware.ReadRunningImage()![..image.Length]);
+        Assert.NotEmpty(bluetoothd.WithoutResponsePackets);
+        Assert.All(bluetoothd.WithoutResponsePackets, p => Assert.Equal(path, p.Path));
+        Assert.Equal(0, firmware.NorViolations);
+    }
+
+    [SkippableTheory]
+    [InlineData(true, "socket")]
+    [InlineData(false, "command")]
     public async Task Writes_without_response_go_through_the_acquired_socket_or_else_as_write_commands(bool acquireWrite, string path)
     {
         AddDevice(247);
         var bluetoothd = await StartBluetoothd();
-        bluetoothd.DataWithoutResponse = true;
         bluetoothd.AcquireWriteSupported = acquireWrite;
         var device = await FindFirst();
         await using var connection = await _transport.ConnectAsync(device.Address, CancellationToken.None);

@@ -31,7 +31,7 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
     private static readonly (Guid Uuid, string Suffix, string[] Flags)[] Gatt =
     [
         (OtaUuids.Control, "/char0029", ["read", "write", "notify"]),
-        (OtaUuids.Data, "/char002c", ["write"]),
+        (OtaUuids.Data, "/char002c", ["write", "write-without-response"]),
         (OtaUuids.Info, "/char002e", ["read"]),
     ];
 
@@ -69,16 +69,10 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
     /// <summary>Calls the transport made, as "Interface.Member", in order.</summary>
     public List<string> Calls { get; } = [];
 
-    /// <summary>
-    /// Offer write-without-response on Data, as a v2 device does. The v1 core has no such write, so the fake
-    /// keeps those packets in <see cref="WithoutResponsePackets"/> instead of passing them on.
-    /// </summary>
-    public bool DataWithoutResponse { get; set; }
-
     /// <summary>Whether AcquireWrite hands out a socket (BlueZ 5.46 and later) or answers NotSupported.</summary>
     public bool AcquireWriteSupported { get; set; } = true;
 
-    /// <summary>Packets written without response, each with how it arrived ("socket" or "command").</summary>
+    /// <summary>Packets written without response, each with how it arrived ("socket" or "command"); all go on to the core.</summary>
     public List<(string Path, byte[] Packet)> WithoutResponsePackets { get; } = [];
 
     public static async Task<FakeBluetoothd> StartAsync(string busAddress, HostFirmwareTransport firmware, FakeAdapter adapter = FakeAdapter.PoweredOn)
@@ -184,9 +178,10 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
                 byte[] value = body.ReadArrayOfByte();
                 var options = body.ReadDictionaryOfStringToVariantValue();
                 var type = options.TryGetValue("type", out var t) && t.GetString() == "command" ? WriteType.WithoutResponse : WriteType.WithResponse;
-                if (type == WriteType.WithoutResponse && DataWithoutResponse)
+                if (type == WriteType.WithoutResponse)
                 {
                     WithoutResponsePackets.Add(("command", value));
+                    WriteCommand(path, value);
                     Reply(context);
                     return;
                 }
@@ -207,13 +202,13 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
                 Reply(context);
                 return;
             case "org.bluez.GattCharacteristic1.AcquireWrite":
-                if (!AcquireWriteSupported || !DataWithoutResponse)
+                if (!AcquireWriteSupported)
                 {
                     context.ReplyError("org.bluez.Error.NotSupported", "Operation is not supported");
                     return;
                 }
 
-                ReplyWriteSocket(context, Props(path, BlueZNames.GattCharacteristic)["MTU"].GetUInt16());
+                ReplyWriteSocket(context, path, Props(path, BlueZNames.GattCharacteristic)["MTU"].GetUInt16());
                 return;
             default:
                 context.ReplyError("org.freedesktop.DBus.Error.UnknownMethod", $"The fake bluetoothd does not implement {member} on {path}.");
@@ -290,7 +285,7 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
                 {
                     ["UUID"] = uuid.ToString(),
                     ["Service"] = VariantValue.ObjectPath(service),
-                    ["Flags"] = VariantValue.Array(uuid == OtaUuids.Data && DataWithoutResponse ? [.. flags, "write-without-response"] : flags),
+                    ["Flags"] = VariantValue.Array(flags),
                     ["Notifying"] = false,
                     ["MTU"] = (ushort)mtu,
                 },
@@ -319,7 +314,7 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
     }
 
     /// <summary>AcquireWrite: one end of a SOCK_SEQPACKET pair goes to the client; each packet it sends is one write.</summary>
-    private void ReplyWriteSocket(MethodContext context, ushort mtu)
+    private void ReplyWriteSocket(MethodContext context, string characteristicPath, ushort mtu)
     {
         var ends = new int[2];
         if (socketpair(1 /* AF_UNIX */, 5 /* SOCK_SEQPACKET */, 0, ends) != 0)
@@ -345,10 +340,24 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
                     lock (_gate)
                     {
                         WithoutResponsePackets.Add(("socket", buffer[..n]));
+                        WriteCommand(characteristicPath, buffer[..n]);
                     }
                 }
             }
         });
+    }
+
+    /// <summary>A write command has no response on air: what the core refuses is dropped, as a peripheral would.</summary>
+    private void WriteCommand(string characteristicPath, byte[] packet)
+    {
+        try
+        {
+            Link(characteristicPath).WriteAsync(Uuid(characteristicPath), packet, WriteType.WithoutResponse, CancellationToken.None).GetAwaiter().GetResult();
+        }
+        catch (BleTransportException)
+        {
+            // Refused, or the link is gone: the client learns from the protocol's acknowledgements.
+        }
     }
 
     [DllImport("libc", SetLastError = true)]
