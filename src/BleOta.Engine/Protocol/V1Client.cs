@@ -45,7 +45,17 @@ public sealed class V1Client(OtaTimeouts timeouts)
         }
 
         await WriteAsync(connection, OtaUuids.Control, new byte[] { (byte)OtaOpcode.Done }, cancellationToken).ConfigureAwait(false);
-        reply = await ReceiveOpcodeAsync(control, timeouts.Done, "DONE_ACK", OtaOpcode.DoneAck, OtaOpcode.DoneNak, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            reply = await ReceiveOpcodeAsync(control, timeouts.Done, "DONE_ACK", OtaOpcode.DoneAck, OtaOpcode.DoneNak, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OtaException ex) when (ex.Code is OtaErrorCode.Disconnected or OtaErrorCode.AckTimeout)
+        {
+            // The whole image is on the device: it may have accepted it and restarted before its answer got out.
+            throw new OtaException(ex.Code,
+                $"{ex.Message} The whole image was sent, so the device may have accepted it and restarted: it runs either its old firmware or the new one, never a partial image. Scan again to see its version.", ex);
+        }
+
         if (reply == OtaOpcode.DoneNak)
         {
             throw new OtaException(OtaErrorCode.ImageRejected,

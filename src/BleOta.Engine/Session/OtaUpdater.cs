@@ -18,6 +18,9 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
     /// <summary>Opens a session now, so it is visible to <c>Get-OtaProgress</c> while it waits its turn.</summary>
     public OtaSession CreateSession(Esp32Device device, FirmwareImage image) => registry.Start(device, image);
 
+    /// <summary>The protocols this engine speaks, oldest first; <c>Auto</c> picks the newest the device offers.</summary>
+    public static IReadOnlyList<OtaProtocolVersion> SupportedProtocols { get; } = [OtaProtocolVersion.V1, OtaProtocolVersion.V2];
+
     public async Task<OtaResult> RunAsync(OtaSession session, OtaOptions options, IProgress<OtaProgress>? progress, CancellationToken cancellationToken)
     {
         string? versionBefore = null;

@@ -15,8 +15,14 @@ public sealed record DeviceFaults
     /// <summary>Drop the link once this many image bytes have arrived.</summary>
     public int? DisconnectAfterBytes { get; init; }
 
-    /// <summary>Refuse the flash write that covers this image offset.</summary>
+    /// <summary>Refuse the flash write that covers this image offset (once: a retry can succeed).</summary>
     public int? FailFlashWriteAt { get; init; }
+
+    /// <summary>esp_ota_set_boot_partition fails after the image verified: DONE_NAK, the old image keeps booting.</summary>
+    public bool FailSetBootPartition { get; init; }
+
+    /// <summary>Flash erase and programming take this many times longer than the link profile says (a worn or slow chip).</summary>
+    public double FlashSlowdown { get; init; } = 1;
 
     /// <summary>The app's self-test fails after the new image boots, so the bootloader rolls back.</summary>
     public bool SelfTestFails { get; init; }

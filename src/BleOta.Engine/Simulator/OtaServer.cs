@@ -144,13 +144,12 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
             return;
         }
 
-        if (faults.RejectRequest || _packetSize == 0)
+        if (faults.RejectRequest || _packetSize == 0 || !flash.Begin())
         {
             Notify(OtaOpcode.RequestNak);
             return;
         }
 
-        Busy = flash.Begin();
         _state = State.Updating;
         Notify(OtaOpcode.RequestAck);
     }

@@ -34,7 +34,12 @@ public sealed class SimulatedDevice
         Address = address;
         Name = name;
         Options = options;
-        Flash = new SimulatedFlash(options.SlotSize, factoryImage, options.Profile) { FailWriteAtOffset = options.Faults.FailFlashWriteAt };
+        Flash = new SimulatedFlash(options.SlotSize, factoryImage, options.Profile)
+        {
+            FailWriteAtOffset = options.Faults.FailFlashWriteAt,
+            FailSetBoot = options.Faults.FailSetBootPartition,
+            Slowdown = options.Faults.FlashSlowdown,
+        };
         Chip = FirmwareImage.Parse(factoryImage).Chip;
         Server = NewServer();
     }
@@ -100,6 +105,19 @@ public sealed class SimulatedDevice
             {
                 Server = NewServer();
             }
+        }
+    }
+
+    /// <summary>
+    /// Power loss or a crash: the link drops without a word, any update in progress is lost, and the
+    /// bootloader picks what boots. The device is advertising again afterwards.
+    /// </summary>
+    public void PowerCycle()
+    {
+        Connection?.Drop("the device restarted");
+        lock (_gate)
+        {
+            Restart();
         }
     }
 

@@ -52,21 +52,36 @@ public sealed class SimulatedFlash
     /// <summary>Bytes accepted since <see cref="Begin"/>.</summary>
     public int Written => _written;
 
-    /// <summary>Fails the write that would cross this offset, as a flash or driver fault would.</summary>
+    /// <summary>Fails the write that would cross this offset once, as a flash or driver fault would.</summary>
     public int? FailWriteAtOffset { get; set; }
+
+    /// <summary>Makes the next <see cref="End"/> fail to switch otadata after the image verified.</summary>
+    public bool FailSetBoot { get; set; }
+
+    /// <summary>Multiplies erase and programming time (1 = the link profile's figures).</summary>
+    public double Slowdown { get; set; } = 1;
 
     public SlotState StateOf(int slot) => _states[slot];
 
     public FirmwareImage? RunningImage => RunningSlot < 0 ? null : FirmwareImage.Parse(_slots[RunningSlot]);
 
-    /// <summary><c>esp_ota_begin</c> with sequential writes: pick the other slot; erasing happens as writes arrive.</summary>
-    public TimeSpan Begin()
+    /// <summary>Makes the next <see cref="Begin"/> fail, as <c>esp_ota_begin</c> does without an update partition.</summary>
+    public bool FailBegin { get; set; }
+
+    /// <summary><c>esp_ota_begin</c> with sequential writes: pick the other slot; erasing happens as writes arrive. False when it fails.</summary>
+    public bool Begin()
     {
+        if (FailBegin)
+        {
+            FailBegin = false;
+            return false;
+        }
+
         _updateSlot = RunningSlot == 1 ? 0 : 1;
         _written = 0;
         _erasedUpTo = 0;
         _states[_updateSlot] = SlotState.Empty;
-        return TimeSpan.Zero;
+        return true;
     }
 
     /// <summary><c>esp_ota_write</c>: erases the sectors it enters, then programs. False when the flash refuses.</summary>
@@ -80,6 +95,7 @@ public sealed class SimulatedFlash
 
         if (FailWriteAtOffset is { } failAt && failAt >= _written && failAt < _written + data.Length)
         {
+            FailWriteAtOffset = null; // one-shot, as the firmware host device's fault: a retry can succeed
             return false;
         }
 
@@ -88,7 +104,7 @@ public sealed class SimulatedFlash
         {
             slot.AsSpan(_erasedUpTo, SectorSize).Fill(0xFF);
             _erasedUpTo += SectorSize;
-            busy += Profile.SectorEraseTime;
+            busy += Profile.SectorEraseTime * Slowdown;
         }
 
         for (int i = 0; i < data.Length; i++)
@@ -98,7 +114,7 @@ public sealed class SimulatedFlash
         }
 
         _written += data.Length;
-        busy += TimeSpan.FromSeconds(data.Length / Profile.FlashWriteBytesPerSecond);
+        busy += TimeSpan.FromSeconds(data.Length * Slowdown / Profile.FlashWriteBytesPerSecond);
         return true;
     }
 
@@ -122,6 +138,13 @@ public sealed class SimulatedFlash
         {
             _states[slot] = SlotState.Invalid;
             return image.Diagnostics.First(d => d.Severity == DiagnosticSeverity.Error).Message;
+        }
+
+        if (FailSetBoot)
+        {
+            FailSetBoot = false;
+            _states[slot] = SlotState.Aborted;
+            return "esp_ota_set_boot_partition failed";
         }
 
         _bootSlot = slot;

@@ -1,0 +1,192 @@
+/*
+ * Hostile input at the firmware: a byte string is read as a sequence of
+ * central actions (connect, writes of any length and content, reads,
+ * disconnects, restarts, flash faults) against the protocol core on the host
+ * device. Afterwards the device must boot, the flash must never have been
+ * written unerased, and a clean update must succeed.
+ *
+ * Built two ways: as a libFuzzer target (clang -fsanitize=fuzzer,address,
+ * undefined; `build.ps1 Fuzz`) and, with BO_FUZZ_RANDOM, as a seeded random
+ * harness that any compiler with ASan/UBSan builds (CTest runs it bounded).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ble_ota_host.h"
+#include "ble_ota_proto.h"
+#include "bo_image.h"
+
+#define PARTITION (64u * 1024u)
+#define MAX_LIVE  4
+
+typedef struct {
+    const uint8_t *data;
+    size_t size;
+    size_t pos;
+} reader_t;
+
+static uint8_t next8(reader_t *r)
+{
+    return r->pos < r->size ? r->data[r->pos++] : 0;
+}
+
+static uint16_t next16(reader_t *r)
+{
+    uint16_t lo = next8(r);
+    return (uint16_t)(lo | ((uint16_t)next8(r) << 8));
+}
+
+static void require(int ok, const char *what)
+{
+    if (!ok) {
+        fprintf(stderr, "fuzz_core: invariant broken: %s\n", what);
+        abort();
+    }
+}
+
+/* A handle from the live list, or a stale/invalid one now and then. */
+static int32_t pick_conn(reader_t *r, const int32_t *live)
+{
+    uint8_t b = next8(r);
+    return (b & 0x80) ? (int32_t)(b & 0x7F) - 8 : live[b % MAX_LIVE];
+}
+
+/* The v1 sequence a correct client sends; true when the device took the image. */
+static int clean_update(bo_host_t *h, const uint8_t *img, size_t len)
+{
+    int32_t c = bo_host_connect(h, 247);
+    require(c > 0, "a central can connect after the fuzzed sequence");
+    require(bo_host_subscribe(h, c, 1) == 1, "subscribe");
+    uint8_t size[2] = {244, 0};
+    uint8_t op = BLE_OTA_OP_REQUEST, note[8];
+    require(bo_host_write(h, c, BO_HOST_CHAR_DATA, size, 2) == 0, "packet size accepted");
+    require(bo_host_write(h, c, BO_HOST_CHAR_CONTROL, &op, 1) == 0, "REQUEST accepted");
+    require(bo_host_take_notification(h, NULL, note, sizeof(note)) == 1 && note[0] == BLE_OTA_OP_REQUEST_ACK, "REQUEST_ACK");
+    for (size_t off = 0; off < len; off += 244) {
+        size_t n = len - off < 244 ? len - off : 244;
+        require(bo_host_write(h, c, BO_HOST_CHAR_DATA, img + off, (uint32_t)n) == 0, "image chunk accepted");
+    }
+    op = BLE_OTA_OP_DONE;
+    require(bo_host_write(h, c, BO_HOST_CHAR_CONTROL, &op, 1) == 0, "DONE accepted");
+    return bo_host_take_notification(h, NULL, note, sizeof(note)) == 1 && note[0] == BLE_OTA_OP_DONE_ACK;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static uint8_t image[512];
+    static size_t image_len;
+    if (image_len == 0) {
+        image_len = bo_image_build_minimal(image, sizeof(image), "fuzz-ok", "fuzz", "v5.3.2");
+    }
+    bo_host_t *h = bo_host_create(PARTITION);
+    require(h != NULL, "create");
+    reader_t r = {data, size, 0};
+    int32_t live[MAX_LIVE] = {0};
+    uint8_t buf[600];
+    size_t image_off = 0;
+
+    while (r.pos < r.size) {
+        uint8_t op = next8(&r);
+        int32_t c = pick_conn(&r, live);
+        switch (op % 13) {
+        case 0:
+            live[next8(&r) % MAX_LIVE] = bo_host_connect(h, (uint16_t)(23 + next16(&r) % 495));
+            break;
+        case 1:
+            (void)bo_host_disconnect(h, c);
+            break;
+        case 2:
+            (void)bo_host_subscribe(h, c, next8(&r) & 1);
+            break;
+        case 3:
+        case 4: {
+            uint32_t len = op % 13 == 3 ? next8(&r) % 3 : next16(&r) % 530;
+            for (uint32_t i = 0; i < len; i++) {
+                buf[i] = next8(&r);
+            }
+            (void)bo_host_write(h, c, op % 13 == 3 ? BO_HOST_CHAR_CONTROL : BO_HOST_CHAR_DATA, buf, len);
+            break;
+        }
+        case 5: {
+            /* Pieces of a real image, so the core gets deep into an update. */
+            uint32_t len = 1 + next16(&r) % 300;
+            if (image_off >= image_len) {
+                image_off = 0;
+            }
+            if (len > image_len - image_off) {
+                len = (uint32_t)(image_len - image_off);
+            }
+            (void)bo_host_write(h, c, BO_HOST_CHAR_DATA, image + image_off, len);
+            image_off += len;
+            break;
+        }
+        case 6:
+            (void)bo_host_read(h, c, next8(&r) % 4, buf, next8(&r) % 2 ? sizeof(buf) : next8(&r) % 4);
+            break;
+        case 7:
+            (void)bo_host_take_notification(h, NULL, buf, next8(&r) % 4);
+            break;
+        case 8:
+            (void)bo_host_reboot(h);
+            memset(live, 0, sizeof(live));
+            break;
+        case 9:
+            (void)bo_host_set_mtu(h, c, next16(&r));
+            break;
+        case 10:
+            switch (next8(&r) % 5) {
+            case 0: (void)bo_host_fail_write_at(h, (int64_t)next16(&r) * 4); break;
+            case 1: (void)bo_host_fail_erase_at(h, (int64_t)next16(&r) * 4); break;
+            case 2: (void)bo_host_fail_begin(h, 1); break;
+            case 3: (void)bo_host_fail_set_boot(h, 1); break;
+            default: (void)bo_host_set_self_test_result(h, next8(&r) & 1); break;
+            }
+            break;
+        case 11:
+            (void)bo_host_set_max_packet_size(h, next16(&r) % 600);
+            break;
+        default:
+            (void)bo_host_advance_ms(h, next16(&r));
+            break;
+        }
+    }
+
+    /* Power cycle: whatever happened, a whole image boots and the device takes a clean update. */
+    require(bo_host_reboot(h) >= 0, "the device boots after the fuzzed sequence");
+    require(bo_host_nor_violations(h) == 0, "no write to unerased flash");
+    (void)bo_host_fail_write_at(h, -1);
+    (void)bo_host_fail_erase_at(h, -1);
+    (void)bo_host_fail_begin(h, 0);
+    (void)bo_host_fail_set_boot(h, 0);
+    (void)bo_host_set_self_test_result(h, 1);
+    (void)bo_host_set_max_packet_size(h, 512);
+    require(clean_update(h, image, image_len), "a clean update is accepted");
+    require(bo_host_reboot(h) >= 0, "the new image boots");
+    char version[40];
+    require(bo_host_running_version(h, version, sizeof(version)) > 0 && strcmp(version, "fuzz-ok") == 0, "the new image runs");
+    bo_host_destroy(h);
+    return 0;
+}
+
+#ifdef BO_FUZZ_RANDOM
+/* Seeded random inputs: fuzz_core_random [iterations [seed]]. Same seed, same inputs. */
+int main(int argc, char **argv)
+{
+    unsigned long iterations = argc > 1 ? strtoul(argv[1], NULL, 10) : 2000;
+    uint64_t state = argc > 2 ? strtoull(argv[2], NULL, 10) : 1;
+    static uint8_t input[4096];
+    for (unsigned long i = 0; i < iterations; i++) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        size_t len = (size_t)(state >> 33) % sizeof(input);
+        for (size_t j = 0; j < len; j++) {
+            state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+            input[j] = (uint8_t)(state >> 56);
+        }
+        LLVMFuzzerTestOneInput(input, len);
+    }
+    printf("fuzz_core: %lu random inputs, no invariant broken\n", iterations);
+    return 0;
+}
+#endif
