@@ -15,20 +15,26 @@
              -UpdateMarkdown it first updates docs/help from the cmdlets (describe what it adds).
       Package builds with help and writes out/package/BleOta.<version>.nupkg, which Publish-PSResource and
              Install-PSResource accept.
+      Fuzz   fuzzes the firmware's protocol core under AddressSanitizer and UBSan: libFuzzer for
+             -FuzzSeconds when clang is installed, else the seeded random harness with many more inputs.
     Run it through the repo's local dotnet tool so only the .NET SDK is needed:
       dotnet tool restore && dotnet pwsh ./build.ps1 Demo
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Docs', 'Package')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Docs', 'Package', 'Fuzz')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
     # Docs: bring docs/help up to date with the cmdlets (Update-MarkdownCommandHelp) before checking it.
-    [switch] $UpdateMarkdown
+    [switch] $UpdateMarkdown,
+
+    # Fuzz: how long libFuzzer runs (the random harness instead gets 800 inputs per second asked for).
+    [ValidateRange(1, 86400)]
+    [int] $FuzzSeconds = 300
 )
 
 $ErrorActionPreference = 'Stop'
@@ -305,6 +311,36 @@ function Invoke-Bench {
     Invoke-Native dotnet @($bench, '--output', (Join-Path $Root 'docs/benchmarks.md'))
 }
 
+function Test-LibFuzzer {
+    # clang alone is not enough: libFuzzer and the sanitizer runtimes come in a separate package.
+    if (-not (Get-Command clang -ErrorAction Ignore)) { return $false }
+    $probe = Join-Path ([IO.Path]::GetTempPath()) "bleota-libfuzzer-$PID.c"
+    Set-Content $probe 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }'
+    & clang '-fsanitize=fuzzer,address' $probe -o "$probe.out" 2>$null
+    $ok = $LASTEXITCODE -eq 0
+    Remove-Item $probe, "$probe.out" -ErrorAction Ignore
+    $ok
+}
+
+function Invoke-Fuzz {
+    $source = Join-Path $Root 'firmware/test'
+    if (Test-LibFuzzer) {
+        $build = Join-Path $Out 'firmware/fuzz'
+        Invoke-Native cmake @('-S', $source, '-B', $build, '-DCMAKE_C_COMPILER=clang', '-DCMAKE_CXX_COMPILER=clang++', '-DCMAKE_BUILD_TYPE=RelWithDebInfo')
+        Invoke-Native cmake @('--build', $build, '--target', 'fuzz_core_libfuzzer')
+        $corpus = Join-Path $build 'corpus'
+        New-Item -ItemType Directory -Force $corpus | Out-Null
+        Invoke-Native (Join-Path $build 'fuzz_core_libfuzzer') @($corpus, "-max_total_time=$FuzzSeconds", '-max_len=4096')
+    }
+    else {
+        Write-Host 'No clang with libFuzzer (apt-get install clang libclang-rt-dev): running the seeded random harness instead.' -ForegroundColor Yellow
+        $build = Join-Path $Out 'firmware/host'
+        Invoke-Native cmake @('-S', $source, '-B', $build)
+        Invoke-Native cmake @('--build', $build, '--target', 'fuzz_core_random')
+        Invoke-Native (Join-Path $build 'fuzz_core_random') @("$($FuzzSeconds * 800)", "$(Get-Random)")
+    }
+}
+
 Push-Location $Root
 try {
     switch ($Task) {
@@ -314,6 +350,7 @@ try {
         'Bench' { Invoke-Bench }
         'Docs' { Invoke-Build; Invoke-Docs }
         'Package' { Invoke-Package }
+        'Fuzz' { Invoke-Fuzz }
     }
 }
 finally {

@@ -30,6 +30,7 @@ internal static class ErrorIds
         OtaErrorCode.ImageRejected => ("DeviceRejectedImage", ErrorCategory.InvalidResult),
         OtaErrorCode.FlashFailed => ("DeviceFlashFailed", ErrorCategory.WriteError),
         OtaErrorCode.DeviceBusy => ("DeviceBusy", ErrorCategory.ResourceBusy),
+        OtaErrorCode.PairingRequired => ("DevicePairingRequired", ErrorCategory.SecurityError),
         OtaErrorCode.AckTimeout => ("AckTimeout", ErrorCategory.OperationTimeout),
         OtaErrorCode.Disconnected => ("DeviceDisconnected", ErrorCategory.ConnectionError),
         OtaErrorCode.TransportError => ("TransportError", ErrorCategory.ConnectionError),

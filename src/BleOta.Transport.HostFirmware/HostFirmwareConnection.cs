@@ -52,6 +52,11 @@ internal sealed class HostFirmwareConnection : IBleConnection
                 throw new BleTransportException($"Could not connect to {device.Name} (ble_ota_host error {conn}).");
             }
 
+            if (device.Bonded)
+            {
+                device.Call(h => NativeMethods.bo_host_set_encrypted(h, conn, 1)); // a bonded central encrypts right after connecting
+            }
+
             var connection = new HostFirmwareConnection(device, conn);
             device.Attach(connection);
             return connection;

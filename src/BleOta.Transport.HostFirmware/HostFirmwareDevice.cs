@@ -168,6 +168,12 @@ public sealed class HostFirmwareDevice : IDisposable
     /// <summary>The next esp_ota_begin fails (no update partition): REQUEST_NAK.</summary>
     public void FailBegin(bool fail = true) => Check(Call(h => NativeMethods.bo_host_fail_begin(h, fail ? 1 : 0)), "inject a begin fault");
 
+    /// <summary>CONFIG_BLE_OTA_REQUIRE_ENCRYPTION: writes on links that are not encrypted are refused (ATT 0x0F). Only while idle.</summary>
+    public void RequireEncryption(bool require = true) => Check(Call(h => NativeMethods.bo_host_set_require_encryption(h, require ? 1 : 0)), "require encryption");
+
+    /// <summary>Whether a central that connects has a bond with this device, so its link comes up encrypted.</summary>
+    public bool Bonded { get; set; }
+
     public void Dispose()
     {
         _connection?.Drop("the device was disposed", notifyDevice: false);

@@ -10,7 +10,7 @@ namespace BleOta.Transport.HostFirmware;
 internal static class NativeMethods
 {
     internal const string Library = "ble_ota_host";
-    internal const int AbiVersion = 3;
+    internal const int AbiVersion = 4;
 
     internal const int CharControl = 0;
     internal const int CharData = 1;
@@ -123,6 +123,12 @@ internal static class NativeMethods
 
     [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
     internal static extern int bo_host_stream_offset(IntPtr h);
+
+    [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+    internal static extern int bo_host_set_require_encryption(IntPtr h, int require);
+
+    [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+    internal static extern int bo_host_set_encrypted(IntPtr h, int conn, int encrypted);
 }
 
 /// <summary>

@@ -186,7 +186,7 @@ int main(int argc, char **argv)
         }
         LLVMFuzzerTestOneInput(input, len);
     }
-    printf("fuzz_core: %lu random inputs, no invariant broken\n", iterations);
+    printf("fuzz_core: %lu random inputs from seed %s, no invariant broken\n", iterations, argc > 2 ? argv[2] : "1");
     return 0;
 }
 #endif

@@ -894,6 +894,28 @@ int32_t bo_host_fail_begin(bo_host_t *h, int32_t fail)
     return 0;
 }
 
+int32_t bo_host_set_require_encryption(bo_host_t *h, int32_t require)
+{
+    if (h == NULL || ble_ota_core_state(&h->core) != BLE_OTA_STATE_IDLE) {
+        return BO_HOST_E_ARG;
+    }
+    h->core_cfg.require_encryption = require != 0;
+    h->core.cfg.require_encryption = require != 0;
+    return 0;
+}
+
+int32_t bo_host_set_encrypted(bo_host_t *h, int32_t conn, int32_t encrypted)
+{
+    if (h == NULL) {
+        return BO_HOST_E_ARG;
+    }
+    if (find_conn(h, conn) == NULL) {
+        return BO_HOST_E_NOT_CONNECTED;
+    }
+    ble_ota_core_on_encryption_change(&h->core, (uint16_t)conn, encrypted != 0);
+    return 0;
+}
+
 int32_t bo_host_nor_violations(bo_host_t *h)
 {
     return h == NULL ? BO_HOST_E_ARG : h->nor_violations;

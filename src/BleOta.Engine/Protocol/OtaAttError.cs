@@ -7,7 +7,9 @@ namespace BleOta.Engine.Protocol;
 public static class OtaAttError
 {
     public const byte None = 0x00;
+    public const byte InsufficientAuthentication = 0x05;
     public const byte InvalidAttributeValueLength = 0x0D;
+    public const byte InsufficientEncryption = 0x0F;
     public const byte ValueNotAllowed = 0x13;
     public const byte WrongState = 0x80;
     public const byte UnknownOpcode = 0x81;
@@ -25,6 +27,10 @@ public static class OtaAttError
             "The image is larger than the device's OTA partition (ATT 0x83); the device aborted and keeps its firmware. Shrink the app or repartition the device by cable."),
         Busy => new(OtaErrorCode.DeviceBusy,
             "Another client is updating this device (ATT 0x84). Wait for it to finish, or restart the device."),
+        InsufficientAuthentication or InsufficientEncryption => new(OtaErrorCode.PairingRequired,
+            $"The device accepts updates only over an encrypted, bonded link (ATT 0x{attError:X2}); this computer is not paired with it. " +
+            "Pair once, then run the update again: on Linux `bluetoothctl` then `pair <address>` (and `trust <address>`); on Windows Settings > Bluetooth & devices > Add device. " +
+            "If pairing fails, remove the old bond on both sides and pair again."),
         NotAnAppImage => new(OtaErrorCode.ImageRejected,
             "The device refused the data as not an ESP app image (ATT 0x85); it keeps its firmware."),
         _ => new(OtaErrorCode.TransportError,

@@ -27,6 +27,9 @@ public enum OtaErrorCode
     /// <summary>Another client is updating the device.</summary>
     DeviceBusy,
 
+    /// <summary>The device requires an encrypted, bonded link and this computer is not paired with it.</summary>
+    PairingRequired,
+
     /// <summary>No acknowledgement arrived in time.</summary>
     AckTimeout,
 

@@ -29,6 +29,7 @@ const char *ble_ota_err_name(ble_ota_err_t err)
     case BLE_OTA_ERR_SET_BOOT:          return "BLE_OTA_ERR_SET_BOOT";
     case BLE_OTA_ERR_DISCONNECTED:      return "BLE_OTA_ERR_DISCONNECTED";
     case BLE_OTA_ERR_NOTIFY:            return "BLE_OTA_ERR_NOTIFY";
+    case BLE_OTA_ERR_INSUFFICIENT_ENC:  return "BLE_OTA_ERR_INSUFFICIENT_ENC";
     case BLE_OTA_ERR_INTERNAL:          return "BLE_OTA_ERR_INTERNAL";
     case BLE_OTA_ERR_OFFSET:            return "BLE_OTA_ERR_OFFSET";
     case BLE_OTA_ERR_RING_FULL:         return "BLE_OTA_ERR_RING_FULL";
@@ -55,6 +56,7 @@ uint8_t ble_ota_err_to_att(ble_ota_err_t err)
     case BLE_OTA_ERR_FLASH:             return BLE_OTA_ATT_ERR_FLASH;
     case BLE_OTA_ERR_IMAGE_TOO_LARGE:   return BLE_OTA_ATT_ERR_IMAGE_TOO_LARGE;
     case BLE_OTA_ERR_IMAGE_INVALID:     return BLE_OTA_ATT_ERR_IMAGE_INVALID;
+    case BLE_OTA_ERR_INSUFFICIENT_ENC:  return BLE_OTA_ATT_ERR_INSUFFICIENT_ENC;
     default:                            return BLE_OTA_ATT_ERR_UNLIKELY;
     }
 }
@@ -77,6 +79,7 @@ ble_ota_core_config_t ble_ota_core_config_default(void)
     cfg.progress_interval_ms = 250;
     cfg.window = 16;
     cfg.compression = false;
+    cfg.require_encryption = false;
     return cfg;
 }
 
@@ -133,6 +136,7 @@ static ble_ota_core_conn_t *conn_get(ble_ota_core_t *core, uint16_t handle)
             c->handle = handle;
             c->mtu = ATT_DEFAULT_MTU;
             c->packet_size = 0;
+            c->encrypted = false;
             return c;
         }
     }
@@ -262,6 +266,7 @@ void ble_ota_core_on_connect(ble_ota_core_t *core, uint16_t conn, uint16_t mtu)
         /* A reused handle is a new connection: forget the old packet size. */
         c->mtu = mtu != 0 ? mtu : ATT_DEFAULT_MTU;
         c->packet_size = 0;
+        c->encrypted = false;
     }
 }
 
@@ -271,6 +276,24 @@ void ble_ota_core_on_mtu(ble_ota_core_t *core, uint16_t conn, uint16_t mtu)
     if (c != NULL && mtu != 0) {
         c->mtu = mtu;
     }
+}
+
+void ble_ota_core_on_encryption_change(ble_ota_core_t *core, uint16_t conn, bool encrypted)
+{
+    ble_ota_core_conn_t *c = conn_get(core, conn);
+    if (c != NULL) {
+        c->encrypted = encrypted;
+    }
+}
+
+/* With encryption required, nothing but Info is served to a link that is not encrypted. */
+static bool link_refused(ble_ota_core_t *core, uint16_t conn)
+{
+    if (!core->cfg.require_encryption) {
+        return false;
+    }
+    const ble_ota_core_conn_t *c = conn_find(core, conn);
+    return c == NULL || !c->encrypted;
 }
 
 void ble_ota_core_on_disconnect(ble_ota_core_t *core, uint16_t conn)
@@ -577,6 +600,9 @@ ble_ota_err_t ble_ota_core_on_control_write(ble_ota_core_t *core, uint16_t conn,
     if (core == NULL) {
         return BLE_OTA_ERR_INVALID_ARG;
     }
+    if (link_refused(core, conn)) {
+        return BLE_OTA_ERR_INSUFFICIENT_ENC;
+    }
     if (len >= BLE_OTA_V2_SHORT_LEN && has_v2(core)) {
         if (len > BLE_OTA_V2_REQUEST_LEN) {
             return BLE_OTA_ERR_INVALID_LEN; /* decided on the length alone: data may be NULL */
@@ -743,6 +769,9 @@ ble_ota_err_t ble_ota_core_on_data_write(ble_ota_core_t *core, uint16_t conn,
     if (core == NULL) {
         return BLE_OTA_ERR_INVALID_ARG;
     }
+    if (link_refused(core, conn)) {
+        return BLE_OTA_ERR_INSUFFICIENT_ENC;
+    }
     switch (core->state) {
     case BLE_OTA_STATE_IDLE:
         return data_idle(core, conn, data, len);
@@ -809,7 +838,8 @@ ble_ota_err_t ble_ota_core_on_info_read(ble_ota_core_t *core, uint16_t conn,
     put32(out + BLE_OTA_INFO_OFF_SLOT_SIZE, dev.slot_size);
     put16(out + BLE_OTA_INFO_OFF_MAX_PACKET, core->cfg.max_packet_size);
     put16(out + BLE_OTA_INFO_OFF_WINDOW, v2 ? core->cfg.window : (uint16_t)BLE_OTA_INFO_WINDOW_V1);
-    put32(out + BLE_OTA_INFO_OFF_FEATURES, features);
+    put32(out + BLE_OTA_INFO_OFF_FEATURES,
+          features | (core->cfg.require_encryption ? BLE_OTA_INFO_FEATURE_ENCRYPTED_LINK_REQ : 0u));
     put_str(out + BLE_OTA_INFO_OFF_VERSION, dev.version);
     put_str(out + BLE_OTA_INFO_OFF_PROJECT, dev.project_name);
     put_str(out + BLE_OTA_INFO_OFF_IDF_VERSION, dev.idf_version);

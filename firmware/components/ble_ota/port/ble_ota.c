@@ -23,6 +23,10 @@
 #include "ble_ota.h"
 #include "ble_ota_priv.h"
 
+#if CONFIG_BLE_OTA_REQUIRE_ENCRYPTION
+void ble_store_config_init(void); /* NimBLE's bond store; it has no public header */
+#endif
+
 static const char *TAG = "ble_ota";
 
 ble_ota_ctx_t *g_ble_ota;
@@ -155,6 +159,9 @@ esp_err_t ble_ota_init(const ble_ota_config_t *cfg)
     core_cfg.progress_interval_ms = o->cfg.progress_interval_ms;
     core_cfg.window = CONFIG_BLE_OTA_WINDOW;
     core_cfg.compression = CONFIG_BLE_OTA_COMPRESSION;
+#if CONFIG_BLE_OTA_REQUIRE_ENCRYPTION
+    core_cfg.require_encryption = true;
+#endif
     ESP_GOTO_ON_FALSE(ble_ota_core_init(&o->core, &core_cfg, &g_ble_ota_port, o) == BLE_OTA_OK,
                       ESP_ERR_INVALID_ARG, err, TAG, "core init");
 
@@ -171,6 +178,16 @@ esp_err_t ble_ota_init(const ble_ota_config_t *cfg)
     nimble_up = true;
     ble_hs_cfg.sync_cb = on_sync;
     ble_hs_cfg.reset_cb = on_reset;
+#if CONFIG_BLE_OTA_REQUIRE_ENCRYPTION
+    /* LE Secure Connections with bonding, Just Works: the device has no display or keys. */
+    ble_hs_cfg.sm_io_cap = BLE_HS_IO_NO_INPUT_OUTPUT;
+    ble_hs_cfg.sm_sc = 1;
+    ble_hs_cfg.sm_bonding = 1;
+    ble_hs_cfg.sm_our_key_dist = BLE_SM_PAIR_KEY_DIST_ENC | BLE_SM_PAIR_KEY_DIST_ID;
+    ble_hs_cfg.sm_their_key_dist = BLE_SM_PAIR_KEY_DIST_ENC | BLE_SM_PAIR_KEY_DIST_ID;
+    ble_hs_cfg.store_status_cb = ble_store_util_status_rr;
+    ble_store_config_init();
+#endif
     ble_svc_gap_init();
     ble_svc_gatt_init();
     ESP_GOTO_ON_FALSE(ble_ota_gatt_register() == 0, ESP_FAIL, err, TAG, "GATT registration");

@@ -109,6 +109,25 @@ static int gap_event(struct ble_gap_event *event, void *arg)
         }
         return 0;
 
+    case BLE_GAP_EVENT_ENC_CHANGE: {
+        struct ble_gap_conn_desc desc;
+        uint16_t conn = event->enc_change.conn_handle;
+        bool encrypted = event->enc_change.status == 0 && ble_gap_conn_find(conn, &desc) == 0 &&
+                         desc.sec_state.encrypted && desc.sec_state.bonded;
+        ESP_LOGI(TAG, "conn %u encryption %s (status %d)", conn, encrypted ? "on" : "off", event->enc_change.status);
+        ble_ota_core_on_encryption_change(&o->core, conn, encrypted);
+        return 0;
+    }
+
+    case BLE_GAP_EVENT_REPEAT_PAIRING: {
+        /* The central lost its bond and pairs again: forget ours, as NimBLE's bleprph does. */
+        struct ble_gap_conn_desc desc;
+        if (ble_gap_conn_find(event->repeat_pairing.conn_handle, &desc) == 0) {
+            ble_store_util_delete_peer(&desc.peer_id_addr);
+        }
+        return BLE_GAP_REPEAT_PAIRING_RETRY;
+    }
+
     case BLE_GAP_EVENT_ADV_COMPLETE:
         ble_ota_gap_advertise();
         return 0;

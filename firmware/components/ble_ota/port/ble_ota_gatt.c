@@ -13,6 +13,7 @@
 #include "host/ble_hs_mbuf.h"
 #include "host/ble_uuid.h"
 #include "os/os_mbuf.h"
+#include "sdkconfig.h"
 
 #include "ble_ota_priv.h"
 
@@ -31,6 +32,13 @@ static const ble_uuid128_t k_data_uuid = BLE_UUID128_INIT(BLE_OTA_CHR_DATA_UUID1
 static const ble_uuid128_t k_info_uuid = BLE_UUID128_INIT(BLE_OTA_CHR_INFO_UUID128_LE);
 
 static uint16_t s_control_val_handle;
+
+/* BLE_OTA_REQUIRE_ENCRYPTION: NimBLE refuses writes on an unencrypted link (ATT 0x0F) before our callbacks run. */
+#if CONFIG_BLE_OTA_REQUIRE_ENCRYPTION
+#define OTA_WRITE_FLAGS (BLE_GATT_CHR_F_WRITE | BLE_GATT_CHR_F_WRITE_ENC)
+#else
+#define OTA_WRITE_FLAGS BLE_GATT_CHR_F_WRITE
+#endif
 
 static int control_access(uint16_t conn, uint16_t attr, struct ble_gatt_access_ctxt *ctxt, void *arg)
 {
@@ -128,14 +136,14 @@ static const struct ble_gatt_svc_def k_services[] = {
             {
                 .uuid = &k_control_uuid.u,
                 .access_cb = control_access,
-                .flags = BLE_GATT_CHR_F_READ | BLE_GATT_CHR_F_WRITE | BLE_GATT_CHR_F_NOTIFY,
+                .flags = BLE_GATT_CHR_F_READ | OTA_WRITE_FLAGS | BLE_GATT_CHR_F_NOTIFY,
                 .val_handle = &s_control_val_handle,
             },
             {
                 /* v1 writes with response; v2 streams without. */
                 .uuid = &k_data_uuid.u,
                 .access_cb = data_access,
-                .flags = BLE_GATT_CHR_F_WRITE | BLE_GATT_CHR_F_WRITE_NO_RSP,
+                .flags = OTA_WRITE_FLAGS | BLE_GATT_CHR_F_WRITE_NO_RSP,
             },
             {
                 /* Read-only; no encryption, like Control and Data. */

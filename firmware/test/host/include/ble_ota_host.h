@@ -37,8 +37,9 @@ extern "C" {
 #endif
 
 /* 2: bo_host_read() serves the Info characteristic (BO_HOST_CHAR_INFO).
- * 3: protocol v2 (window, compression, ring buffer and writer controls). */
-#define BO_HOST_ABI_VERSION 3
+ * 3: protocol v2 (window, compression, ring buffer and writer controls).
+ * 4: bo_host_set_require_encryption, bo_host_set_encrypted. */
+#define BO_HOST_ABI_VERSION 4
 
 /* Characteristics (which_char). */
 #define BO_HOST_CHAR_CONTROL 0
@@ -170,6 +171,13 @@ BO_HOST_API int32_t bo_host_fail_erase_at(bo_host_t *h, int64_t offset);
 BO_HOST_API int32_t bo_host_fail_set_boot(bo_host_t *h, int32_t fail);
 /** The next flash_begin fails as if no update partition existed (1) or not (0). One-shot. */
 BO_HOST_API int32_t bo_host_fail_begin(bo_host_t *h, int32_t fail);
+/**
+ * CONFIG_BLE_OTA_REQUIRE_ENCRYPTION: Control and Data writes on links that are
+ * not encrypted are refused with ATT 0x0F (1) or accepted (0, default). Only while idle.
+ */
+BO_HOST_API int32_t bo_host_set_require_encryption(bo_host_t *h, int32_t require);
+/** The central paired (or reconnected bonded): conn's link is encrypted (1) or not (0). */
+BO_HOST_API int32_t bo_host_set_encrypted(bo_host_t *h, int32_t conn, int32_t encrypted);
 /** Writes that had to set a bit on unerased flash (should stay 0). */
 BO_HOST_API int32_t bo_host_nor_violations(bo_host_t *h);
 /** Sector erases done so far (both slots). */

@@ -59,6 +59,7 @@ typedef enum {
     BLE_OTA_ERR_INFLATE = 21,          /*!< v2: the deflate stream is corrupt */
     BLE_OTA_ERR_UNSUPPORTED = 22,      /*!< v2: feature not offered (compression off in Kconfig) */
     BLE_OTA_ERR_ABORTED = 23,          /*!< v2: the client sent ABORT */
+    BLE_OTA_ERR_INSUFFICIENT_ENC = 24, /*!< write on an unencrypted link while encryption is required */
 } ble_ota_err_t;
 
 /** Short, stable name of an error code ("BLE_OTA_ERR_FLASH"...). */
@@ -190,9 +191,10 @@ typedef struct {
     uint32_t progress_interval_ms; /*!< minimum time between PROGRESS events (0 = every packet) */
     uint16_t window;               /*!< v2: data packets a client may have unacknowledged, 1..255 */
     bool compression;              /*!< v2: the port's stream inflates raw deflate (Info feature bit 0) */
+    bool require_encryption;       /*!< refuse Control and Data writes on links that are not encrypted (Info stays readable) */
 } ble_ota_core_config_t;
 
-/** Defaults: 512-byte packets, 500 ms restart delay, progress every 250 ms, v2 window 16, no compression. */
+/** Defaults: 512-byte packets, 500 ms restart delay, progress every 250 ms, v2 window 16, no compression, no encryption required. */
 ble_ota_core_config_t ble_ota_core_config_default(void);
 
 /** Connections tracked at once (packet size and MTU are per connection). */
@@ -207,6 +209,7 @@ typedef struct {
     uint16_t handle;
     uint16_t mtu;
     uint16_t packet_size; /*!< from the 2-byte write; 0 = not written */
+    bool encrypted;       /*!< the link is encrypted (ble_ota_core_on_encryption_change) */
 } ble_ota_core_conn_t;
 
 /**
@@ -258,6 +261,13 @@ void ble_ota_core_on_connect(ble_ota_core_t *core, uint16_t conn, uint16_t mtu);
 
 /** The ATT MTU of conn changed. */
 void ble_ota_core_on_mtu(ble_ota_core_t *core, uint16_t conn, uint16_t mtu);
+
+/**
+ * The link's encryption changed (NimBLE's BLE_GAP_EVENT_ENC_CHANGE, or a
+ * reconnection with a bonded central). With require_encryption set, writes
+ * are refused (BLE_OTA_ERR_INSUFFICIENT_ENC, ATT 0x0F) until this says true.
+ */
+void ble_ota_core_on_encryption_change(ble_ota_core_t *core, uint16_t conn, bool encrypted);
 
 /**
  * conn went away. If it owned a v1 update, the update is aborted

@@ -121,6 +121,7 @@ typedef enum {
  * profiles, used for protocol errors that have no standard code.
  */
 #define BLE_OTA_ATT_OK                       0x00u
+#define BLE_OTA_ATT_ERR_INSUFFICIENT_ENC     0x0Fu /*!< the link is not encrypted (BLE_OTA_REQUIRE_ENCRYPTION) */
 #define BLE_OTA_ATT_ERR_INVALID_ATTR_LEN     0x0Du /*!< wrong value length, packet larger than negotiated */
 #define BLE_OTA_ATT_ERR_UNLIKELY             0x0Eu /*!< internal error */
 #define BLE_OTA_ATT_ERR_INSUFFICIENT_RES     0x11u /*!< out of memory / connection table full */

@@ -1,0 +1,83 @@
+Set-StrictMode -Version Latest
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-BleOtaUnderTest
+}
+
+Describe 'Invoke-Esp32Ota with bad input' -Tag 'CI' {
+    It 'gives <ErrorId> (<Category>) for <Case> on one device before anything is sent, and updates the others' -ForEach @(
+        @{ Case = 'an image for another chip'; ErrorId = 'ImageWrongChip'; Category = 'InvalidData'; Chip = 'Esp32C3'; SlotFaults = $null }
+        @{ Case = 'an image larger than the OTA slot'; ErrorId = 'ImageTooLarge'; Category = 'LimitsExceeded'; Chip = 'Esp32'; SlotFaults = 'small' }
+    ) {
+        $fleet = New-TestFleet -Faults @($null, $null)
+        if ($SlotFaults) {
+            # The second device's slot only just holds its factory image.
+            $small = [BleOta.Engine.Simulator.SimulatedDevice]::new('7E:57:50:00:00:99', 'pester-small', [BleOta.Engine.Simulator.SampleImages]::Factory,
+                [BleOta.Engine.Simulator.SimulatedDeviceOptions]@{ SlotSize = 192KB })
+            $null = $fleet.Transport.Add($small)
+            $devices = @($fleet.Devices[0], [BleOta.Engine.Discovery.Esp32Device]::new($small.Address, $small.Name, -50, $fleet.Transport))
+            $image = New-TestImage -Version '6.0.0' -Size 250000
+            $bad = $small
+        }
+        else {
+            $devices = $fleet.Devices
+            $image = New-TestImage -Version '6.0.0' -Chip $Chip
+            $bad = $fleet.Transport.Devices[0]
+        }
+
+        $results = $devices | Invoke-Esp32Ota -Path $image.FullName -Force -PassThru -ErrorVariable problems -ErrorAction SilentlyContinue
+
+        $problems.Count | Should -Be ($SlotFaults ? 1 : 2)
+        $problems[0].FullyQualifiedErrorId | Should -Be "$ErrorId,BleOta.InvokeEsp32Ota"
+        $problems[0].CategoryInfo.Category | Should -Be $Category
+        $bad.BootCount | Should -Be 1
+        $bad.Flash.Written | Should -Be 0
+        if ($SlotFaults) { ($results | Where-Object Status -EQ 'Succeeded').Count | Should -Be 1 }
+    }
+
+    It 'gives DeviceNotFound for an address no device has, and updates the address that exists' {
+        $fleet = New-TestFleet
+        $image = New-TestImage -Version '6.1.0'
+        $missing = [BleOta.Engine.Discovery.Esp32Device]::new('7E:57:50:00:00:EE', 'ghost', -50, $fleet.Transport)
+
+        $results = @($missing, $fleet.Devices[0]) | Invoke-Esp32Ota -Path $image.FullName -Force -PassThru -ErrorVariable problems -ErrorAction SilentlyContinue
+
+        $problems.Count | Should -Be 1
+        $problems[0].FullyQualifiedErrorId | Should -Be 'DeviceNotFound,BleOta.InvokeEsp32Ota'
+        $problems[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $problems[0].TargetObject.Address | Should -Be '7E:57:50:00:00:EE'
+        $fleet.Transport.Devices[0].RunningVersion | Should -Be '6.1.0'
+    }
+
+    It 'gives DeviceAlreadyQueued for the same device twice and updates it once' {
+        $fleet = New-TestFleet
+        $image = New-TestImage -Version '6.2.0'
+
+        $results = @($fleet.Devices[0], $fleet.Devices[0]) | Invoke-Esp32Ota -Path $image.FullName -Force -PassThru -ErrorVariable problems -ErrorAction SilentlyContinue
+
+        $problems.Count | Should -Be 1
+        $problems[0].FullyQualifiedErrorId | Should -Be 'DeviceAlreadyQueued,BleOta.InvokeEsp32Ota'
+        $problems[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        @($results).Count | Should -Be 1
+        $fleet.Transport.Devices[0].BootCount | Should -Be 2
+    }
+
+    It 'refuses -Path and -LiteralPath together before anything is sent' {
+        $fleet = New-TestFleet
+        $image = New-TestImage
+
+        { $fleet.Devices | Invoke-Esp32Ota -Path $image.FullName -LiteralPath $image.FullName -Force -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AmbiguousParameterSet,BleOta.InvokeEsp32Ota'
+        $fleet.Transport.Devices[0].BootCount | Should -Be 1
+    }
+
+    It 'refuses -ThrottleLimit 0 before anything is sent' {
+        $fleet = New-TestFleet
+        $image = New-TestImage
+
+        { $fleet.Devices | Invoke-Esp32Ota -Path $image.FullName -ThrottleLimit 0 -Force -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ParameterArgumentValidationError,BleOta.InvokeEsp32Ota'
+        $fleet.Transport.Devices[0].BootCount | Should -Be 1
+    }
+}
