@@ -108,10 +108,13 @@ internal sealed class SimulatedConnection : IBleConnection
         lock (_device.Gate)
         {
             var server = _device.Server;
-            status = characteristic == OtaUuids.Control ? server.OnControlWrite(value.Span)
+            // A write-encrypted characteristic: the stack refuses before the firmware sees the write (ATT 0x0F).
+            bool unpaired = _device.Options.RequireEncryption && !_device.Bonded && characteristic != OtaUuids.Info;
+            status = unpaired ? OtaAttError.InsufficientEncryption
+                : characteristic == OtaUuids.Control ? server.OnControlWrite(value.Span)
                 : characteristic == OtaUuids.Data ? server.OnDataWrite(value.Span)
                 : throw new BleAttException(0x03, "Info cannot be written.");
-            busy = server.Busy;
+            busy = unpaired ? TimeSpan.Zero : server.Busy;
             notifications = [.. server.Notifications];
             server.Notifications.Clear();
             restart = server.RestartPending;

@@ -69,6 +69,9 @@ public sealed class SimulatedDevice
     /// <summary>True when the bootloader would find no valid image: the one outcome BleOta must never cause.</summary>
     public bool IsBricked => Flash.RunningSlot < 0;
 
+    /// <summary>Whether the client's computer has a bond with this device, so links to it come up encrypted.</summary>
+    public bool Bonded { get; set; }
+
     /// <summary>How many times the device has restarted.</summary>
     public int BootCount { get; private set; } = 1;
 
@@ -85,7 +88,8 @@ public sealed class SimulatedDevice
     public DeviceInfo Info()
     {
         var running = Flash.RunningImage;
-        var features = DeviceFeatures.Resume | (Options.Compression ? DeviceFeatures.Compression : DeviceFeatures.None);
+        var features = DeviceFeatures.Resume | (Options.Compression ? DeviceFeatures.Compression : DeviceFeatures.None)
+            | (Options.RequireEncryption ? DeviceFeatures.EncryptedLinkRequired : DeviceFeatures.None);
         return new DeviceInfo(2, Chip, (uint)Flash.SlotSize, MaxPacketSize, Options.Window, features,
             running?.Version ?? "", running?.App?.ProjectName ?? "", running?.App?.IdfVersion ?? "");
     }
@@ -179,4 +183,7 @@ public sealed record SimulatedDeviceOptions
 
     /// <summary>The firmware inflates deflate streams (CONFIG_BLE_OTA_COMPRESSION, off by default as on the device).</summary>
     public bool Compression { get; init; }
+
+    /// <summary>CONFIG_BLE_OTA_REQUIRE_ENCRYPTION: Control and Data writes need an encrypted, bonded link.</summary>
+    public bool RequireEncryption { get; init; }
 }
