@@ -90,7 +90,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (r.pos < r.size) {
         uint8_t op = next8(&r);
         int32_t c = pick_conn(&r, live);
-        switch (op % 13) {
+        int32_t state_before = bo_host_state(h);
+        switch (op % 14) {
         case 0:
             live[next8(&r) % MAX_LIVE] = bo_host_connect(h, (uint16_t)(23 + next16(&r) % 495));
             break;
@@ -102,24 +103,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 3:
         case 4: {
-            uint32_t len = op % 13 == 3 ? next8(&r) % 3 : next16(&r) % 530;
+            /* Mostly the lengths and values the protocol uses, so random inputs get past the first checks. */
+            uint8_t shape = next8(&r);
+            uint32_t len = op % 14 == 3 ? (shape & 1 ? 1u : next8(&r) % 3u)
+                                        : (shape & 1 ? 2u : next16(&r) % 530u);
             for (uint32_t i = 0; i < len; i++) {
                 buf[i] = next8(&r);
             }
-            (void)bo_host_write(h, c, op % 13 == 3 ? BO_HOST_CHAR_CONTROL : BO_HOST_CHAR_DATA, buf, len);
+            if (shape & 2 && len >= 1) {
+                buf[0] %= op % 14 == 3 ? 8 : 2; /* an opcode, or a small packet size */
+            }
+            (void)bo_host_write(h, c, op % 14 == 3 ? BO_HOST_CHAR_CONTROL : BO_HOST_CHAR_DATA, buf, len);
             break;
         }
         case 5: {
-            /* Pieces of a real image, so the core gets deep into an update. */
+            /* Pieces of a real image (or all the rest of it), so the core gets deep into an update and to DONE. */
             uint32_t len = 1 + next16(&r) % 300;
-            if (image_off >= image_len) {
-                image_off = 0;
-            }
-            if (len > image_len - image_off) {
-                len = (uint32_t)(image_len - image_off);
-            }
-            (void)bo_host_write(h, c, BO_HOST_CHAR_DATA, image + image_off, len);
-            image_off += len;
+            int rest = next8(&r) & 1;
+            do {
+                if (image_off >= image_len) {
+                    image_off = 0;
+                }
+                if (rest || len > image_len - image_off) {
+                    len = (uint32_t)(image_len - image_off < 200 ? image_len - image_off : 200);
+                }
+                (void)bo_host_write(h, c, BO_HOST_CHAR_DATA, image + image_off, len);
+                image_off += len;
+            } while (rest && image_off < image_len);
             break;
         }
         case 6:
@@ -147,9 +157,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 11:
             (void)bo_host_set_max_packet_size(h, next16(&r) % 600);
             break;
-        default:
+        case 12:
             (void)bo_host_advance_ms(h, next16(&r));
             break;
+        default: {
+            /* A well-behaved client's whole update on c, 20-byte packets (fit any MTU), in the middle of the chaos. */
+            uint8_t request = BLE_OTA_OP_REQUEST, done = BLE_OTA_OP_DONE;
+            (void)bo_host_write(h, c, BO_HOST_CHAR_CONTROL, &request, 1);
+            for (size_t off = 0; off < image_len; off += 20) {
+                (void)bo_host_write(h, c, BO_HOST_CHAR_DATA, image + off, (uint32_t)(image_len - off < 20 ? image_len - off : 20));
+            }
+            (void)bo_host_write(h, c, BO_HOST_CHAR_CONTROL, &done, 1);
+            break;
+        }
+        }
+        if (state_before != BO_HOST_STATE_RECEIVING && bo_host_state(h) == BO_HOST_STATE_RECEIVING) {
+            image_off = 0; /* a new update starts at the image's first byte */
         }
     }
 
