@@ -5,7 +5,6 @@ using BleOta.Engine.Session;
 using BleOta.Engine.Simulator;
 using BleOta.Engine.Transport;
 using BleOta.Tests.Support;
-using BleOta.Transport.HostFirmware;
 using Xunit.Abstractions;
 
 namespace BleOta.Tests.Faults;
@@ -74,16 +73,7 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
     [SkippableFact]
     public Task Fault_matrix_on_the_firmware_core()
     {
-        if (!HostFirmwareLibrary.TryLoad(out string? reason))
-        {
-            if (Environment.GetEnvironmentVariable("BLEOTA_REQUIRE_HOST_FIRMWARE") == "1")
-            {
-                throw new InvalidOperationException($"The firmware host library is required but could not be loaded: {reason}");
-            }
-
-            Skip.If(true, "libble_ota_host is not built (run firmware/test/run.sh; needs cmake and a C compiler).");
-        }
-
+        Skip.IfNot(HostFirmwareSupport.IsAvailable(), HostFirmwareSupport.NotBuilt);
         return RunMatrix(new HostFirmwareFaultDevices());
     }
 

@@ -14,13 +14,9 @@ public sealed class EncryptedLinkTests : IDisposable
 
     public EncryptedLinkTests()
     {
-        if (HostFirmwareLibrary.TryLoad(out string? reason))
+        if (HostFirmwareSupport.IsAvailable())
         {
             _transport = new HostFirmwareTransport();
-        }
-        else if (Environment.GetEnvironmentVariable("BLEOTA_REQUIRE_HOST_FIRMWARE") == "1")
-        {
-            throw new InvalidOperationException($"The firmware host library is required but could not be loaded: {reason}");
         }
     }
 
@@ -37,7 +33,7 @@ public sealed class EncryptedLinkTests : IDisposable
     [SkippableFact]
     public async Task An_unpaired_client_is_refused_and_told_how_to_pair()
     {
-        Skip.If(_transport is null, "libble_ota_host is not built (run firmware/test/run.sh).");
+        Skip.If(_transport is null, HostFirmwareSupport.NotBuilt);
         var device = _transport!.AddDevice();
         device.RequireEncryption();
 
@@ -53,7 +49,7 @@ public sealed class EncryptedLinkTests : IDisposable
     [SkippableFact]
     public async Task A_bonded_client_updates()
     {
-        Skip.If(_transport is null, "libble_ota_host is not built (run firmware/test/run.sh).");
+        Skip.If(_transport is null, HostFirmwareSupport.NotBuilt);
         var device = _transport!.AddDevice();
         device.RequireEncryption();
         device.Bonded = true;

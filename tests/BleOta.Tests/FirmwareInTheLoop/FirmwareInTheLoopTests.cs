@@ -19,13 +19,9 @@ public sealed class FirmwareInTheLoopTests : IDisposable
 
     public FirmwareInTheLoopTests()
     {
-        if (HostFirmwareLibrary.TryLoad(out string? reason))
+        if (HostFirmwareSupport.IsAvailable())
         {
             _transport = new HostFirmwareTransport();
-        }
-        else if (Environment.GetEnvironmentVariable("BLEOTA_REQUIRE_HOST_FIRMWARE") == "1")
-        {
-            throw new InvalidOperationException($"The firmware host library is required but could not be loaded: {reason}");
         }
     }
 
@@ -33,7 +29,7 @@ public sealed class FirmwareInTheLoopTests : IDisposable
 
     private HostFirmwareTransport Transport()
     {
-        Skip.If(_transport is null, "libble_ota_host is not built (run firmware/test/run.sh; needs cmake and a C compiler).");
+        Skip.If(_transport is null, HostFirmwareSupport.NotBuilt);
         return _transport!;
     }
 
