@@ -2,7 +2,8 @@
 # Compile-checks every firmware C source against real ESP-IDF v5 headers with
 # the shared idf-check tool (<repo>/../shared/tools/idf-check/check.sh), in
 # --strict mode (IDF-like -Werror), for the v5.5.5 (default) and v5.3.2
-# (exact NimBLE) header sets, plus the v2 stream with compression on. Exits 0 with a note when the tool is absent.
+# (exact NimBLE) header sets, plus the v2 stream with compression on and the
+# port with BLE_OTA_REQUIRE_ENCRYPTION on. Exits 0 with a note when the tool is absent.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -36,7 +37,8 @@ status=0
 ok_total=0
 failed_total=0
 # Third pass: the v2 stream with CONFIG_BLE_OTA_COMPRESSION on (the ROM tinfl path, off by default).
-passes=(v5.5.5 v5.3.2 v5.5.5+compression)
+# Fourth: the port with CONFIG_BLE_OTA_REQUIRE_ENCRYPTION on (security manager, bond store).
+passes=(v5.5.5 v5.3.2 v5.5.5+compression v5.3.2+encryption)
 for pass in "${passes[@]}"; do
     idf="${pass%%+*}"
     pass_defs=("${defs[@]}")
@@ -44,6 +46,9 @@ for pass in "${passes[@]}"; do
     if [[ "$pass" == *+compression ]]; then
         pass_defs=("${defs[@]/CONFIG_BLE_OTA_COMPRESSION=0/CONFIG_BLE_OTA_COMPRESSION=1}")
         pass_files=(components/ble_ota/port/ble_ota_stream.c)
+    elif [[ "$pass" == *+encryption ]]; then
+        pass_defs+=(-D CONFIG_BLE_OTA_REQUIRE_ENCRYPTION=1)
+        mapfile -t pass_files < <(cd "$here" && find components/ble_ota/port -name '*.c' | sort)
     fi
     echo "== ESP-IDF $pass headers, --strict"
     log="$(mktemp)"
@@ -58,7 +63,7 @@ for pass in "${passes[@]}"; do
     fi
 done
 # One combined summary last, in the tool's own format, so a failure in either pass shows.
-echo "idf-check: ${ok_total} files ok, ${failed_total} failed (ESP-IDF v5.5.5 + v5.3.2 headers, and v5.5.5 with compression, --strict)"
+echo "idf-check: ${ok_total} files ok, ${failed_total} failed (ESP-IDF v5.5.5 + v5.3.2 headers, v5.5.5 with compression, v5.3.2 with encryption, --strict)"
 if [[ $failed_total -ne 0 ]]; then
     status=1
 fi

@@ -59,7 +59,7 @@ public sealed class V1Client(OtaTimeouts timeouts)
         if (reply == OtaOpcode.DoneNak)
         {
             throw new OtaException(OtaErrorCode.ImageRejected,
-                "The device rejected the image after receiving it (DONE_NAK): it failed the device's validation. The device keeps its current firmware.");
+                "The device rejected the image after receiving it (DONE_NAK): it failed the device's validation (damaged in transit, wrong chip, or unsigned where signatures are required), or the device could not make it the boot image. The device keeps its current firmware; send the image again.");
         }
     }
 
