@@ -18,7 +18,6 @@ internal static class ErrorIds
     public const string DeviceAlreadyQueued = nameof(DeviceAlreadyQueued);
     public const string TransportUnavailable = nameof(TransportUnavailable);
     public const string UnknownLinkProfile = nameof(UnknownLinkProfile);
-    public const string ProtocolNotSupported = nameof(ProtocolNotSupported);
 
     /// <summary>The ErrorId and category of an engine failure.</summary>
     public static (string Id, ErrorCategory Category) For(OtaErrorCode code) => code switch

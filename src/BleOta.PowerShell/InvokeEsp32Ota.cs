@@ -102,13 +102,6 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
 
     protected override void BeginProcessing()
     {
-        if (Protocol != OtaProtocolVersion.Auto && !OtaUpdater.SupportedProtocols.Contains(Protocol))
-        {
-            ThrowTerminatingError(new ErrorRecord(
-                new ArgumentException($"This version of BleOta does not speak protocol {Protocol}. Use -Protocol Auto or one of: {string.Join(", ", OtaUpdater.SupportedProtocols)}."),
-                ErrorIds.ProtocolNotSupported, ErrorCategory.InvalidArgument, Protocol));
-        }
-
         _cancel = new CancellationTokenSource();
         _images = new ImageResolver(this);
         var options = OtaOptions.Default with

@@ -81,17 +81,3 @@ Describe 'Invoke-Esp32Ota with bad input' -Tag 'CI' {
         $fleet.Transport.Devices[0].BootCount | Should -Be 1
     }
 }
-
-Describe 'Invoke-Esp32Ota -Protocol' -Tag 'CI' {
-    It 'refuses a protocol this build does not speak before anything is sent' {
-        $unsupported = [enum]::GetValues([BleOta.Engine.Protocol.OtaProtocolVersion]) |
-            Where-Object { $_ -ne 'Auto' -and $_ -notin [BleOta.Engine.Session.OtaUpdater]::SupportedProtocols } | Select-Object -First 1
-        if (-not $unsupported) { Set-ItResult -Skipped -Because 'this build speaks every protocol' ; return }
-        $fleet = New-TestFleet
-        $image = New-TestImage
-
-        { $fleet.Devices | Invoke-Esp32Ota -Path $image.FullName -Protocol $unsupported -Force -ErrorAction Stop } |
-            Should -Throw -ErrorId 'ProtocolNotSupported,BleOta.InvokeEsp32Ota'
-        $fleet.Transport.Devices[0].BootCount | Should -Be 1
-    }
-}

@@ -271,7 +271,7 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
                 || (!request.Deflate && request.StreamSize != request.ImageSize) ? V2Error.ValueNotAllowed
             : request.Deflate && !compression ? V2Error.Unsupported
             : request.ImageSize > flash.SlotSize ? V2Error.ImageTooLarge
-            : faults.RejectRequest ? V2Error.NoPartition
+            : faults.RejectRequest || !flash.Begin() ? V2Error.NoPartition
             : V2Error.Ok;
         if (refusal != V2Error.Ok)
         {
@@ -279,7 +279,6 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
             return;
         }
 
-        Busy = flash.Begin();
         _state = State.Updating;
         _v2 = new V2Session(request);
         NotifyV2(OtaOpcode.RequestAck, V2Error.Ok, 0);
