@@ -477,6 +477,22 @@ TEST_F(CoreV2, ADifferentImageOrAV1RequestDropsTheSuspendedSession)
     EXPECT_EQ(port.notes.back(), Bytes{BLE_OTA_OP_REQUEST_NAK}) << "this fake's flash_begin refuses v1";
 }
 
+TEST_F(CoreV2, AV1ClientsPacketSizeWriteIsAcceptedWhileASessionWaitsForItsResume)
+{
+    Start();
+    ASSERT_EQ(Packet(0, image), BLE_OTA_OK);
+    ble_ota_core_on_disconnect(&core, kConn);
+    ble_ota_core_on_connect(&core, kOther, kMtu);
+
+    const uint8_t size[2] = {0xF4, 0x00};  // 244, as a seed client on MTU 247 writes it
+    EXPECT_EQ(ble_ota_core_on_data_write(&core, kOther, size, sizeof(size)), BLE_OTA_OK)
+        << "a kept v2 session must not lock v1 clients out until a restart";
+    EXPECT_EQ(ble_ota_core_state(&core), BLE_OTA_STATE_RECEIVING) << "the session stays until a REQUEST";
+    EXPECT_EQ(port.aborts, 0);
+    EXPECT_EQ(ble_ota_core_on_data_write(&core, kOther, image.data(), 100), BLE_OTA_ERR_BUSY)
+        << "stream data still needs the session's own REQUEST";
+}
+
 // The notification lines of docs/protocol-vectors.txt, produced by the core itself.
 TEST_F(CoreV2, NotificationVectorsAreWhatTheCoreSends)
 {

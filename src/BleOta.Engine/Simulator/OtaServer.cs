@@ -23,6 +23,7 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
     private int _packetSize;
     private int _negotiatedPayload = 20;
     private V2Session? _v2;
+    private bool _v2OwnerGone;
 
     public byte ControlValue { get; private set; } = (byte)OtaOpcode.Nop;
 
@@ -45,8 +46,10 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
     {
         if (_state == State.Updating && _v2 is null)
         {
-            Abort(); // v2 keeps its session for a resume
+            Abort();
         }
+
+        _v2OwnerGone = _v2 is not null; // v2 keeps its session for a resume
     }
 
     public byte OnControlWrite(ReadOnlySpan<byte> value)
@@ -85,19 +88,13 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
         if (_state == State.Idle)
         {
             // While idle the only data write is the packet size that precedes REQUEST.
-            if (value.Length != 2)
-            {
-                return OtaAttError.WrongState;
-            }
+            return value.Length == 2 ? AcceptPacketSize(value) : OtaAttError.WrongState;
+        }
 
-            int size = BinaryPrimitives.ReadUInt16LittleEndian(value);
-            if (size == 0 || size > maxPacketSize)
-            {
-                return OtaAttError.ValueNotAllowed;
-            }
-
-            _packetSize = size;
-            return OtaAttError.None;
+        if (_v2 is not null && _v2OwnerGone && value.Length == 2)
+        {
+            // A v2 session kept for resume must not lock out a v1 client: its REQUEST drops the session.
+            return AcceptPacketSize(value);
         }
 
         if (_v2 is not null)
@@ -129,6 +126,18 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
         }
 
         Busy = busy;
+        return OtaAttError.None;
+    }
+
+    private byte AcceptPacketSize(ReadOnlySpan<byte> value)
+    {
+        int size = BinaryPrimitives.ReadUInt16LittleEndian(value);
+        if (size == 0 || size > maxPacketSize)
+        {
+            return OtaAttError.ValueNotAllowed;
+        }
+
+        _packetSize = size;
         return OtaAttError.None;
     }
 
@@ -249,6 +258,7 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
 
     private void HandleRequestV2(V2Request request, byte flags)
     {
+        _v2OwnerGone = false; // whatever happens next, this client now speaks for the session
         if (_state == State.Updating)
         {
             if (_v2 is not null && _v2.Request.Equals(request) && flags == (request.Deflate ? V2Request.FlagDeflate : 0))

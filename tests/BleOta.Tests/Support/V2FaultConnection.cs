@@ -44,6 +44,8 @@ internal sealed class V2FaultConnection : IBleConnection
     /// <summary>The most packets the client had unacknowledged at once.</summary>
     public int MaxInFlight { get; private set; }
 
+    private uint _deliveredAck;
+
     public string Address => "V2:FA:01:00:00:01";
 
     public bool IsConnected { get; private set; } = true;
@@ -123,8 +125,12 @@ internal sealed class V2FaultConnection : IBleConnection
     {
         uint offset = BitConverter.ToUInt32(packet);
         uint end = offset + (uint)(packet.Length - V2Messages.DataHeaderLength);
-        _outstanding.RemoveAll(e => e > offset); // going back to an offset abandons what was sent past it
-        _outstanding.Add(end);
+        _outstanding.RemoveAll(e => e > offset || e <= _deliveredAck); // going back to an offset abandons what was sent past it
+        if (end > _deliveredAck)
+        {
+            _outstanding.Add(end); // a resent packet below an acknowledgement already delivered is not unacknowledged
+        }
+
         MaxInFlight = Math.Max(MaxInFlight, _outstanding.Count);
         DataOffsets.Add(offset);
         DataPayloadBytes += end - offset;
@@ -140,6 +146,7 @@ internal sealed class V2FaultConnection : IBleConnection
             {
                 if (note.Opcode == OtaOpcode.DataAck && note.Error == V2Error.Ok)
                 {
+                    _deliveredAck = Math.Max(_deliveredAck, note.Offset);
                     _outstanding.RemoveAll(e => e <= note.Offset);
                 }
                 else

@@ -728,6 +728,11 @@ static ble_ota_err_t data_v2(ble_ota_core_t *core, uint16_t conn, const uint8_t 
 
 static ble_ota_err_t data_receiving(ble_ota_core_t *core, uint16_t conn, const uint8_t *data, size_t len)
 {
+    if (core->owner == BLE_OTA_CONN_NONE && len == BLE_OTA_PACKET_SIZE_WRITE_LEN) {
+        /* A v2 session kept for resume has no owner: a v1 client's packet-size write
+         * still works as when idle, and its REQUEST then drops the kept session. */
+        return data_idle(core, conn, data, len);
+    }
     if (conn != core->owner) {
         return BLE_OTA_ERR_BUSY; /* the owner's update is not affected */
     }
