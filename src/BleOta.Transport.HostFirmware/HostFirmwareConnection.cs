@@ -13,7 +13,7 @@ internal sealed class HostFirmwareConnection : IBleConnection
 {
     private readonly HostFirmwareDevice _device;
     private readonly int _conn;
-    private readonly Dictionary<Guid, Action<byte[]>> _subscriptions = [];
+    private readonly NotificationSubscriptions _subscriptions = new();
     private int _connected = 1;
 
     private HostFirmwareConnection(HostFirmwareDevice device, int conn)
@@ -113,10 +113,7 @@ internal sealed class HostFirmwareConnection : IBleConnection
             throw new BleTransportException($"Characteristic {characteristic} does not notify.");
         }
 
-        lock (_subscriptions)
-        {
-            _subscriptions[characteristic] = onNotification;
-        }
+        _subscriptions.Subscribe(characteristic, onNotification);
 
         int rc = _device.Call(h => NativeMethods.bo_host_subscribe(h, _conn, 1));
         if (rc < 0)
@@ -167,7 +164,7 @@ internal sealed class HostFirmwareConnection : IBleConnection
 
         foreach (var notification in notifications)
         {
-            Deliver(OtaUuids.Control, notification);
+            _subscriptions.Deliver(OtaUuids.Control, notification);
         }
 
         if (restart)
@@ -215,17 +212,6 @@ internal sealed class HostFirmwareConnection : IBleConnection
         }
 
         Disconnected?.Invoke(this, new BleDisconnectedEventArgs(reason));
-    }
-
-    private void Deliver(Guid characteristic, byte[] value)
-    {
-        Action<byte[]>? handler;
-        lock (_subscriptions)
-        {
-            _subscriptions.TryGetValue(characteristic, out handler);
-        }
-
-        handler?.Invoke(value);
     }
 
     private void EnsureConnected()

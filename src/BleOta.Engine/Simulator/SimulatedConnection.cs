@@ -14,7 +14,7 @@ internal sealed class SimulatedConnection : IBleConnection
 {
     private readonly SimulatedDevice _device;
     private readonly SimulatedClock _clock;
-    private readonly Dictionary<Guid, Action<byte[]>> _subscriptions = [];
+    private readonly NotificationSubscriptions _subscriptions = new();
     private readonly SemaphoreSlim _io = new(1, 1);
     private readonly ReceiveBuffer _receiver;
     private bool _connected = true;
@@ -76,10 +76,7 @@ internal sealed class SimulatedConnection : IBleConnection
     public Task SubscribeAsync(Guid characteristic, Action<byte[]> onNotification, CancellationToken cancellationToken)
     {
         EnsureCharacteristic(characteristic);
-        lock (_subscriptions)
-        {
-            _subscriptions[characteristic] = onNotification;
-        }
+        _subscriptions.Subscribe(characteristic, onNotification);
 
         return _clock.AdvanceAsync(Profile.AcknowledgedWriteTime(TimeSpan.Zero), cancellationToken).AsTask();
     }
@@ -141,7 +138,7 @@ internal sealed class SimulatedConnection : IBleConnection
                 await _clock.AdvanceAsync(Profile.NotificationLatency, cancellationToken).ConfigureAwait(false);
             }
 
-            Deliver(OtaUuids.Control, notification);
+            _subscriptions.Deliver(OtaUuids.Control, notification);
         }
 
         if (_device.Options.Faults.DisconnectAfterBytes is { } limit && _device.Flash.IsUpdating && _device.Flash.Written >= limit)
@@ -181,17 +178,6 @@ internal sealed class SimulatedConnection : IBleConnection
         }
 
         Disconnected?.Invoke(this, new BleDisconnectedEventArgs(reason));
-    }
-
-    private void Deliver(Guid characteristic, byte[] value)
-    {
-        Action<byte[]>? handler;
-        lock (_subscriptions)
-        {
-            _subscriptions.TryGetValue(characteristic, out handler);
-        }
-
-        handler?.Invoke(value);
     }
 
     private void EnsureConnected()
