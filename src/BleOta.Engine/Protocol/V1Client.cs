@@ -64,7 +64,7 @@ public sealed class V1Client(OtaTimeouts timeouts)
     }
 
     private Task WriteAsync(IBleConnection connection, Guid characteristic, ReadOnlyMemory<byte> value, CancellationToken cancellationToken) =>
-        GattWrite.SendAsync(connection, characteristic, value, WriteType.WithResponse, timeouts, cancellationToken);
+        GattWriter.SendAsync(connection, characteristic, value, WriteType.WithResponse, timeouts, cancellationToken);
 
     private static async Task<OtaOpcode> ReceiveOpcodeAsync(NotificationInbox inbox, TimeSpan timeout, string what, OtaOpcode ack, OtaOpcode nak, CancellationToken cancellationToken)
     {

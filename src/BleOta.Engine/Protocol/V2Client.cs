@@ -46,17 +46,17 @@ public sealed class V2Client(OtaTimeouts timeouts)
         using var control = await NotificationInbox.SubscribeAsync(connection, OtaUuids.Control, cancellationToken).ConfigureAwait(false);
         try
         {
-            await GattWrite.SendAsync(connection, OtaUuids.Control, request.ToBytes(), WriteType.WithResponse, timeouts, cancellationToken).ConfigureAwait(false);
+            await GattWriter.SendAsync(connection, OtaUuids.Control, request.ToBytes(), WriteType.WithResponse, timeouts, cancellationToken).ConfigureAwait(false);
             var reply = await ReceiveAsync(control, timeouts.Request, "REQUEST_ACK", cancellationToken, OtaOpcode.RequestAck, OtaOpcode.RequestNak).ConfigureAwait(false);
             if (reply.Opcode == OtaOpcode.RequestNak)
             {
                 throw V2Messages.ToException(reply.Error, "at REQUEST");
             }
 
-            var transfer = new Transfer(connection, control, stream, payload, Math.Max(1, reply.Window), progress, timeouts);
+            using var transfer = new Transfer(connection, control, stream, payload, Math.Max(1, reply.Window), progress, timeouts);
             await transfer.RunAsync(reply.Offset, cancellationToken).ConfigureAwait(false);
 
-            await GattWrite.SendAsync(connection, OtaUuids.Control, V2Messages.Done, WriteType.WithResponse, timeouts, cancellationToken).ConfigureAwait(false);
+            await GattWriter.SendAsync(connection, OtaUuids.Control, V2Messages.Done, WriteType.WithResponse, timeouts, cancellationToken).ConfigureAwait(false);
             reply = await ReceiveAsync(control, timeouts.Done, "DONE_ACK", cancellationToken, OtaOpcode.DoneAck, OtaOpcode.DoneNak).ConfigureAwait(false);
             if (reply.Opcode == OtaOpcode.DoneNak)
             {
@@ -77,7 +77,7 @@ public sealed class V2Client(OtaTimeouts timeouts)
         using var timeout = new CancellationTokenSource(timeouts.Write);
         try
         {
-            await GattWrite.SendAsync(connection, OtaUuids.Control, V2Messages.Abort, WriteType.WithResponse, timeouts, timeout.Token).ConfigureAwait(false);
+            await GattWriter.SendAsync(connection, OtaUuids.Control, V2Messages.Abort, WriteType.WithResponse, timeouts, timeout.Token).ConfigureAwait(false);
             await ReceiveAsync(control, timeouts.Write, "ABORT_ACK", timeout.Token, OtaOpcode.AbortAck).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OtaException or OperationCanceledException or BleTransportException)
@@ -99,8 +99,11 @@ public sealed class V2Client(OtaTimeouts timeouts)
     }
 
     /// <summary>The data phase: a window of packets in flight, acknowledged by offset.</summary>
-    private sealed class Transfer(IBleConnection connection, NotificationInbox control, ReadOnlyMemory<byte> stream, int payload, int window, IProgress<TransferProgress>? progress, OtaTimeouts timeouts)
+    private sealed class Transfer(IBleConnection connection, NotificationInbox control, ReadOnlyMemory<byte> stream, int payload, int window, IProgress<TransferProgress>? progress, OtaTimeouts timeouts) : IDisposable
     {
+        // Reused for every packet: a transport consumes the value before its write completes.
+        private readonly byte[] _packet = new byte[V2Messages.DataHeaderLength + payload];
+        private readonly GattWriter _writer = new(connection, timeouts);
         private readonly Queue<uint> _inFlight = new(); // end offsets of packets sent and not yet acknowledged
         private readonly int _totalPackets = PacketCount(stream.Length, payload);
         private uint _acked;
@@ -117,8 +120,8 @@ public sealed class V2Client(OtaTimeouts timeouts)
                 while (_inFlight.Count < window && _next < total)
                 {
                     int n = (int)Math.Min((uint)payload, total - _next);
-                    var packet = V2Messages.DataPacket(_next, stream.Span.Slice((int)_next, n));
-                    await GattWrite.SendAsync(connection, OtaUuids.Data, packet, WriteType.WithoutResponse, timeouts, cancellationToken).ConfigureAwait(false);
+                    int length = V2Messages.WriteDataPacket(_packet, _next, stream.Span.Slice((int)_next, n));
+                    await _writer.SendAsync(OtaUuids.Data, _packet.AsMemory(0, length), WriteType.WithoutResponse, cancellationToken).ConfigureAwait(false);
                     _next += (uint)n;
                     _inFlight.Enqueue(_next);
                 }
@@ -182,6 +185,8 @@ public sealed class V2Client(OtaTimeouts timeouts)
             _next = offset;
             _inFlight.Clear();
         }
+
+        public void Dispose() => _writer.Dispose();
 
         private void Report() => progress?.Report(new TransferProgress(_acked, stream.Length, PacketCount(_acked, payload), _totalPackets));
     }

@@ -116,9 +116,16 @@ public static class V2Messages
     public static byte[] DataPacket(uint offset, ReadOnlySpan<byte> payload)
     {
         var packet = new byte[DataHeaderLength + payload.Length];
-        BinaryPrimitives.WriteUInt32LittleEndian(packet, offset);
-        payload.CopyTo(packet.AsSpan(DataHeaderLength));
+        WriteDataPacket(packet, offset, payload);
         return packet;
+    }
+
+    /// <summary>Lays a data packet out in <paramref name="destination"/> and returns its length.</summary>
+    public static int WriteDataPacket(Span<byte> destination, uint offset, ReadOnlySpan<byte> payload)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(destination, offset);
+        payload.CopyTo(destination[DataHeaderLength..]);
+        return DataHeaderLength + payload.Length;
     }
 
     /// <summary>What a v2 NAK means for the user, as an update failure.</summary>

@@ -348,23 +348,27 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
         return OtaAttError.None;
     }
 
-    /// <summary>The writer: raw bytes go to flash now; a deflate stream is kept and inflated at DONE.</summary>
+    /// <summary>
+    /// The writer: raw bytes go to flash now; a deflate stream is kept and inflated at DONE, but its flash work is
+    /// charged as the stream arrives, as the firmware's writer task inflates and writes while it receives.
+    /// </summary>
     private V2Error Push(V2Session v2, ReadOnlySpan<byte> bytes)
     {
         if (v2.Request.Deflate)
         {
             v2.Compressed.Write(bytes);
+            Busy += flash.AverageWriteTime(bytes.Length * (double)v2.Request.ImageSize / v2.Request.StreamSize);
             return V2Error.Ok;
         }
 
-        return WriteImage(v2, bytes);
+        return WriteImage(v2, bytes, charge: true);
     }
 
     /// <summary>The writer's flash work; the link's receive buffer overlaps it with reception (link-model.md).</summary>
-    private V2Error WriteImage(V2Session v2, ReadOnlySpan<byte> bytes)
+    private V2Error WriteImage(V2Session v2, ReadOnlySpan<byte> bytes, bool charge)
     {
         var error = WriteFlash(bytes, out var busy);
-        Busy += busy;
+        Busy += charge ? busy : TimeSpan.Zero;
         if (error == V2Error.Ok)
         {
             v2.Sha.AppendData(bytes);
@@ -431,7 +435,7 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
         _state = State.Idle;
         _v2 = null;
         string? problem = flash.End(out var busy);
-        Busy += busy; // after any inflating at DONE
+        Busy += busy;
         NotifyV2(problem is null ? OtaOpcode.DoneAck : OtaOpcode.DoneNak, problem is null ? V2Error.Ok : V2Error.ImageInvalid, v2.Request.StreamSize);
         RestartPending = problem is null;
         return OtaAttError.None;
@@ -447,7 +451,7 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
             int n;
             while ((n = inflater.Read(buffer)) > 0)
             {
-                var error = WriteImage(v2, buffer.AsSpan(0, n));
+                var error = WriteImage(v2, buffer.AsSpan(0, n), charge: false); // charged as the stream arrived
                 if (error != V2Error.Ok)
                 {
                     return error;

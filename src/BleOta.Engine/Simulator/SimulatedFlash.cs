@@ -84,6 +84,13 @@ public sealed class SimulatedFlash
         return true;
     }
 
+    /// <summary>
+    /// What writing this many bytes costs on average, erases included: for work charged before its bytes are
+    /// known (a compressed stream, whose image bytes the writer produces as it inflates).
+    /// </summary>
+    public TimeSpan AverageWriteTime(double bytes) =>
+        TimeSpan.FromSeconds(bytes * Slowdown * (Profile.SectorEraseTime.TotalSeconds / SectorSize + 1 / Profile.FlashWriteBytesPerSecond));
+
     /// <summary><c>esp_ota_write</c>: erases the sectors it enters, then programs. False when the flash refuses.</summary>
     public bool Write(ReadOnlySpan<byte> data, out TimeSpan busy)
     {

@@ -31,6 +31,10 @@ public interface IBleConnection : IAsyncDisposable
 
     Task<byte[]> ReadAsync(Guid characteristic, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Writes a value. The transport reads <paramref name="value"/> only until the returned task completes (it
+    /// copies what it needs later), so callers may reuse the buffer for the next write.
+    /// </summary>
     Task WriteAsync(Guid characteristic, ReadOnlyMemory<byte> value, WriteType writeType, CancellationToken cancellationToken);
 
     /// <summary>Enables notifications; <paramref name="onNotification"/> may run on any thread.</summary>
