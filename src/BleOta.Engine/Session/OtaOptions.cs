@@ -20,5 +20,8 @@ public sealed record OtaOptions
     /// <summary>v2: send the image deflate-compressed when the device's Info says it can inflate.</summary>
     public bool AllowCompression { get; init; } = true;
 
+    /// <summary>v2: how many times a dropped link is reconnected to resume from the device's offset before the update fails.</summary>
+    public int MaxReconnects { get; init; } = 3;
+
     public static OtaOptions Default { get; } = new();
 }

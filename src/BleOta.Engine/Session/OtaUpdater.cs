@@ -31,9 +31,8 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
             session.SetState(OtaState.Connecting);
             progress?.Report(session.Snapshot());
             log.Verbose($"Connecting over the {session.Device.TransportName} transport.");
-            await using var connection = await DeviceLink.ConnectAsync(session.Device, options.Timeouts.Connect,
-                (why, inner) => new OtaException(OtaErrorCode.DeviceNotFound, $"Could not connect to {session.Device} ({why}). Check that it is powered and in range, then scan again.", inner),
-                cancellationToken).ConfigureAwait(false);
+            var connection = await ConnectAsync(session, options, cancellationToken).ConfigureAwait(false);
+            await using var closeLast = new LastConnection(() => connection);
 
             session.SetState(OtaState.Negotiating);
             progress?.Report(session.Snapshot());
@@ -51,7 +50,23 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
                 session.BeginTransfer(connection.Clock, V2Client.PacketCount(stream.Length, payload));
                 log.Verbose($"Sending {image.Length:N0} bytes{(compress ? $" (deflate: {stream.Length:N0} on air)" : "")} in {session.Snapshot().TotalPackets} packets with protocol {protocol}.");
                 log.Debug($"MTU {connection.Mtu}, {payload}-byte payloads without response, window {info.Window}; image SHA-256 {Convert.ToHexString(session.Image.FileSha256)}.");
-                await new V2Client(options.Timeouts).SendAsync(connection, image, stream, compress, info.MaxPacketPayload, reporter, cancellationToken).ConfigureAwait(false);
+                for (int reconnects = 0; ; reconnects++)
+                {
+                    try
+                    {
+                        await new V2Client(options.Timeouts).SendAsync(connection, image, stream, compress, info.MaxPacketPayload, reporter, cancellationToken).ConfigureAwait(false);
+                        break;
+                    }
+                    catch (OtaException ex) when (ex.Code == OtaErrorCode.Disconnected && reconnects < options.MaxReconnects)
+                    {
+                        // The device keeps a v2 update for its client: the same REQUEST resumes at the device's offset.
+                        log.Verbose($"The link dropped after {session.Snapshot().BytesSent:N0} acknowledged bytes; reconnecting to resume ({reconnects + 1} of {options.MaxReconnects}).");
+                        var next = await ConnectAsync(session, options, cancellationToken).ConfigureAwait(false);
+                        await connection.DisposeAsync().ConfigureAwait(false);
+                        connection = next;
+                        await connection.RequestMtuAsync(options.PreferredMtu, cancellationToken).ConfigureAwait(false);
+                    }
+                }
             }
             else
             {
@@ -98,6 +113,17 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
         {
             progress?.Report(session.Snapshot());
         }
+    }
+
+    private static Task<IBleConnection> ConnectAsync(OtaSession session, OtaOptions options, CancellationToken cancellationToken) =>
+        DeviceLink.ConnectAsync(session.Device, options.Timeouts.Connect,
+            (why, inner) => new OtaException(OtaErrorCode.DeviceNotFound, $"Could not connect to {session.Device} ({why}). Check that it is powered and in range, then scan again.", inner),
+            cancellationToken);
+
+    /// <summary>Closes whichever connection the update ended on (a resumed v2 update replaces its first one).</summary>
+    private sealed class LastConnection(Func<IBleConnection> current) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => current().DisposeAsync();
     }
 
     /// <summary>Sets the MTU and reads the device's Info, refusing an image the device cannot take.</summary>

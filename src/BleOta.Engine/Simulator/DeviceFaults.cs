@@ -15,6 +15,9 @@ public sealed record DeviceFaults
     /// <summary>Drop the link once this many image bytes have arrived.</summary>
     public int? DisconnectAfterBytes { get; init; }
 
+    /// <summary>How many links <see cref="DisconnectAfterBytes"/> drops: every one by default (the device stays out of range), or a single dropout.</summary>
+    public int DisconnectTimes { get; init; } = int.MaxValue;
+
     /// <summary>Refuse the flash write that covers this image offset (once: a retry can succeed).</summary>
     public int? FailFlashWriteAt { get; init; }
 

@@ -141,8 +141,10 @@ internal sealed class SimulatedConnection : IBleConnection
             _subscriptions.Deliver(OtaUuids.Control, notification);
         }
 
-        if (_device.Options.Faults.DisconnectAfterBytes is { } limit && _device.Flash.IsUpdating && _device.Flash.Written >= limit)
+        if (_device.Options.Faults.DisconnectAfterBytes is { } limit && _device.Flash.IsUpdating && _device.Flash.Written >= limit
+            && _device.DisconnectFaultsFired < _device.Options.Faults.DisconnectTimes)
         {
+            _device.DisconnectFaultsFired++;
             Drop("the device went out of range");
         }
 

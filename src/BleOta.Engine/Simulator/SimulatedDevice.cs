@@ -58,6 +58,9 @@ public sealed class SimulatedDevice
 
     internal OtaServer Server { get; private set; }
 
+    /// <summary>How many links <see cref="DeviceFaults.DisconnectAfterBytes"/> has dropped so far.</summary>
+    internal int DisconnectFaultsFired { get; set; }
+
     /// <summary>The link currently open to this device, if any.</summary>
     internal SimulatedConnection? Connection { get; set; }
 

@@ -333,4 +333,34 @@ public class SimulatedUpdateTests
         Assert.Equal((OtaStatus.Succeeded, OtaStatus.Succeeded), (v1.Status, v2.Status));
         Assert.True(v2.Duration < v1.Duration, $"v2 {v2.Duration} vs v1 {v1.Duration}");
     }
+
+    [Fact]
+    public async Task A_v2_update_whose_link_drops_once_reconnects_and_resumes_from_the_devices_offset()
+    {
+        var fleet = new Fleet();
+        var device = fleet.Add(new DeviceFaults { DisconnectAfterBytes = 40_000, DisconnectTimes = 1 });
+        var image = TestImages.Build(version: "2.5.0", size: 120_000);
+        var log = new RecordingLog();
+
+        var result = await Update(fleet, device, image, Fast with { Protocol = OtaProtocolVersion.V2, Log = log });
+
+        Assert.Equal(OtaStatus.Succeeded, result.Status);
+        Assert.Equal("2.5.0", device.RunningVersion);
+        Assert.Equal(2, device.BootCount); // one update, resumed: the device never restarted in between
+        Assert.Contains(log.Verbose, l => l.Contains("reconnecting to resume (1 of 3)"));
+    }
+
+    [Fact]
+    public async Task A_v2_update_gives_up_after_its_reconnects_and_the_old_firmware_keeps_running()
+    {
+        var fleet = new Fleet();
+        var device = fleet.Add(new DeviceFaults { DisconnectAfterBytes = 40_000 }); // out of range for good
+
+        var result = await Update(fleet, device, TestImages.Build(size: 120_000), Fast with { Protocol = OtaProtocolVersion.V2, MaxReconnects = 2 });
+
+        Assert.Equal((OtaStatus.Failed, OtaErrorCode.Disconnected), (result.Status, result.ErrorCode));
+        Assert.Equal(3, device.DisconnectFaultsFired);
+        device.Restart();
+        Assert.Equal("1.0.0", device.RunningVersion);
+    }
 }
