@@ -19,10 +19,10 @@ $builder.Size = 500000
 [IO.File]::WriteAllBytes($image, $builder.Build())
 
 Write-Host "Sample image: $image ($((Get-Item $image).Length) bytes, bleota-demo 1.1.0 for ESP32)"
-Write-Host 'Simulated devices run 10x faster than real time; durations and kB/s are the devices'' own (simulated) time.'
+Write-Host 'Simulated devices run twice as fast as real time; durations and kB/s are the devices'' own (simulated) time.'
 Write-Host ''
-Write-Host "PS> Find-Esp32Device -Simulated 3 -SimulationSpeed 10 | Invoke-Esp32Ota -Path $image -Force -PassThru" -ForegroundColor Yellow
-Find-Esp32Device -Simulated 3 -SimulationSpeed 10 |
+Write-Host "PS> Find-Esp32Device -Simulated 3 -SimulationSpeed 2 | Invoke-Esp32Ota -Path $image -Force -PassThru" -ForegroundColor Yellow
+Find-Esp32Device -Simulated 3 -SimulationSpeed 2 |
     Invoke-Esp32Ota -Path $image -Force -PassThru |
     Sort-Object Device |
     Format-Table |
