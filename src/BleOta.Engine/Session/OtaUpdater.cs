@@ -26,13 +26,13 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
         string? versionBefore = null;
         var protocol = OtaProtocolVersion.V1;
         var log = options.Log;
+        IBleConnection? connection = null;
         try
         {
             session.SetState(OtaState.Connecting);
             progress?.Report(session.Snapshot());
             log.Verbose($"Connecting over the {session.Device.TransportName} transport.");
-            var connection = await ConnectAsync(session, options, cancellationToken).ConfigureAwait(false);
-            await using var closeLast = new LastConnection(() => connection);
+            connection = await ConnectAsync(session, options, cancellationToken).ConfigureAwait(false);
 
             session.SetState(OtaState.Negotiating);
             progress?.Report(session.Snapshot());
@@ -93,7 +93,7 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // Disposing the connection dropped the link: the device aborts its OTA handle and keeps its firmware.
+            // Closing the link (below) makes the device abort its OTA handle; it keeps its firmware.
             session.SetState(OtaState.Cancelled, "Cancelled by the user; the device keeps its current firmware.");
             return Result(session, OtaStatus.Cancelled, protocol, versionBefore, versionBefore, null);
         }
@@ -111,6 +111,12 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
         }
         finally
         {
+            // Whichever link the update ended on: a resumed v2 update replaces its first one.
+            if (connection is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+
             progress?.Report(session.Snapshot());
         }
     }
@@ -119,12 +125,6 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
         DeviceLink.ConnectAsync(session.Device, options.Timeouts.Connect,
             (why, inner) => new OtaException(OtaErrorCode.DeviceNotFound, $"Could not connect to {session.Device} ({why}). Check that it is powered and in range, then scan again.", inner),
             cancellationToken);
-
-    /// <summary>Closes whichever connection the update ended on (a resumed v2 update replaces its first one).</summary>
-    private sealed class LastConnection(Func<IBleConnection> current) : IAsyncDisposable
-    {
-        public ValueTask DisposeAsync() => current().DisposeAsync();
-    }
 
     /// <summary>Sets the MTU and reads the device's Info, refusing an image the device cannot take.</summary>
     private static async Task<DeviceInfo?> NegotiateAsync(IBleConnection connection, FirmwareImage image, OtaOptions options, CancellationToken cancellationToken)
