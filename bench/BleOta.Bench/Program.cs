@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using BleOta.Bench;
 using BleOta.Engine.Protocol;
-using BleOta.Engine.Simulator;
+using BleOta.Transport.Simulated;
 
 // build.ps1 Bench runs this: every link profile with every protocol, then the engine's own cost.
 // Usage: BleOta.Bench [--output <markdown file>]

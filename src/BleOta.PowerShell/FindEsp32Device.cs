@@ -1,6 +1,6 @@
 using System.Management.Automation;
 using BleOta.Engine.Discovery;
-using BleOta.Engine.Simulator;
+using BleOta.Transport.Simulated;
 using BleOta.Engine.Transport;
 
 namespace BleOta;
@@ -116,7 +116,7 @@ public sealed class FindEsp32Device : PSCmdlet, IDisposable
 
         try
         {
-            return Engine.Simulator.LinkProfile.Get(LinkProfile);
+            return global::BleOta.Transport.Simulated.LinkProfile.Get(LinkProfile);
         }
         catch (ArgumentException ex)
         {

@@ -1,7 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
-using BleOta.Engine.Simulator;
+using BleOta.Transport.Simulated;
 
 namespace BleOta;
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Management.Automation;
 using System.Reflection;
-using BleOta.Engine.Simulator;
+using BleOta.Transport.Simulated;
 using BleOta.Engine.Transport;
 
 namespace BleOta;

@@ -54,14 +54,14 @@ Describe 'Find-Esp32Device' -Tag 'CI' {
     Context '-LinkProfile' {
         AfterAll {
             # The fleet is process-wide: put it back on the default profile for the suites that follow.
-            $null = Find-Esp32Device -Simulated 1 -SimulationSpeed 0 -LinkProfile ([BleOta.Engine.Simulator.LinkProfile]::Default.Name)
+            $null = Find-Esp32Device -Simulated 1 -SimulationSpeed 0 -LinkProfile ([BleOta.Transport.Simulated.LinkProfile]::Default.Name)
         }
 
         It 'puts the simulated fleet on <Name>' -ForEach @(
             @{ Name = 'seed-macos' }, @{ Name = 'esp32-1m-dle' }, @{ Name = 'esp32s3-2m' }, @{ Name = 'windows-default' }
         ) {
             $null = Find-Esp32Device -Simulated 2 -SimulationSpeed 0 -LinkProfile $Name
-            [BleOta.Engine.Simulator.SimulatedTransport]::Shared.Devices.Options.Profile.Name | Sort-Object -Unique | Should -Be $Name
+            [BleOta.Transport.Simulated.SimulatedTransport]::Shared.Devices.Options.Profile.Name | Sort-Object -Unique | Should -Be $Name
         }
 
         It 'sends 253-byte packets on seed-macos, whose firmware MTU is 256' {

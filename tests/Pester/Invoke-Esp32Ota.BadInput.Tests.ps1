@@ -13,8 +13,8 @@ Describe 'Invoke-Esp32Ota with bad input' -Tag 'CI' {
         $fleet = New-TestFleet -Faults @($null, $null)
         if ($SlotFaults) {
             # The second device's slot only just holds its factory image.
-            $small = [BleOta.Engine.Simulator.SimulatedDevice]::new('7E:57:50:00:00:99', 'pester-small', [BleOta.Engine.Simulator.SampleImages]::Factory,
-                [BleOta.Engine.Simulator.SimulatedDeviceOptions]@{ SlotSize = 192KB })
+            $small = [BleOta.Transport.Simulated.SimulatedDevice]::new('7E:57:50:00:00:99', 'pester-small', [BleOta.Transport.Simulated.SampleImages]::Factory,
+                [BleOta.Transport.Simulated.SimulatedDeviceOptions]@{ SlotSize = 192KB })
             $null = $fleet.Transport.Add($small)
             $devices = @($fleet.Devices[0], [BleOta.Engine.Discovery.Esp32Device]::new($small.Address, $small.Name, -50, $fleet.Transport))
             $image = New-TestImage -Version '6.0.0' -Size 250000

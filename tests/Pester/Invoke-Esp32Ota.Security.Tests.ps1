@@ -5,9 +5,9 @@ BeforeAll {
     Import-BleOtaUnderTest
 
     function New-EncryptedDevice([bool] $Bonded) {
-        $transport = [BleOta.Engine.Simulator.SimulatedTransport]::new(0)
-        $device = [BleOta.Engine.Simulator.SimulatedDevice]::new('7E:57:5E:00:00:01', 'pester-secure', [BleOta.Engine.Simulator.SampleImages]::Factory,
-            [BleOta.Engine.Simulator.SimulatedDeviceOptions]@{ RequireEncryption = $true })
+        $transport = [BleOta.Transport.Simulated.SimulatedTransport]::new(0)
+        $device = [BleOta.Transport.Simulated.SimulatedDevice]::new('7E:57:5E:00:00:01', 'pester-secure', [BleOta.Transport.Simulated.SampleImages]::Factory,
+            [BleOta.Transport.Simulated.SimulatedDeviceOptions]@{ RequireEncryption = $true })
         $device.Bonded = $Bonded
         $null = $transport.Add($device)
         [pscustomobject]@{ Simulated = $device; Device = [BleOta.Engine.Discovery.Esp32Device]::new($device.Address, $device.Name, -50, $transport) }

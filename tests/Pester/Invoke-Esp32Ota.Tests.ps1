@@ -164,9 +164,9 @@ Describe 'Invoke-Esp32Ota' -Tag 'CI' {
     }
 
     It 'with -Verify warns that a device with the tutorial firmware cannot be checked' {
-        $transport = [BleOta.Engine.Simulator.SimulatedTransport]::new(0)
-        $options = [BleOta.Engine.Simulator.SimulatedDeviceOptions]@{ Firmware = 'Seed' }
-        $seed = $transport.Add([BleOta.Engine.Simulator.SimulatedDevice]::new('7E:57:5E:ED:00:01', 'seed-01', [BleOta.Engine.Simulator.SampleImages]::Factory, $options))
+        $transport = [BleOta.Transport.Simulated.SimulatedTransport]::new(0)
+        $options = [BleOta.Transport.Simulated.SimulatedDeviceOptions]@{ Firmware = 'Seed' }
+        $seed = $transport.Add([BleOta.Transport.Simulated.SimulatedDevice]::new('7E:57:5E:ED:00:01', 'seed-01', [BleOta.Transport.Simulated.SampleImages]::Factory, $options))
         $device = [BleOta.Engine.Discovery.Esp32Device]::new($seed.Address, $seed.Name, -60, $transport)
 
         $result = $device | Invoke-Esp32Ota -Path (New-TestImage -Version '9.2.0').FullName -Verify -Force -PassThru -WarningVariable warnings -WarningAction SilentlyContinue
@@ -179,18 +179,18 @@ Describe 'Invoke-Esp32Ota' -Tag 'CI' {
 
     It 'finds devices by -Name with a scan and updates only those' {
         $null = Find-Esp32Device -Simulated 3 -SimulationSpeed 0
-        $before = [BleOta.Engine.Simulator.SimulatedTransport]::Shared.Devices | Where-Object Name -Like 'esp32-sim-0[123]' | ForEach-Object BootCount
+        $before = [BleOta.Transport.Simulated.SimulatedTransport]::Shared.Devices | Where-Object Name -Like 'esp32-sim-0[123]' | ForEach-Object BootCount
 
         $results = Invoke-Esp32Ota -Name 'esp32-sim-0[12]' -Path (New-TestImage -Version '9.3.0').FullName -Force -PassThru
 
         $results.Device | Sort-Object | Should -Be @('esp32-sim-01', 'esp32-sim-02')
-        $after = [BleOta.Engine.Simulator.SimulatedTransport]::Shared.Devices | Where-Object Name -Like 'esp32-sim-0[123]' | ForEach-Object BootCount
+        $after = [BleOta.Transport.Simulated.SimulatedTransport]::Shared.Devices | Where-Object Name -Like 'esp32-sim-0[123]' | ForEach-Object BootCount
         $after | Should -Be @(($before[0] + 1), ($before[1] + 1), $before[2])
     }
 
     It 'gives DeviceNotFound for a -Name no device answers to' {
         $null = Find-Esp32Device -Simulated 2 -SimulationSpeed 0
-        $shared = [BleOta.Engine.Simulator.SimulatedTransport]::Shared
+        $shared = [BleOta.Transport.Simulated.SimulatedTransport]::Shared
         # A device connected to another client stops advertising, so a scan cannot find it.
         $held = $shared.ConnectAsync('5A:1D:0E:00:00:02', [Threading.CancellationToken]::None).GetAwaiter().GetResult()
         try {

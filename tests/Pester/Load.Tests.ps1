@@ -52,7 +52,7 @@ Describe 'Invoke-Esp32Ota on 32 devices with -ThrottleLimit 8' -Tag 'CI' {
         $one = Measure-FleetUpdate 1
         $many = Measure-FleetUpdate 32
         # Each simulated device holds two OTA slots of flash in memory for the whole process: the device model, not the engine.
-        $flashMB = 31 * 2 * [BleOta.Engine.Simulator.SimulatedDevice]::DefaultSlotSize / 1MB
+        $flashMB = 31 * 2 * [BleOta.Transport.Simulated.SimulatedDevice]::DefaultSlotSize / 1MB
         $engineMB = $many.PeakMB - $one.PeakMB - $flashMB
         Write-Host ("peak working set: 1 device {0} MB, 32 devices (-ThrottleLimit 8) {1} MB, ratio {2:0.00}; 31 more devices' simulated flash {3:0} MB, the rest {4:0.0} MB" -f
             $one.PeakMB, $many.PeakMB, ($many.PeakMB / $one.PeakMB), $flashMB, $engineMB)

@@ -4,7 +4,7 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
     Import-BleOtaUnderTest
     $Runbooks = Join-Path $PSScriptRoot '../../docs/runbooks'
-    $Shared = [BleOta.Engine.Simulator.SimulatedTransport]::Shared
+    $Shared = [BleOta.Transport.Simulated.SimulatedTransport]::Shared
     $Shared.Speed = 0
 
     function New-Inventory {
@@ -13,7 +13,7 @@ BeforeAll {
         $rows = foreach ($number in 1..$Count) {
             $address = '{0}:00:00:{1:X2}' -f $Prefix, $number
             $name = 'rb-{0}-{1:D2}' -f ($Prefix -replace ':', ''), $number
-            $device = [BleOta.Engine.Simulator.SimulatedDevice]::new($address, $name, [BleOta.Engine.Simulator.SampleImages]::Factory, $null)
+            $device = [BleOta.Transport.Simulated.SimulatedDevice]::new($address, $name, [BleOta.Transport.Simulated.SampleImages]::Factory, $null)
             $null = $Shared.Add($device)
             $row = [ordered]@{ Name = $name; Address = $address }
             if ($Gateways) { $row.Gateway = $Gateways[($number - 1) % $Gateways.Count] }

@@ -21,15 +21,15 @@ function New-TestImage {
 
 function New-TestFleet {
     # A private simulated fleet that runs without waiting; devices come back as Find-Esp32Device emits them.
-    param([object[]] $Faults = @($null), [BleOta.Engine.Simulator.SimulatedFirmware] $Firmware = 'BleOta')
-    $transport = [BleOta.Engine.Simulator.SimulatedTransport]::new(0)
+    param([object[]] $Faults = @($null), [BleOta.Transport.Simulated.SimulatedFirmware] $Firmware = 'BleOta')
+    $transport = [BleOta.Transport.Simulated.SimulatedTransport]::new(0)
     $number = 0
     foreach ($fault in $Faults) {
         $number++
-        $deviceFaults = if ($fault) { [BleOta.Engine.Simulator.DeviceFaults]$fault } else { [BleOta.Engine.Simulator.DeviceFaults]::None }
-        $options = [BleOta.Engine.Simulator.SimulatedDeviceOptions]@{ Faults = $deviceFaults; Firmware = $Firmware }
-        $device = [BleOta.Engine.Simulator.SimulatedDevice]::new(('7E:57:50:00:00:{0:X2}' -f $number), ('pester-{0:D2}' -f $number),
-            [BleOta.Engine.Simulator.SampleImages]::Factory, $options)
+        $deviceFaults = if ($fault) { [BleOta.Transport.Simulated.DeviceFaults]$fault } else { [BleOta.Transport.Simulated.DeviceFaults]::None }
+        $options = [BleOta.Transport.Simulated.SimulatedDeviceOptions]@{ Faults = $deviceFaults; Firmware = $Firmware }
+        $device = [BleOta.Transport.Simulated.SimulatedDevice]::new(('7E:57:50:00:00:{0:X2}' -f $number), ('pester-{0:D2}' -f $number),
+            [BleOta.Transport.Simulated.SampleImages]::Factory, $options)
         $null = $transport.Add($device)
     }
     [pscustomobject]@{

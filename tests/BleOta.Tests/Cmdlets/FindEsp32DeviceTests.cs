@@ -1,6 +1,6 @@
 using System.Management.Automation;
 using BleOta.Engine.Discovery;
-using BleOta.Engine.Simulator;
+using BleOta.Transport.Simulated;
 using BleOta.Tests.Support;
 
 namespace BleOta.Tests.Cmdlets;

@@ -2,7 +2,7 @@ using System.Management.Automation;
 using BleOta.Engine.Discovery;
 using BleOta.Engine.Protocol;
 using BleOta.Engine.Session;
-using BleOta.Engine.Simulator;
+using BleOta.Transport.Simulated;
 using BleOta.Tests.Support;
 
 namespace BleOta.Tests.Cmdlets;

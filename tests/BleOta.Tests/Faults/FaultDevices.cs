@@ -1,4 +1,4 @@
-using BleOta.Engine.Simulator;
+using BleOta.Transport.Simulated;
 using BleOta.Engine.Transport;
 using BleOta.Transport.HostFirmware;
 

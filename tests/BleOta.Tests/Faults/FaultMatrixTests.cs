@@ -2,7 +2,7 @@ using BleOta.Engine.Discovery;
 using BleOta.Engine.Image;
 using BleOta.Engine.Protocol;
 using BleOta.Engine.Session;
-using BleOta.Engine.Simulator;
+using BleOta.Transport.Simulated;
 using BleOta.Engine.Transport;
 using BleOta.Tests.Support;
 using Xunit.Abstractions;

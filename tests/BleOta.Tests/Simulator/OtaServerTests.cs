@@ -1,5 +1,5 @@
 using BleOta.Engine.Protocol;
-using BleOta.Engine.Simulator;
+using BleOta.Transport.Simulated;
 
 namespace BleOta.Tests.Simulator;
 

@@ -1,7 +1,7 @@
 using BleOta.Engine.Image;
 using BleOta.Engine.Protocol;
 using BleOta.Engine.Session;
-using BleOta.Engine.Simulator;
+using BleOta.Transport.Simulated;
 using BleOta.Tests.Support;
 
 namespace BleOta.Tests.Simulator;

@@ -1,5 +1,5 @@
 using BleOta.Engine.Protocol;
-using BleOta.Engine.Simulator;
+using BleOta.Transport.Simulated;
 using BleOta.Engine.Transport;
 
 namespace BleOta.Tests.Support;

@@ -1,4 +1,4 @@
-namespace BleOta.Engine.Simulator;
+namespace BleOta.Transport.Simulated;
 
 /// <summary>Misbehaviour a simulated device can be told to show, so tests can see how the client copes.</summary>
 public sealed record DeviceFaults

@@ -3,7 +3,7 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using BleOta.Engine.Protocol;
 
-namespace BleOta.Engine.Simulator;
+namespace BleOta.Transport.Simulated;
 
 /// <summary>
 /// The device side of protocols v1 and v2, making the same decisions as the firmware's C core

@@ -1,6 +1,7 @@
+using BleOta.Engine.Protocol;
 using BleOta.Engine.Transport;
 
-namespace BleOta.Engine.Simulator;
+namespace BleOta.Transport.Simulated;
 
 /// <summary>
 /// The phases of an update as a link sees them, whatever the protocol: before the first Control write
@@ -176,12 +177,12 @@ public sealed class FaultyConnection : IBleConnection
     {
         lock (_gate)
         {
-            if (characteristic == Protocol.OtaUuids.Control)
+            if (characteristic == OtaUuids.Control)
             {
                 _phase = !_sawControlWrite ? UpdatePhase.Request : _imageBytes > 0 ? UpdatePhase.Done : _phase;
                 _sawControlWrite = true;
             }
-            else if (characteristic == Protocol.OtaUuids.Data && _sawControlWrite)
+            else if (characteristic == OtaUuids.Data && _sawControlWrite)
             {
                 _phase = UpdatePhase.Transfer;
             }
@@ -190,7 +191,7 @@ public sealed class FaultyConnection : IBleConnection
                 && (_phase != UpdatePhase.Transfer || _imageBytes + length > _fault.AtByte)
                 && (characteristic is not null || _fault.Kind is LinkFaultKind.Disconnect or LinkFaultKind.DeviceRestart or LinkFaultKind.Cancel)
                 && TryFire();
-            if (_phase == UpdatePhase.Transfer && characteristic == Protocol.OtaUuids.Data)
+            if (_phase == UpdatePhase.Transfer && characteristic == OtaUuids.Data)
             {
                 _imageBytes += length;
             }

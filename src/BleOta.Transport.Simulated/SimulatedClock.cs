@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace BleOta.Engine.Simulator;
+namespace BleOta.Transport.Simulated;
 
 /// <summary>
 /// Simulated time for one link. Every modelled delay advances it; when <see cref="Speed"/> is above zero the

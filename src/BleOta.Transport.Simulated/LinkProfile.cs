@@ -1,4 +1,4 @@
-namespace BleOta.Engine.Simulator;
+namespace BleOta.Transport.Simulated;
 
 /// <summary>The LE physical layer a link runs on.</summary>
 public enum BlePhy

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using BleOta.Engine.Image;
 using BleOta.Engine.Protocol;
 
-namespace BleOta.Engine.Simulator;
+namespace BleOta.Transport.Simulated;
 
 /// <summary>Which firmware a simulated device runs.</summary>
 public enum SimulatedFirmware

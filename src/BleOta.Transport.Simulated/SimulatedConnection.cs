@@ -1,7 +1,7 @@
 using BleOta.Engine.Protocol;
 using BleOta.Engine.Transport;
 
-namespace BleOta.Engine.Simulator;
+namespace BleOta.Transport.Simulated;
 
 /// <summary>
 /// A GATT link to a <see cref="SimulatedDevice"/>. Each operation is charged on the link's clock by the

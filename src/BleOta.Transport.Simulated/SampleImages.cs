@@ -1,6 +1,6 @@
 using BleOta.Engine.Image;
 
-namespace BleOta.Engine.Simulator;
+namespace BleOta.Transport.Simulated;
 
 /// <summary>Images the simulator ships with: what a simulated device runs before anyone updates it.</summary>
 public static class SampleImages

@@ -1,4 +1,4 @@
-namespace BleOta.Engine.Simulator;
+namespace BleOta.Transport.Simulated;
 
 /// <summary>
 /// The timing of a device that streams unacknowledged writes into a ring buffer drained by a flash-writer

@@ -1,6 +1,6 @@
 using BleOta.Engine.Image;
 
-namespace BleOta.Engine.Simulator;
+namespace BleOta.Transport.Simulated;
 
 /// <summary>ESP-IDF's <c>esp_ota_img_states_t</c> as the bootloader keeps it in otadata.</summary>
 public enum SlotState

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 using BleOta.Engine.Protocol;
 using BleOta.Engine.Transport;
 
-namespace BleOta.Engine.Simulator;
+namespace BleOta.Transport.Simulated;
 
 /// <summary>
 /// A radio whose peripherals are <see cref="SimulatedDevice"/>s. It serves CI, the demo and the benchmarks.
