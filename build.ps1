@@ -10,11 +10,12 @@
       Demo   builds, then updates three simulated ESP32s from a sample image with progress and results.
       Bench  runs every link profile with every protocol in simulated time, plus the engine's own cost against
              the firmware's C core, and writes the table to docs/benchmarks.md and the console.
-      Docs   builds, checks that docs/help matches the cmdlets (fails when it does not) and writes the help
-             (MAML and about_BleOta) into out/BleOta/en-US. Needs Microsoft.PowerShell.PlatyPS; with
-             -UpdateMarkdown it first updates docs/help from the cmdlets (describe what it adds).
-      Package builds with help and writes out/package/BleOta.<version>.nupkg, which Publish-PSResource and
+      Docs   builds, then checks that docs/help, the committed MAML built from it (docs/help/en-US) and the cmdlets
+             agree, and fails when they do not. Needs Microsoft.PowerShell.PlatyPS. With -Update it first brings
+             docs/help up to date with the cmdlets (describe what it adds) and rewrites the committed MAML.
+      Package builds and writes out/package/BleOta.<version>.nupkg, which Publish-PSResource and
              Install-PSResource accept.
+    Build, Demo, Package and Test ship the committed help (docs/help/en-US), so PlatyPS is needed only to change it.
       Fuzz   fuzzes the firmware's protocol core under AddressSanitizer and UBSan: libFuzzer for
              -FuzzSeconds when clang is installed, else the seeded random harness with many more inputs.
     Run it through the repo's local dotnet tool so only the .NET SDK is needed:
@@ -29,8 +30,8 @@ param(
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
-    # Docs: bring docs/help up to date with the cmdlets (Update-MarkdownCommandHelp) before checking it.
-    [switch] $UpdateMarkdown,
+    # Docs: bring docs/help up to date with the cmdlets (Update-MarkdownCommandHelp) and rewrite the committed MAML.
+    [switch] $Update,
 
     # Fuzz: how long libFuzzer runs (the random harness instead gets 800 inputs per second asked for).
     [ValidateRange(1, 86400)]
@@ -42,8 +43,9 @@ Set-StrictMode -Version Latest
 $Root = $PSScriptRoot
 $Out = Join-Path $Root 'out'
 $ModuleDir = Join-Path $Out 'BleOta'
-$SharedTools = Join-Path (Split-Path $Root -Parent) 'shared/tools'
 $HelpSource = Join-Path $Root 'docs/help'
+# PlatyPS's output from docs/help, committed so that every build ships help, with or without PlatyPS.
+$CommittedHelp = Join-Path $HelpSource 'en-US'
 
 function Invoke-Native {
     # Runs a native command, streaming its output, and fails the build when it fails.
@@ -60,6 +62,7 @@ function Invoke-Build {
         Invoke-Native dotnet @('publish', (Join-Path $Root "src/$project"), '-c', $Configuration, '--no-build', '--nologo', '-v', 'quiet', '-o', $ModuleDir)
     }
     Copy-Item (Join-Path $Root 'BleOta.Format.ps1xml') $ModuleDir
+    Copy-ModuleHelp
     $manifest = (Get-Content (Join-Path $Root 'BleOta.psd1') -Raw) -replace "RootModule(\s*)=\s*'[^']*'", "RootModule`$1= 'BleOta.PowerShell.dll'"
     Set-Content (Join-Path $ModuleDir 'BleOta.psd1') $manifest -NoNewline
     Write-Host "Module ready: Import-Module $ModuleDir" -ForegroundColor Green
@@ -77,19 +80,30 @@ function Get-PesterModulePath {
     $manifest
 }
 
+function New-SuiteResult {
+    # What a suite reports: its counts, the tests it skipped and why, or why it did not run at all.
+    param([int] $Passed = 0, [int] $Failed = 0, [int] $SkippedTests = 0, [string] $Note = '', [string] $SkippedBecause = '')
+    [pscustomobject]@{ Passed = $Passed; Failed = $Failed; SkippedTests = $SkippedTests; Note = $Note; SkippedBecause = $SkippedBecause }
+}
+
 function Invoke-Suite {
-    # Runs one suite and returns its counts; a suite that cannot run counts as one failure.
+    # Runs one suite and returns its result; a suite that cannot run counts as one failure.
     param([string] $Name, [scriptblock] $Run)
     Write-Host "`n=== $Name ===" -ForegroundColor Cyan
-    try {
-        $counts = & $Run
-        Write-Host ("{0}: {1} passed, {2} failed" -f $Name, $counts.Passed, $counts.Failed)
-        $counts
-    }
-    catch {
+    $result = try { & $Run } catch {
         Write-Host "${Name}: could not run: $_" -ForegroundColor Red
-        [pscustomobject]@{ Passed = 0; Failed = 1 }
+        New-SuiteResult -Failed 1 -Note "could not run: $_"
     }
+    $result | Add-Member -NotePropertyName Name -NotePropertyValue $Name -PassThru
+}
+
+function Format-SuiteResult {
+    param($Suite)
+    if ($Suite.SkippedBecause) { return 'SKIPPED: ' + $Suite.SkippedBecause }
+    $line = '{0} passed, {1} failed' -f $Suite.Passed, $Suite.Failed
+    if ($Suite.SkippedTests) { $line += ", $($Suite.SkippedTests) skipped" }
+    if ($Suite.Note) { $line += " ($($Suite.Note))" }
+    $line
 }
 
 function Invoke-XunitSuite {
@@ -101,11 +115,19 @@ function Invoke-XunitSuite {
     & dotnet test (Join-Path $Root 'tests/BleOta.Tests') -c $Configuration --no-build --nologo `
         --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal' | Out-Host
     if (-not (Test-Path $trx)) { throw 'dotnet test wrote no results' }
-    $counters = ([xml](Get-Content $trx -Raw)).TestRun.ResultSummary.Counters
-    [pscustomobject]@{ Passed = [int]$counters.passed; Failed = [int]$counters.failed + [int]$counters.error }
+    $run = ([xml](Get-Content $trx -Raw)).TestRun
+    $counters = $run.ResultSummary.Counters
+    # A skipped xunit test says why (Skip.If's message); the summary repeats each reason with its count.
+    $skipped = @($run.Results.UnitTestResult | Where-Object outcome -EQ 'NotExecuted')
+    $reasons = $skipped | Group-Object { "$($_.Output.ErrorInfo.Message)".Trim() } | ForEach-Object { "$($_.Count): $($_.Name)" }
+    New-SuiteResult -Passed ([int]$counters.passed) -Failed ([int]$counters.failed + [int]$counters.error) `
+        -SkippedTests $skipped.Count -Note ($reasons -join '; ')
 }
 
 function Invoke-PesterSuite {
+    # Test has just built the package, so the package test must run rather than skip.
+    New-ModulePackage
+    $env:BLEOTA_REQUIRE_PACKAGE = '1'
     $pester = Get-PesterModulePath
     $script = @"
 `$ErrorActionPreference = 'Stop'
@@ -117,20 +139,22 @@ Import-Module '$pester' -MinimumVersion 5.9
 `$config.Output.Verbosity = 'Normal'
 `$env:BLEOTA_MODULE = '$ModuleDir'
 `$r = Invoke-Pester -Configuration `$config
-'PESTER-COUNTS {0} {1}' -f `$r.PassedCount, (`$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount)
+'PESTER-COUNTS {0} {1} {2}' -f `$r.PassedCount, (`$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount), `$r.SkippedCount
 "@
     # A fresh process, so the module is imported as a user would import it.
     $output = & dotnet pwsh -NoProfile -NonInteractive -Command $script 2>&1 | ForEach-Object { Write-Host $_; $_ }
-    $line = $output | Where-Object { "$_" -match '^PESTER-COUNTS (\d+) (\d+)$' } | Select-Object -Last 1
+    $line = $output | Where-Object { "$_" -match '^PESTER-COUNTS (\d+) (\d+) (\d+)$' } | Select-Object -Last 1
     if (-not $line) { throw 'Pester did not report its counts' }
-    $null = "$line" -match '^PESTER-COUNTS (\d+) (\d+)$'
-    [pscustomobject]@{ Passed = [int]$Matches[1]; Failed = [int]$Matches[2] }
+    $null = "$line" -match '^PESTER-COUNTS (\d+) (\d+) (\d+)$'
+    New-SuiteResult -Passed ([int]$Matches[1]) -Failed ([int]$Matches[2]) -SkippedTests ([int]$Matches[3]) `
+        -Note 'tests tagged Hardware need a real ESP32 and are not run here: docs/hardware-testing.md'
 }
 
 function Invoke-FirmwareSuite {
-    if (-not (Get-Command cmake -ErrorAction Ignore) -or -not (Get-Command bash -ErrorAction Ignore)) {
-        Write-Host 'cmake or bash not found: firmware host tests skipped.' -ForegroundColor Yellow
-        return [pscustomobject]@{ Passed = 0; Failed = 0 }
+    foreach ($tool in 'cmake', 'bash', 'c++') {
+        if (-not (Get-Command $tool -ErrorAction Ignore)) {
+            return New-SuiteResult -SkippedBecause "$tool is not installed (the firmware's C core and its host tests need cmake and a C/C++ compiler); the firmware-in-the-loop xunit tests skip with it"
+        }
     }
     $output = & bash (Join-Path $Root 'firmware/test/run.sh') 2>&1 | ForEach-Object { Write-Host $_; "$_" }
     $exit = $LASTEXITCODE
@@ -140,37 +164,29 @@ function Invoke-FirmwareSuite {
     $null = $summary -match '(\d+)% tests passed, (\d+) tests? failed out of (\d+)'
     $failed = [int]$Matches[2]
     if ($exit -ne 0 -and $failed -eq 0) { $failed = 1 }
-    [pscustomobject]@{ Passed = [int]$Matches[3] - [int]$Matches[2]; Failed = $failed }
+    New-SuiteResult -Passed ([int]$Matches[3] - [int]$Matches[2]) -Failed $failed
 }
 
 function Invoke-IdfCheckSuite {
-    if (-not (Get-Command bash -ErrorAction Ignore)) {
-        Write-Host 'bash not found: ESP-IDF compile check skipped.' -ForegroundColor Yellow
-        return [pscustomobject]@{ Passed = 0; Failed = 0 }
+    # A developer's check: it needs an ESP-IDF tree, which no package registry serves, so CI never has one.
+    if (-not $env:IDF_PATH) {
+        return New-SuiteResult -SkippedBecause 'IDF_PATH is not set; to compile the firmware against ESP-IDF, run firmware/check-idf.sh in a shell set up by ESP-IDF''s export.sh (firmware/README.md)'
     }
     $output = & bash (Join-Path $Root 'firmware/check-idf.sh') 2>&1 | ForEach-Object { Write-Host $_; "$_" }
     $exit = $LASTEXITCODE
     $summary = $output | Where-Object { $_ -match 'idf-check: (\d+) files? ok, (\d+) failed' } | Select-Object -Last 1
-    if (-not $summary) {
-        if ($exit -ne 0) { throw "idf-check failed (exit $exit)" }
-        return [pscustomobject]@{ Passed = 0; Failed = 0 }   # tool absent: the script said it skipped
-    }
+    if (-not $summary) { throw "idf-check printed no summary (exit $exit)" }
     $null = $summary -match 'idf-check: (\d+) files? ok, (\d+) failed'
-    [pscustomobject]@{ Passed = [int]$Matches[1]; Failed = [int]$Matches[2] }
+    New-SuiteResult -Passed ([int]$Matches[1]) -Failed ([int]$Matches[2])
 }
 
 function Invoke-HelpSuite {
-    # The help is built and checked wherever PlatyPS is; CI (../shared/tools present) must never skip it.
-    $required = Test-Path (Join-Path $SharedTools 'pwsh/setup')
+    # Comparing docs/help with the cmdlets needs PlatyPS; the shipped help itself is tested by Help.Tests.ps1 anyway.
     if (-not (Import-PlatyPS)) {
-        if ($required) { throw "PlatyPS was not found, not even in $SharedTools" }
-        Write-Host 'Microsoft.PowerShell.PlatyPS not found: the help check and the help tests are skipped.' -ForegroundColor Yellow
-        return [pscustomobject]@{ Passed = 0; Failed = 0 }
+        return New-SuiteResult -SkippedBecause 'Microsoft.PowerShell.PlatyPS is not installed (Install-PSResource Microsoft.PowerShell.PlatyPS); Pester still tests the committed help'
     }
     Invoke-Docs
-    New-ModulePackage
-    $env:BLEOTA_REQUIRE_HELP = '1'   # the help and the package were built, so their tests must not skip
-    [pscustomobject]@{ Passed = 1; Failed = 0 }
+    New-SuiteResult -Passed 1
 }
 
 function Invoke-Test {
@@ -178,26 +194,24 @@ function Invoke-Test {
     # The firmware suite goes first: it builds libble_ota_host, which xunit's firmware-in-the-loop tests load.
     $suites = @(
         Invoke-Suite 'firmware CTest' { Invoke-FirmwareSuite }
-        Invoke-Suite 'idf-check' { Invoke-IdfCheckSuite }
+        Invoke-Suite 'ESP-IDF build check' { Invoke-IdfCheckSuite }
         Invoke-Suite 'xunit' { Invoke-XunitSuite }
-        Invoke-Suite 'help up to date, package' { Invoke-HelpSuite }
+        Invoke-Suite 'help matches the cmdlets' { Invoke-HelpSuite }
         Invoke-Suite 'Pester' { Invoke-PesterSuite }
     )
     $passed = ($suites | Measure-Object Passed -Sum).Sum
     $failed = ($suites | Measure-Object Failed -Sum).Sum
+    # The summary names every suite, so a skipped one shows in a green run.
+    Write-Host "`n=== Summary ===" -ForegroundColor Cyan
+    foreach ($suite in $suites) { Write-Host ('  {0,-26} {1}' -f $suite.Name, (Format-SuiteResult $suite)) }
     Write-Host ''
     Write-Output "$passed passed, $failed failed"
     if ($failed -gt 0 -or $passed -eq 0) { exit 1 }
 }
 
 function Import-PlatyPS {
-    # Users install Microsoft.PowerShell.PlatyPS themselves; CI takes it from ../shared/tools, never copied here.
+    # Microsoft.PowerShell.PlatyPS from the PSModulePath (Install-PSResource puts it there); the repo never carries it.
     $module = Get-Module -ListAvailable Microsoft.PowerShell.PlatyPS | Sort-Object Version -Descending | Select-Object -First 1
-    $setup = Join-Path $SharedTools 'pwsh/setup'
-    if (-not $module -and (Test-Path $setup) -and (Get-Command bash -ErrorAction Ignore)) {
-        $kit = Split-Path (& bash $setup) -Parent
-        $module = Get-Module -ListAvailable (Join-Path $kit 'Modules/Microsoft.PowerShell.PlatyPS')
-    }
     if (-not $module) { return $false }
     Import-Module $module -ErrorAction Stop
     $true
@@ -220,56 +234,91 @@ function Get-HelpShape {
     )
 }
 
-function Test-HelpCurrent {
-    # Every cmdlet has a page, every page a cmdlet, and each page's syntax is the cmdlet's own.
+function Get-HelpDifference {
+    # Where docs/help and the cmdlets disagree: a page missing or orphaned, or a page whose syntax is not the cmdlet's.
     $commands = Get-Command -Module BleOta -CommandType Cmdlet
-    $pages = @(Get-ChildItem $HelpSource -Filter '*-*.md')
-    $problems = [System.Collections.Generic.List[string]]::new()
     foreach ($command in $commands) {
         $page = Join-Path $HelpSource "$($command.Name).md"
-        if (-not (Test-Path $page)) { $problems.Add("$($command.Name) has no page: New-MarkdownCommandHelp -CommandInfo (Get-Command $($command.Name)) -OutputFolder docs/help, then fill it in."); continue }
+        if (-not (Test-Path $page)) {
+            [pscustomobject]@{ Page = $null; Text = "$($command.Name) has no page: New-MarkdownCommandHelp -CommandInfo (Get-Command $($command.Name)) -OutputFolder docs/help, then fill it in." }
+            continue
+        }
         $documented = Get-HelpShape (Import-MarkdownCommandHelp -Path $page)
         $actual = Get-HelpShape (& { Set-StrictMode -Off; New-CommandHelp $command })   # PlatyPS is not strict-mode clean
-        $differences = Compare-Object $documented $actual
-        foreach ($difference in $differences) {
+        foreach ($difference in Compare-Object $documented $actual) {
             $where = if ($difference.SideIndicator -eq '=>') { 'cmdlet has' } else { 'docs/help says' }
-            $problems.Add("$($command.Name): $where $($difference.InputObject)")
+            [pscustomobject]@{ Page = $page; Text = "$($command.Name): $where $($difference.InputObject)" }
         }
     }
-    foreach ($page in $pages) {
-        if ($page.BaseName -notin $commands.Name) { $problems.Add("docs/help/$($page.Name) documents a cmdlet the module does not have.") }
+    foreach ($page in Get-ChildItem $HelpSource -Filter '*-*.md') {
+        if ($page.BaseName -notin $commands.Name) { [pscustomobject]@{ Page = $null; Text = "docs/help/$($page.Name) documents a cmdlet the module does not have." } }
     }
+}
+
+function Update-HelpMarkdown {
+    # Only the pages that disagree with their cmdlet are rewritten, so the others keep their text and date.
+    $pages = @(Get-HelpDifference | Where-Object Page | Select-Object -ExpandProperty Page -Unique)
+    if (-not $pages) { return }
+    & { Set-StrictMode -Off; $null = Update-MarkdownCommandHelp -Path $pages -NoBackup }
+    Write-Host "Updated from the cmdlets: $(($pages | Split-Path -Leaf) -join ', '). Describe what they add." -ForegroundColor Yellow
+}
+
+function Test-HelpCurrent {
+    $problems = @(Get-HelpDifference)
     if ($problems.Count -gt 0) {
-        $problems | ForEach-Object { Write-Host "  $_" -ForegroundColor Red }
-        throw "docs/help is out of date with the cmdlets ($($problems.Count) differences). Run ./build.ps1 Docs -UpdateMarkdown and describe what it adds."
+        $problems | ForEach-Object { Write-Host "  $($_.Text)" -ForegroundColor Red }
+        throw "docs/help is out of date with the cmdlets ($($problems.Count) differences). Run ./build.ps1 Docs -Update and describe what it adds."
     }
-    Write-Host "docs/help matches the $(@($commands).Count) cmdlets."
+    Write-Host "docs/help matches the $(@(Get-Command -Module BleOta -CommandType Cmdlet).Count) cmdlets."
+}
+
+function Copy-ModuleHelp {
+    # The committed MAML and the about topic go into the module, so Get-Help works on every machine.
+    $culture = Join-Path $ModuleDir 'en-US'
+    $null = New-Item -ItemType Directory -Force $culture
+    Copy-Item (Join-Path $CommittedHelp '*.xml') $culture
+    Copy-Item (Join-Path $HelpSource 'about_BleOta.md') (Join-Path $culture 'about_BleOta.help.txt')
 }
 
 function Invoke-Docs {
     if (-not (Import-PlatyPS)) {
-        throw 'Building the help needs the Microsoft.PowerShell.PlatyPS module: Install-PSResource Microsoft.PowerShell.PlatyPS'
+        throw 'Checking or changing the help needs the Microsoft.PowerShell.PlatyPS module: Install-PSResource Microsoft.PowerShell.PlatyPS'
     }
+    # PlatyPS would merge the module's shipped help into the pages it updates (repeating every description), and
+    # Get-Help caches help once read: hide it before anything asks.
+    if ($Update) { Remove-Item (Join-Path $ModuleDir 'en-US') -Recurse -Force -ErrorAction Ignore }
     Import-Module (Join-Path $ModuleDir 'BleOta.psd1') -Force
-    if ($UpdateMarkdown) {
-        & { Set-StrictMode -Off; $null = Update-MarkdownCommandHelp -Path (Join-Path $HelpSource '*-*.md') -NoBackup }
-    }
+    if ($Update) { Update-HelpMarkdown }
     Test-HelpCurrent
-    $culture = Join-Path $ModuleDir 'en-US'
+
     $staging = Join-Path $Out 'help-staging'
     if (Test-Path $staging) { Remove-Item $staging -Recurse -Force }
     $helps = Get-ChildItem $HelpSource -Filter '*-*.md' | ForEach-Object { Import-MarkdownCommandHelp -Path $_.FullName }
     $null = Export-MamlCommandHelp -CommandHelp $helps -OutputFolder $staging -Force
-    $null = New-Item -ItemType Directory -Force $culture
-    Copy-Item (Join-Path $staging 'BleOta/*') $culture
-    Copy-Item (Join-Path $HelpSource 'about_BleOta.md') (Join-Path $culture 'about_BleOta.help.txt')
+    $built = Get-ChildItem (Join-Path $staging 'BleOta') -Filter '*.xml'
+    $stale = foreach ($file in $built) {
+        $committed = Join-Path $CommittedHelp $file.Name
+        if (-not (Test-Path $committed) -or (Get-Content $committed -Raw) -cne (Get-Content $file.FullName -Raw)) { $file }
+    }
+    $orphans = Get-ChildItem $CommittedHelp -Filter '*.xml' -ErrorAction Ignore | Where-Object Name -NotIn $built.Name
+    if ($Update) {
+        $null = New-Item -ItemType Directory -Force $CommittedHelp
+        $orphans | Remove-Item
+        $built | Copy-Item -Destination $CommittedHelp
+        Copy-ModuleHelp
+        Write-Host "Help rebuilt into docs/help/en-US and $ModuleDir/en-US: commit both docs/help changes together." -ForegroundColor Green
+    }
+    elseif ($stale -or $orphans) {
+        throw "docs/help/en-US is not what PlatyPS builds from docs/help ($(@($stale).Count + @($orphans).Count) files differ). Run ./build.ps1 Docs -Update and commit docs/help."
+    }
+    else {
+        Write-Host 'The committed help in docs/help/en-US is what PlatyPS builds from docs/help.'
+    }
     Remove-Item $staging -Recurse -Force
-    Write-Host "Help ready: $culture" -ForegroundColor Green
 }
 
 function Invoke-Package {
     Invoke-Build
-    Invoke-Docs
     New-ModulePackage
 }
 
