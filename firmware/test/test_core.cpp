@@ -336,18 +336,25 @@ TEST_F(CoreTest, EmptyDataWriteIsRejectedButHarmless)
     EXPECT_EQ(port.aborts, 0);
 }
 
-TEST_F(CoreTest, ImageLargerThanPartitionAborts)
+TEST_F(CoreTest, ImageLargerThanPartitionIsDroppedAndDoneNaks)
 {
     port.capacity = 250;
     StartUpdate(100);
     std::vector<uint8_t> p(100, 0xE9);
     ASSERT_EQ(Data(p), BLE_OTA_OK);
     ASSERT_EQ(Data(p), BLE_OTA_OK);
-    EXPECT_EQ(Data(p), BLE_OTA_ERR_IMAGE_TOO_LARGE);
+    EXPECT_EQ(Data(p), BLE_OTA_OK) << "the tutorial's client stops at the first ATT error";
     EXPECT_EQ(port.flash.size(), 200u) << "the overflowing packet is never written";
-    EXPECT_EQ(port.aborts, 1);
+    EXPECT_EQ(port.aborts, 1) << "the slot is released at once";
+    EXPECT_EQ(ble_ota_core_last_error(&core), BLE_OTA_ERR_IMAGE_TOO_LARGE);
+    EXPECT_EQ(Data(p), BLE_OTA_OK);
+    EXPECT_EQ(port.flash.size(), 200u) << "the rest is dropped";
+    port.calls.clear();
+    EXPECT_EQ(Control(BLE_OTA_OP_DONE), BLE_OTA_OK);
+    EXPECT_EQ(port.calls, (std::vector<std::string>{"notify(6)"})) << "no flash_end, no second abort";
     EXPECT_EQ(ble_ota_core_state(&core), BLE_OTA_STATE_IDLE);
     EXPECT_EQ(ble_ota_core_last_error(&core), BLE_OTA_ERR_IMAGE_TOO_LARGE);
+    EXPECT_EQ(port.restarts, 0);
 }
 
 TEST_F(CoreTest, ImageExactlyFillingThePartitionIsAccepted)
@@ -374,13 +381,62 @@ TEST_F(CoreTest, FlashWriteFailureAbortsCleanly)
     EXPECT_EQ(ble_ota_core_bytes_received(&core), 0u);
 }
 
-TEST_F(CoreTest, BadFirstBytesReportedByPortAbort)
+TEST_F(CoreTest, BadFirstBytesReportedByThePortEndInDoneNak)
 {
     StartUpdate();
     port.write_result = BLE_OTA_ERR_IMAGE_INVALID;
-    EXPECT_EQ(Data({0x00, 1, 2}), BLE_OTA_ERR_IMAGE_INVALID);
-    EXPECT_EQ(ble_ota_err_to_att(BLE_OTA_ERR_IMAGE_INVALID), BLE_OTA_ATT_ERR_IMAGE_INVALID);
+    EXPECT_EQ(Data({0x00, 1, 2}), BLE_OTA_OK) << "refused images end in DONE_NAK, not an ATT error";
     EXPECT_EQ(port.aborts, 1);
+    EXPECT_EQ(ble_ota_core_state(&core), BLE_OTA_STATE_RECEIVING);
+    ASSERT_EQ(port.events.back().type, BLE_OTA_CORE_EV_FINISHED);
+    EXPECT_EQ(port.events.back().result, BLE_OTA_ERR_IMAGE_INVALID);
+    port.calls.clear();
+    EXPECT_EQ(Data({0xE9, 1, 2}), BLE_OTA_OK);
+    EXPECT_TRUE(port.calls.empty()) << "dropped, never written";
+    EXPECT_EQ(Control(BLE_OTA_OP_DONE), BLE_OTA_OK);
+    EXPECT_EQ(LastNote(), BLE_OTA_OP_DONE_NAK);
+    EXPECT_EQ(ReadControl(), BLE_OTA_OP_DONE_NAK);
+    EXPECT_EQ(ble_ota_core_state(&core), BLE_OTA_STATE_IDLE);
+    EXPECT_EQ(ble_ota_core_last_error(&core), BLE_OTA_ERR_IMAGE_INVALID);
+    EXPECT_EQ(port.aborts, 1);
+    EXPECT_EQ(std::count_if(port.events.begin(), port.events.end(),
+                            [](const ble_ota_core_event_t &e) { return e.type == BLE_OTA_CORE_EV_FINISHED; }),
+              1) << "the app hears of the failure once";
+}
+
+TEST_F(CoreTest, ARefusedImageIsDroppedByLengthAlone)
+{
+    StartUpdate(100);
+    port.write_result = BLE_OTA_ERR_IMAGE_INVALID;
+    ASSERT_EQ(Data({0x00, 1, 2}), BLE_OTA_OK);
+    EXPECT_EQ(ble_ota_core_data_buffer_needed(&core), 0u) << "the port need not flatten what is dropped";
+    EXPECT_EQ(ble_ota_core_on_data_write(&core, kConn, nullptr, 100), BLE_OTA_OK);
+    EXPECT_EQ(ble_ota_core_on_data_write(&core, kConn, nullptr, 101), BLE_OTA_ERR_INVALID_LEN)
+        << "a packet longer than announced is still a broken client";
+    EXPECT_EQ(ble_ota_core_state(&core), BLE_OTA_STATE_IDLE);
+    EXPECT_EQ(port.aborts, 1) << "the slot was released once";
+}
+
+TEST_F(CoreTest, AfterARefusedImageTheDeviceIsFreeAgain)
+{
+    StartUpdate();
+    port.write_result = BLE_OTA_ERR_IMAGE_INVALID;
+    ASSERT_EQ(Data({0x00, 1, 2}), BLE_OTA_OK);
+    ble_ota_core_on_disconnect(&core, kConn);
+    EXPECT_EQ(ble_ota_core_state(&core), BLE_OTA_STATE_IDLE);
+    EXPECT_EQ(port.aborts, 1);
+    ble_ota_core_on_connect(&core, kConn, 247);
+    port.write_result = BLE_OTA_OK;
+    StartUpdate();
+    ASSERT_EQ(Data({0x00, 1, 2}), BLE_OTA_OK);
+    port.write_result = BLE_OTA_ERR_IMAGE_INVALID;
+    ASSERT_EQ(Data({0x00, 1, 2}), BLE_OTA_OK);
+    StartUpdate(); // the same central asks again: a clean start
+    port.write_result = BLE_OTA_OK;
+    EXPECT_EQ(Data({0xE9, 1, 2}), BLE_OTA_OK);
+    EXPECT_EQ(port.flash, (std::vector<uint8_t>{0xE9, 1, 2}));
+    EXPECT_EQ(Control(BLE_OTA_OP_DONE), BLE_OTA_OK);
+    EXPECT_EQ(LastNote(), BLE_OTA_OP_DONE_ACK);
 }
 
 TEST_F(CoreTest, DoneWhileIdleIsRejected)

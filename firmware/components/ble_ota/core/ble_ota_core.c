@@ -197,15 +197,19 @@ static void send_v2(ble_ota_core_t *core, uint16_t conn, uint8_t opcode, ble_ota
     }
 }
 
-/* Ends the running update without touching the boot slot. */
+/* Ends the running update without touching the boot slot. A refused v1 image
+ * already released its slot and reported why: only the state goes. */
 static void session_abort(ble_ota_core_t *core, ble_ota_err_t why)
 {
     if (core->state != BLE_OTA_STATE_RECEIVING) {
         return;
     }
-    core->port->flash_abort(core->ctx);
-    core->last_err = why;
-    emit(core, BLE_OTA_CORE_EV_FINISHED, why);
+    if (!core->rejected) {
+        core->port->flash_abort(core->ctx);
+        core->last_err = why;
+        emit(core, BLE_OTA_CORE_EV_FINISHED, why);
+    }
+    core->rejected = false;
     core->state = BLE_OTA_STATE_IDLE;
     core->owner = BLE_OTA_CONN_NONE;
     core->received = 0;
@@ -378,6 +382,11 @@ static ble_ota_err_t op_done(ble_ota_core_t *core, uint16_t conn)
     }
     if (core->owner != conn) {
         return BLE_OTA_ERR_BUSY;
+    }
+    if (core->rejected) {
+        session_abort(core, core->last_err); /* the image was refused mid-transfer: say so now */
+        send_control(core, conn, BLE_OTA_OP_DONE_NAK);
+        return BLE_OTA_OK;
     }
     if (core->received == 0) {
         session_abort(core, BLE_OTA_ERR_NO_DATA);
@@ -726,6 +735,20 @@ static ble_ota_err_t data_v2(ble_ota_core_t *core, uint16_t conn, const uint8_t 
     return BLE_OTA_OK;
 }
 
+/*
+ * v1: the image is unacceptable (not an app image, larger than the slot). The
+ * tutorial's firmware ignores esp_ota_write errors and ends in DONE_NAK, and
+ * its Python client handles no ATT error mid-transfer: release the slot now,
+ * take and drop the rest, answer DONE with DONE_NAK (op_done).
+ */
+static void v1_reject(ble_ota_core_t *core, ble_ota_err_t why)
+{
+    core->port->flash_abort(core->ctx);
+    core->last_err = why;
+    emit(core, BLE_OTA_CORE_EV_FINISHED, why);
+    core->rejected = true;
+}
+
 static ble_ota_err_t data_receiving(ble_ota_core_t *core, uint16_t conn, const uint8_t *data, size_t len)
 {
     if (core->owner == BLE_OTA_CONN_NONE && len == BLE_OTA_PACKET_SIZE_WRITE_LEN) {
@@ -747,15 +770,21 @@ static ble_ota_err_t data_receiving(ble_ota_core_t *core, uint16_t conn, const u
         core->control_value = BLE_OTA_OP_DONE_NAK;
         return BLE_OTA_ERR_INVALID_LEN;
     }
+    if (core->rejected) {
+        return BLE_OTA_OK; /* dropped unread: data may be NULL */
+    }
     if (core->capacity != 0 && (uint64_t)core->received + len > core->capacity) {
-        session_abort(core, BLE_OTA_ERR_IMAGE_TOO_LARGE);
-        core->control_value = BLE_OTA_OP_DONE_NAK;
-        return BLE_OTA_ERR_IMAGE_TOO_LARGE;
+        v1_reject(core, BLE_OTA_ERR_IMAGE_TOO_LARGE);
+        return BLE_OTA_OK;
     }
     if (data == NULL) {
         return BLE_OTA_ERR_INVALID_ARG; /* the port must buffer anything up to packet_size */
     }
     ble_ota_err_t err = core->port->flash_write(core->ctx, data, len);
+    if (err == BLE_OTA_ERR_IMAGE_INVALID || err == BLE_OTA_ERR_IMAGE_TOO_LARGE) {
+        v1_reject(core, err);
+        return BLE_OTA_OK;
+    }
     if (err != BLE_OTA_OK) {
         /* The image now has a hole: never let it be finished. */
         session_abort(core, err);
@@ -886,7 +915,10 @@ ble_ota_err_t ble_ota_core_last_error(const ble_ota_core_t *core)
 
 size_t ble_ota_core_data_buffer_needed(const ble_ota_core_t *core)
 {
-    return core->state == BLE_OTA_STATE_RECEIVING ? core->packet_size : BLE_OTA_PACKET_SIZE_WRITE_LEN;
+    if (core->state != BLE_OTA_STATE_RECEIVING) {
+        return BLE_OTA_PACKET_SIZE_WRITE_LEN;
+    }
+    return core->rejected ? 0u : core->packet_size;
 }
 
 uint16_t ble_ota_core_packet_size(const ble_ota_core_t *core, uint16_t conn)

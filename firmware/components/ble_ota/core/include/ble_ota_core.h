@@ -73,7 +73,9 @@ typedef enum {
     BLE_OTA_STATE_IDLE = 0,   /*!< no update; Data accepts only the 2-byte packet-size write */
     BLE_OTA_STATE_RECEIVING,  /*!< REQUEST_ACK sent; Data writes from the owner are image bytes (v1) or
                                    offset-tagged packets (v2). A v2 update whose owner disconnected stays here
-                                   with no owner, so a REQUEST for the same image resumes it */
+                                   with no owner, so a REQUEST for the same image resumes it. A v1 image found
+                                   unacceptable (not an app image, larger than the slot) also stays here, its
+                                   slot released, taking and dropping the rest until DONE answers DONE_NAK */
     BLE_OTA_STATE_RESTARTING, /*!< DONE_ACK sent, restart scheduled; everything is refused */
 } ble_ota_state_t;
 
@@ -230,6 +232,7 @@ typedef struct ble_ota_core {
     uint32_t started_ms;
     uint32_t last_progress_ms;
     ble_ota_err_t last_err;   /*!< detail of the last failure */
+    bool rejected;            /*!< v1: the image was refused mid-transfer (last_err says why); slot released */
     /* v2 session (protocol == 2) */
     uint8_t protocol;         /*!< protocol of the running update: 1 or 2 */
     uint8_t flags;            /*!< BLE_OTA_V2_FLAG_* of the REQUEST */
@@ -290,8 +293,14 @@ ble_ota_err_t ble_ota_core_on_control_write(ble_ota_core_t *core, uint16_t conn,
  *
  * Length first: a port that flattens the payload into a buffer may pass
  * data = NULL when len is larger than ble_ota_core_data_buffer_needed(); the
- * core then rejects the write by its length alone, with the same effects as
- * for any other too-long write (it never reads data in that case).
+ * core then decides by the length alone (it never reads data in that case):
+ * a too-long write is refused as any other, and while a refused v1 image is
+ * being dropped a write up to the packet size is taken without its bytes.
+ *
+ * v1 answers a write whose image bytes are unacceptable (not an app image,
+ * more than the slot holds) with success, releases the slot at once and drops
+ * the rest; DONE then answers DONE_NAK. The tutorial's Python client knows no
+ * ATT error mid-transfer, only DONE_NAK (docs/protocol.md, Compatibility).
  */
 ble_ota_err_t ble_ota_core_on_data_write(ble_ota_core_t *core, uint16_t conn,
                                          const uint8_t *data, size_t len);
@@ -320,7 +329,10 @@ uint32_t ble_ota_core_stream_offset(const ble_ota_core_t *core);
 uint8_t ble_ota_core_protocol(const ble_ota_core_t *core);
 /** Detail of the last failure (also the cause behind a REQUEST_NAK / DONE_NAK). */
 ble_ota_err_t ble_ota_core_last_error(const ble_ota_core_t *core);
-/** Largest Data write the core can accept now: 2 while idle, the packet size while receiving. */
+/**
+ * Largest Data write the core needs the bytes of now: 2 while idle, the packet size while receiving, 0 while a
+ * refused v1 image is being dropped (the core then decides on the length alone).
+ */
 size_t ble_ota_core_data_buffer_needed(const ble_ota_core_t *core);
 /** Packet size that applies to conn now: its 2-byte write, else min(MTU - 3, max_packet_size). */
 uint16_t ble_ota_core_packet_size(const ble_ota_core_t *core, uint16_t conn);
