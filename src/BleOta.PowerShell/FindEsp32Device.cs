@@ -5,13 +5,17 @@ using BleOta.Engine.Transport;
 
 namespace BleOta;
 
-/// <summary>Scans for ESP32 devices that offer the OTA service and streams each as it is found.</summary>
+/// <summary>
+/// Scans for ESP32 devices that can be updated and streams each as it is found: devices that advertise the OTA
+/// service, and devices named exactly "esp32", the name the tutorial's firmware advertises without any service.
+/// </summary>
 [Cmdlet(VerbsCommon.Find, "Esp32Device", DefaultParameterSetName = RadioSet)]
 [OutputType(typeof(Esp32Device))]
 public sealed class FindEsp32Device : PSCmdlet, IDisposable
 {
     private const string RadioSet = "Radio";
     private const string SimulatedSet = "Simulated";
+    private const string SimulatedTutorialSet = "SimulatedTutorial";
     private CancellationTokenSource? _cancel;
 
     /// <summary>Device names to keep; wildcards allowed.</summary>
@@ -31,18 +35,26 @@ public sealed class FindEsp32Device : PSCmdlet, IDisposable
     [Parameter]
     public SwitchParameter All { get; set; }
 
-    /// <summary>Scan a fleet of this many simulated devices instead of a radio.</summary>
+    /// <summary>Scan a fleet of this many simulated devices running BleOta's firmware instead of a radio.</summary>
     [Parameter(Mandatory = true, ParameterSetName = SimulatedSet)]
     [ValidateRange(1, 1024)]
     public int Simulated { get; set; }
 
+    /// <summary>Add this many simulated devices running the tutorial's firmware (v1 only, named "esp32") to the fleet.</summary>
+    [Parameter(ParameterSetName = SimulatedSet)]
+    [Parameter(Mandatory = true, ParameterSetName = SimulatedTutorialSet)]
+    [ValidateRange(1, 1024)]
+    public int SimulatedTutorial { get; set; }
+
     /// <summary>Simulated seconds per real second (1 = real time); 0 runs without waiting.</summary>
     [Parameter(ParameterSetName = SimulatedSet)]
+    [Parameter(ParameterSetName = SimulatedTutorialSet)]
     [ValidateRange(0.0, 1_000_000.0)]
     public double SimulationSpeed { get; set; } = 1;
 
     /// <summary>The simulated link's profile (client OS, chip, PHY, flash); see docs/link-model.md.</summary>
     [Parameter(ParameterSetName = SimulatedSet)]
+    [Parameter(ParameterSetName = SimulatedTutorialSet)]
     [ArgumentCompleter(typeof(LinkProfileCompleter))]
     [ValidateNotNullOrEmpty]
     public string? LinkProfile { get; set; }
@@ -58,7 +70,9 @@ public sealed class FindEsp32Device : PSCmdlet, IDisposable
         IBleTransport transport;
         try
         {
-            transport = ParameterSetName == SimulatedSet ? Transports.Simulated(Simulated, SimulationSpeed, ResolveProfile()) : Transports.Radio(Transport);
+            transport = ParameterSetName == RadioSet
+                ? Transports.Radio(Transport)
+                : Transports.Simulated(Simulated, SimulatedTutorial, SimulationSpeed, ResolveProfile());
         }
         catch (PlatformNotSupportedException ex)
         {

@@ -19,14 +19,16 @@ internal static class Transports
     private static readonly ConcurrentDictionary<RadioTransport, Lazy<IBleTransport>> Radios = new();
 
     /// <summary>
-    /// The simulated fleet, set to run at <paramref name="speed"/>, holding at least <paramref name="count"/> devices,
-    /// and on <paramref name="profile"/> when one is given (else each device keeps the profile it has).
+    /// The simulated fleet, set to run at <paramref name="speed"/>, holding at least <paramref name="count"/> devices
+    /// with BleOta's firmware and <paramref name="tutorialCount"/> with the tutorial's, and on <paramref name="profile"/>
+    /// when one is given (else each device keeps the profile it has).
     /// </summary>
-    public static SimulatedTransport Simulated(int count, double speed, LinkProfile? profile = null)
+    public static SimulatedTransport Simulated(int count, int tutorialCount, double speed, LinkProfile? profile = null)
     {
         var transport = SimulatedTransport.Shared;
         transport.Speed = speed;
-        transport.EnsureDevices(count, profile: profile);
+        transport.EnsureDevices(count);
+        transport.EnsureDevices(tutorialCount, new SimulatedDeviceOptions { Firmware = SimulatedFirmware.Tutorial }, profile);
         return transport;
     }
 

@@ -41,7 +41,7 @@ public sealed class BlueZTransport : IBleTransport, IDisposable
 
     public string Describe() => AdapterPath is null
         ? $"BlueZ over D-Bus ({_busAddress})"
-        : $"BlueZ adapter {AdapterPath[(AdapterPath.LastIndexOf('/') + 1)..]}, LE discovery filtered by service UUID, over D-Bus ({_busAddress})";
+        : $"BlueZ adapter {AdapterPath[(AdapterPath.LastIndexOf('/') + 1)..]}, LE discovery, over D-Bus ({_busAddress})";
 
     public async IAsyncEnumerable<BleAdvertisement> ScanAsync(ScanFilter filter, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -93,7 +93,7 @@ public sealed class BlueZTransport : IBleTransport, IDisposable
             await bus.CallAsync(adapter, BlueZNames.Adapter, "SetDiscoveryFilter", "a{sv}", (ref MessageWriter w) =>
             {
                 var options = new Dictionary<string, VariantValue> { ["Transport"] = "le" };
-                if (filter.ServiceUuid is { } uuid)
+                if (filter.OsServiceUuid is { } uuid)
                 {
                     options["UUIDs"] = VariantValue.Array(new[] { uuid.ToString() });
                 }

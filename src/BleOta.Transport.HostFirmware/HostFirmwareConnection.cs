@@ -78,9 +78,9 @@ internal sealed class HostFirmwareConnection : IBleConnection
         return Task.FromResult(mtu);
     }
 
-    /// <summary>The firmware's OTA service: Control, Data and the read-only Info characteristic.</summary>
+    /// <summary>The firmware's OTA service: Control, Data and, unless the device has none, the read-only Info characteristic.</summary>
     public bool HasCharacteristic(Guid characteristic) =>
-        characteristic == OtaUuids.Control || characteristic == OtaUuids.Data || characteristic == OtaUuids.Info;
+        characteristic == OtaUuids.Control || characteristic == OtaUuids.Data || (characteristic == OtaUuids.Info && _device.HasInfo);
 
     public Task<byte[]> ReadAsync(Guid characteristic, CancellationToken cancellationToken)
     {
@@ -128,12 +128,9 @@ internal sealed class HostFirmwareConnection : IBleConnection
     {
         cancellationToken.ThrowIfCancellationRequested();
         EnsureConnected();
+        // NimBLE takes a write command on any writable characteristic (ble_gatts.c, ble_gatts_att_flags_from_chr_flags
+        // maps both write properties to one permission): Bleak before 0.21 sends the tutorial client's REQUEST and DONE so.
         int which = Which(characteristic);
-        if (writeType == WriteType.WithoutResponse && which != NativeMethods.CharData)
-        {
-            // Only OTA Data has the write-without-response property (v2 streams on it).
-            throw new BleTransportException($"Characteristic {characteristic} does not support write without response.");
-        }
 
         byte[] data = value.ToArray();
         var notifications = new List<byte[]>();
@@ -222,9 +219,9 @@ internal sealed class HostFirmwareConnection : IBleConnection
         }
     }
 
-    private static int Which(Guid characteristic) =>
-        characteristic == OtaUuids.Control ? NativeMethods.CharControl
+    private int Which(Guid characteristic) =>
+        !HasCharacteristic(characteristic) ? throw new BleTransportException($"The device has no characteristic {characteristic}.")
+        : characteristic == OtaUuids.Control ? NativeMethods.CharControl
         : characteristic == OtaUuids.Data ? NativeMethods.CharData
-        : characteristic == OtaUuids.Info ? NativeMethods.CharInfo
-        : throw new BleTransportException($"The device has no characteristic {characteristic}.");
+        : NativeMethods.CharInfo;
 }

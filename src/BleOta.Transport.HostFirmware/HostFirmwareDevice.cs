@@ -1,4 +1,5 @@
 using System.Text;
+using BleOta.Engine.Protocol;
 using BleOta.Engine.Transport;
 
 namespace BleOta.Transport.HostFirmware;
@@ -36,11 +37,19 @@ public sealed class HostFirmwareDevice : IDisposable
     private IntPtr _handle;
     private HostFirmwareConnection? _connection;
 
+    /// <summary>The ATT MTU firmware/sdkconfig.defaults prefers (CONFIG_BT_NIMBLE_ATT_PREFERRED_MTU).</summary>
+    public const int DefaultMaxMtu = 515;
+
     /// <param name="address">The address the transport finds it under.</param>
-    /// <param name="name">Its advertised name (the firmware's default is "esp32-ota").</param>
+    /// <param name="name">Its advertised name (the firmware's default, CONFIG_BLE_OTA_DEVICE_NAME, is "esp32").</param>
     /// <param name="partitionSize">Size of each OTA slot; a multiple of 4096, at least 64 KB.</param>
-    /// <param name="maxMtu">Largest ATT MTU the device accepts (CONFIG_BT_NIMBLE_ATT_PREFERRED_MTU = 517).</param>
-    public HostFirmwareDevice(string address = "24:0A:C4:00:00:01", string name = "esp32-ota", uint partitionSize = DefaultPartitionSize, int maxMtu = 517)
+    /// <param name="maxMtu">Largest ATT MTU the device accepts (CONFIG_BT_NIMBLE_ATT_PREFERRED_MTU).</param>
+    /// <param name="hasInfo">
+    /// False presents the GATT table and advertisement of firmware without an Info characteristic, as the
+    /// tutorial's (esp/main/gatt_svr.c, gap.c): Control and Data only, no service UUID advertised. The protocol
+    /// behind them is still this firmware's core, so the engine's path for such devices meets real C code.
+    /// </param>
+    public HostFirmwareDevice(string address = "24:0A:C4:00:00:01", string name = "esp32", uint partitionSize = DefaultPartitionSize, int maxMtu = DefaultMaxMtu, bool hasInfo = true)
     {
         if (!HostFirmwareLibrary.TryLoad(out string? reason))
         {
@@ -57,7 +66,14 @@ public sealed class HostFirmwareDevice : IDisposable
         Name = name;
         PartitionSize = partitionSize;
         MaxMtu = Math.Clamp(maxMtu, 23, 517);
+        HasInfo = hasInfo;
     }
+
+    /// <summary>Whether the device has the Info characteristic and advertises the OTA service UUID.</summary>
+    public bool HasInfo { get; }
+
+    /// <summary>The service UUIDs its advertisement carries.</summary>
+    public IReadOnlyList<Guid> AdvertisedServices => HasInfo ? [OtaUuids.Service] : [];
 
     public string Address { get; }
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using BleOta.Engine.Protocol;
 using BleOta.Engine.Transport;
 
 namespace BleOta.Transport.HostFirmware;
@@ -19,10 +18,10 @@ public sealed class HostFirmwareTransport : IBleTransport, IDisposable
     public IReadOnlyList<HostFirmwareDevice> Devices => _devices.Values.OrderBy(d => d.Address, StringComparer.Ordinal).ToList();
 
     /// <summary>Adds a device (see <see cref="HostFirmwareDevice"/> for the parameters) and returns it.</summary>
-    public HostFirmwareDevice AddDevice(string address = "24:0A:C4:00:00:01", string name = "esp32-ota",
-        uint partitionSize = HostFirmwareDevice.DefaultPartitionSize, int maxMtu = 517)
+    public HostFirmwareDevice AddDevice(string address = "24:0A:C4:00:00:01", string name = "esp32",
+        uint partitionSize = HostFirmwareDevice.DefaultPartitionSize, int maxMtu = HostFirmwareDevice.DefaultMaxMtu, bool hasInfo = true)
     {
-        var device = new HostFirmwareDevice(address, name, partitionSize, maxMtu);
+        var device = new HostFirmwareDevice(address, name, partitionSize, maxMtu, hasInfo);
         if (!_devices.TryAdd(address, device))
         {
             device.Dispose();
@@ -42,13 +41,13 @@ public sealed class HostFirmwareTransport : IBleTransport, IDisposable
                 continue; // a bricked device does not advertise; a connected one stops advertising
             }
 
-            // The firmware advertises the OTA service UUID (CONFIG_BLE_OTA_ADVERTISE_SERVICE_UUID).
-            if (filter.ServiceUuid is { } wanted && wanted != OtaUuids.Service)
+            // The firmware advertises the OTA service UUID (CONFIG_BLE_OTA_ADVERTISE_SERVICE_UUID) unless it has no Info.
+            if (filter.OsServiceUuid is { } wanted && !device.AdvertisedServices.Contains(wanted))
             {
                 continue;
             }
 
-            yield return new BleAdvertisement(device.Address, device.Name, device.Rssi, [OtaUuids.Service], this);
+            yield return new BleAdvertisement(device.Address, device.Name, device.Rssi, device.AdvertisedServices, this);
             await Task.Yield();
         }
     }

@@ -43,8 +43,8 @@ public sealed record LinkProfile
     /// </summary>
     public bool ClientChoosesMtu { get; init; } = true;
 
-    /// <summary>The ATT MTU the device's firmware accepts (CONFIG_BT_NIMBLE_ATT_PREFERRED_MTU).</summary>
-    public int FirmwareMtu { get; init; } = 517;
+    /// <summary>The ATT MTU the device's firmware accepts (CONFIG_BT_NIMBLE_ATT_PREFERRED_MTU, 515 in firmware/sdkconfig.defaults).</summary>
+    public int FirmwareMtu { get; init; } = 515;
 
     /// <summary>LL data length both controllers agreed on (27 without data length extension, 251 with it).</summary>
     public int LinkLayerPayload { get; init; } = 251;
@@ -81,6 +81,12 @@ public sealed record LinkProfile
     /// <summary>Connection setup plus GATT discovery.</summary>
     public TimeSpan ConnectTime { get; init; } = TimeSpan.FromMilliseconds(300);
 
+    /// <summary>
+    /// How long the central waits for a silent peer before it declares the link lost (Linux's default LE
+    /// supervision timeout, net/bluetooth/hci_core.c: le_supv_timeout 0x002a, 420 ms).
+    /// </summary>
+    public TimeSpan SupervisionTimeout { get; init; } = TimeSpan.FromMilliseconds(420);
+
     /// <summary>Time from the device's reset to advertising again.</summary>
     public TimeSpan RebootTime { get; init; } = TimeSpan.FromSeconds(1);
 
@@ -99,7 +105,7 @@ public sealed record LinkProfile
     public static LinkProfile Esp32OneMegDle { get; } = new()
     {
         Name = "esp32-1m-dle",
-        Description = "Linux (BlueZ) central, classic ESP32 at 1M PHY, DLE 251, MTU 517",
+        Description = "Linux (BlueZ) central, classic ESP32 at 1M PHY, DLE 251, MTU 515",
         StackBytesPerSecond = 62_500,
     };
 
@@ -107,7 +113,7 @@ public sealed record LinkProfile
     public static LinkProfile Esp32S3TwoMeg { get; } = new()
     {
         Name = "esp32s3-2m",
-        Description = "Linux (BlueZ) central, ESP32-S3 at 2M PHY, DLE 251, MTU 517",
+        Description = "Linux (BlueZ) central, ESP32-S3 at 2M PHY, DLE 251, MTU 515",
         Phy = BlePhy.Le2M,
     };
 

@@ -27,7 +27,7 @@ internal sealed class SimulatedConnection : IBleConnection
         lock (device.Gate)
         {
             device.Connection = this;
-            device.Server.OnConnect(Mtu);
+            device.Model.OnConnect(Mtu);
         }
     }
 
@@ -49,7 +49,7 @@ internal sealed class SimulatedConnection : IBleConnection
         Mtu = Profile.NegotiatedMtu(preferredMtu, _device.DeviceMtu);
         lock (_device.Gate)
         {
-            _device.Server.OnConnect(Mtu);
+            _device.Model.OnConnect(Mtu);
         }
 
         await _clock.AdvanceAsync(Profile.ConnectionInterval * 2, cancellationToken).ConfigureAwait(false);
@@ -64,9 +64,7 @@ internal sealed class SimulatedConnection : IBleConnection
         byte[] value;
         lock (_device.Gate)
         {
-            value = characteristic == OtaUuids.Info ? _device.Info().ToBytes()
-                : characteristic == OtaUuids.Control ? [_device.Server.ControlValue]
-                : throw new BleAttException(0x02, "OTA Data cannot be read.");
+            value = _device.Model.Read(characteristic);
         }
 
         await _clock.AdvanceAsync(Profile.AcknowledgedWriteTime(TimeSpan.Zero), cancellationToken).ConfigureAwait(false);
@@ -101,20 +99,26 @@ internal sealed class SimulatedConnection : IBleConnection
         byte status;
         TimeSpan busy;
         byte[][] notifications;
-        bool restart;
+        RestartAfterWrite restart;
         lock (_device.Gate)
         {
-            var server = _device.Server;
+            var model = _device.Model;
             // A write-encrypted characteristic: the stack refuses before the firmware sees the write (ATT 0x0F).
             bool unpaired = _device.Options.RequireEncryption && !_device.Bonded && characteristic != OtaUuids.Info;
             status = unpaired ? OtaAttError.InsufficientEncryption
-                : characteristic == OtaUuids.Control ? server.OnControlWrite(value.Span)
-                : characteristic == OtaUuids.Data ? server.OnDataWrite(value.Span)
-                : throw new BleAttException(0x03, "Info cannot be written.");
-            busy = unpaired ? TimeSpan.Zero : server.Busy;
-            notifications = [.. server.Notifications];
-            server.Notifications.Clear();
-            restart = server.RestartPending;
+                : characteristic == OtaUuids.Control ? model.OnControlWrite(value.Span)
+                : characteristic == OtaUuids.Data ? model.OnDataWrite(value.Span)
+                : throw new BleAttException(0x03, $"{characteristic} cannot be written.");
+            busy = unpaired ? TimeSpan.Zero : model.Busy;
+            notifications = [.. model.Notifications];
+            model.Notifications.Clear();
+            restart = model.Restart;
+        }
+
+        if (restart == RestartAfterWrite.InsideHandler)
+        {
+            await RestartInsideHandlerAsync(notifications, writeType, cancellationToken).ConfigureAwait(false);
+            return;
         }
 
         // An acknowledged write is answered only after the device's flash writer has caught up; an
@@ -148,13 +152,38 @@ internal sealed class SimulatedConnection : IBleConnection
             Drop("the device went out of range");
         }
 
-        if (restart)
+        if (restart == RestartAfterWrite.AfterResponse)
         {
             Drop("the device restarted into its new firmware");
             lock (_device.Gate)
             {
                 _device.Restart();
             }
+        }
+    }
+
+    /// <summary>
+    /// The tutorial's DONE handler: its notifications go out in the next connection event, then it sleeps and
+    /// restarts without ever answering the write; the central notices when its supervision timeout runs out.
+    /// </summary>
+    private async Task RestartInsideHandlerAsync(byte[][] notifications, WriteType writeType, CancellationToken cancellationToken)
+    {
+        await _clock.AdvanceAsync(Profile.NotificationLatency, cancellationToken).ConfigureAwait(false);
+        foreach (var notification in notifications)
+        {
+            _subscriptions.Deliver(OtaUuids.Control, notification);
+        }
+
+        await _clock.AdvanceAsync(TutorialFirmwareModel.RestartDelay + Profile.SupervisionTimeout, cancellationToken).ConfigureAwait(false);
+        Drop("the device restarted without answering the write");
+        lock (_device.Gate)
+        {
+            _device.Restart();
+        }
+
+        if (writeType == WriteType.WithResponse)
+        {
+            throw new BleTransportException($"The link to {Address} dropped before the device answered the write.");
         }
     }
 
@@ -175,7 +204,7 @@ internal sealed class SimulatedConnection : IBleConnection
             }
 
             _connected = false;
-            _device.Server.OnDisconnect();
+            _device.Model.OnDisconnect();
             _device.Connection = null;
         }
 

@@ -7,11 +7,14 @@ namespace BleOta.Transport.Simulated;
 /// <summary>Which firmware a simulated device runs.</summary>
 public enum SimulatedFirmware
 {
-    /// <summary>BleOta's firmware: v1, v2 and the Info characteristic.</summary>
+    /// <summary>BleOta's firmware (firmware/components/ble_ota): v1, v2 and the Info characteristic.</summary>
     BleOta,
 
-    /// <summary>The tutorial's firmware: v1 only, no Info, a 512-byte packet buffer.</summary>
-    Seed,
+    /// <summary>
+    /// The tutorial's firmware (michael-angerer/esp32_ble_ota, esp/main): v1 only, no Info, no service UUID in its
+    /// advertisement, the name "esp32", and a restart inside its DONE handler.
+    /// </summary>
+    Tutorial,
 }
 
 /// <summary>
@@ -40,15 +43,14 @@ public sealed class SimulatedDevice
             FailSetBoot = options.Faults.FailSetBootPartition,
             Slowdown = options.Faults.FlashSlowdown,
         };
-        Chip = FirmwareImage.Parse(factoryImage).Chip;
-        Server = NewServer();
+        Model = NewModel();
     }
 
     public string Address { get; }
 
     public string Name { get; }
 
-    public EspChip Chip { get; }
+    public EspChip Chip => Flash.Chip;
 
     public SimulatedDeviceOptions Options { get; private set; }
 
@@ -56,7 +58,8 @@ public sealed class SimulatedDevice
 
     public int Rssi { get; init; } = -60;
 
-    internal OtaServer Server { get; private set; }
+    /// <summary>The firmware's GATT server; a restart starts a fresh one.</summary>
+    internal IFirmwareModel Model { get; private set; }
 
     /// <summary>How many links <see cref="DeviceFaults.DisconnectAfterBytes"/> has dropped so far.</summary>
     internal int DisconnectFaultsFired { get; set; }
@@ -78,18 +81,26 @@ public sealed class SimulatedDevice
     /// <summary>How many times the device has restarted.</summary>
     public int BootCount { get; private set; } = 1;
 
-    public IReadOnlyCollection<Guid> Characteristics => Options.Firmware == SimulatedFirmware.Seed
-        ? [OtaUuids.Control, OtaUuids.Data]
-        : [OtaUuids.Control, OtaUuids.Data, OtaUuids.Info];
+    public IReadOnlyCollection<Guid> Characteristics => Model.Characteristics;
+
+    /// <summary>The service UUIDs its advertisement carries: none for the tutorial's firmware.</summary>
+    public IReadOnlyList<Guid> AdvertisedServices => Model.AdvertisedServices;
 
     /// <summary>The largest data packet the firmware buffers.</summary>
-    public int MaxPacketSize => Options.Firmware == SimulatedFirmware.Seed ? V1Client.SeedMaxPacketSize : DeviceMtu - 3;
+    public int MaxPacketSize => Options.Firmware == SimulatedFirmware.Tutorial ? TutorialFirmwareModel.DataBufferSize : DeviceMtu - 3;
 
-    /// <summary>The ATT MTU the firmware accepts: the option if set, else the link profile's.</summary>
-    public int DeviceMtu => Options.DeviceMtu ?? Options.Profile.FirmwareMtu;
+    /// <summary>The ATT MTU the firmware accepts: the option if set, else the tutorial's 256 or the link profile's.</summary>
+    public int DeviceMtu => Options.DeviceMtu
+        ?? (Options.Firmware == SimulatedFirmware.Tutorial ? TutorialFirmwareModel.PreferredMtu : Options.Profile.FirmwareMtu);
 
-    public DeviceInfo Info()
+    /// <summary>The Info characteristic's value; null for the tutorial's firmware, which has none.</summary>
+    public DeviceInfo? Info()
     {
+        if (Options.Firmware == SimulatedFirmware.Tutorial)
+        {
+            return null;
+        }
+
         var running = Flash.RunningImage;
         var features = DeviceFeatures.Resume | (Options.Compression ? DeviceFeatures.Compression : DeviceFeatures.None)
             | (Options.RequireEncryption ? DeviceFeatures.EncryptedLinkRequired : DeviceFeatures.None);
@@ -110,7 +121,7 @@ public sealed class SimulatedDevice
             Flash.Profile = profile;
             if (Connection is null)
             {
-                Server = NewServer();
+                Model = NewModel();
             }
         }
     }
@@ -149,7 +160,7 @@ public sealed class SimulatedDevice
             }
         }
 
-        Server = NewServer();
+        Model = NewModel();
     }
 
     /// <summary>
@@ -163,9 +174,9 @@ public sealed class SimulatedDevice
         return left > TimeSpan.Zero ? left : TimeSpan.Zero;
     }
 
-    private OtaServer NewServer() => Options.Firmware == SimulatedFirmware.Seed
-        ? new(Flash, Options.Faults, MaxPacketSize)
-        : new(Flash, Options.Faults, MaxPacketSize, Options.Window, Options.Compression);
+    private IFirmwareModel NewModel() => Options.Firmware == SimulatedFirmware.Tutorial
+        ? new TutorialFirmwareModel(Flash, Options.Faults)
+        : new BleOtaFirmwareModel(Flash, Options.Faults, MaxPacketSize, Options.Window, Options.Compression, () => Info()!);
 }
 
 public sealed record SimulatedDeviceOptions

@@ -37,7 +37,11 @@ public sealed class SimulatedFlash
         factoryImage.CopyTo(_slots[0], 0);
         _states[0] = SlotState.Valid;
         RunningSlot = 0;
+        Chip = FirmwareImage.Parse(factoryImage).Chip;
     }
+
+    /// <summary>The chip the flash sits on: the factory image's, as the build that made it targeted.</summary>
+    public EspChip Chip { get; }
 
     public int SlotSize => _slots[0].Length;
 
@@ -145,6 +149,13 @@ public sealed class SimulatedFlash
         {
             _states[slot] = SlotState.Invalid;
             return image.Diagnostics.First(d => d.Severity == DiagnosticSeverity.Error).Message;
+        }
+
+        if (image.Chip != Chip)
+        {
+            // esp_image_verify checks the header's chip id against the chip it runs on (bootloader_common_check_chip_validity).
+            _states[slot] = SlotState.Invalid;
+            return $"the image is built for {image.Chip.ToDisplayName()}, this is an {Chip.ToDisplayName()}";
         }
 
         if (FailSetBoot)

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using BleOta.Engine.Protocol;
 using BleOta.Engine.Transport;
 
 namespace BleOta.Transport.Simulated;
@@ -26,16 +25,19 @@ public sealed class SimulatedTransport(double speed = 1) : IBleTransport
         _devices.TryAdd(device.Address, device) ? device : throw new ArgumentException($"A simulated device with address {device.Address} already exists.");
 
     /// <summary>
-    /// Makes sure devices 1..count exist (named esp32-sim-01 ...) and returns them. With a
+    /// Makes sure devices 1..count running <paramref name="options"/>' firmware exist and returns them: BleOta's
+    /// named esp32-sim-01 ..., the tutorial's all named "esp32" as its gap.h names every device. With a
     /// <paramref name="profile"/>, every device of the fleet is put on it (existing ones keep their firmware).
     /// </summary>
     public IReadOnlyList<SimulatedDevice> EnsureDevices(int count, SimulatedDeviceOptions? options = null, LinkProfile? profile = null)
     {
+        bool tutorial = options?.Firmware == SimulatedFirmware.Tutorial;
         var devices = new List<SimulatedDevice>(count);
         for (int number = 1; number <= count; number++)
         {
-            string address = $"5A:1D:0E:00:{number >> 8:X2}:{number & 0xFF:X2}";
-            devices.Add(_devices.GetOrAdd(address, a => new SimulatedDevice(a, $"esp32-sim-{number:D2}", SampleImages.Factory, options)));
+            string address = $"5A:1D:{(tutorial ? "7E" : "0E")}:00:{number >> 8:X2}:{number & 0xFF:X2}";
+            string name = tutorial ? ScanFilter.TutorialName : $"esp32-sim-{number:D2}";
+            devices.Add(_devices.GetOrAdd(address, a => new SimulatedDevice(a, name, SampleImages.Factory, options)));
         }
 
         if (profile is not null)
@@ -58,7 +60,7 @@ public sealed class SimulatedTransport(double speed = 1) : IBleTransport
             await clock.AdvanceAsync(TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false);
             if (!device.IsBricked && device.Connection is null)
             {
-                yield return new BleAdvertisement(device.Address, device.Name, device.Rssi, [OtaUuids.Service], this);
+                yield return new BleAdvertisement(device.Address, device.Name, device.Rssi, device.AdvertisedServices, this);
             }
         }
     }

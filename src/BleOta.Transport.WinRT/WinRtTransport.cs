@@ -10,20 +10,20 @@ namespace BleOta.Transport.WinRT;
 
 /// <summary>
 /// Windows radio: active scanning with <see cref="BluetoothLEAdvertisementWatcher"/> (the OS filters on the
-/// service UUID), connecting with <see cref="BluetoothLEDevice.FromBluetoothAddressAsync(ulong)"/>, GATT
+/// service UUID unless a name may match instead), connecting with <see cref="BluetoothLEDevice.FromBluetoothAddressAsync(ulong)"/>, GATT
 /// looked up uncached, so a device that changed its firmware is seen as it is now.
 /// </summary>
 public sealed class WinRtTransport : IBleTransport
 {
     public string Name => "WinRT";
 
-    public string Describe() => "WinRT BluetoothLEAdvertisementWatcher, active scanning, service UUID filtered by the OS";
+    public string Describe() => "WinRT BluetoothLEAdvertisementWatcher, active scanning";
 
     public async IAsyncEnumerable<BleAdvertisement> ScanAsync(ScanFilter filter, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var found = Channel.CreateUnbounded<BleAdvertisement>();
         var watcher = new BluetoothLEAdvertisementWatcher { ScanningMode = BluetoothLEScanningMode.Active };
-        if (filter.ServiceUuid is { } uuid)
+        if (filter.OsServiceUuid is { } uuid)
         {
             watcher.AdvertisementFilter.Advertisement.ServiceUuids.Add(uuid);
         }

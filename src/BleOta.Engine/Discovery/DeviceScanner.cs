@@ -30,8 +30,7 @@ public static class DeviceScanner
                 }
 
                 var advertisement = advertisements.Current;
-                bool matches = filter.ServiceUuid is not { } uuid || advertisement.ServiceUuids.Contains(uuid);
-                if (matches && seen.Add(advertisement.Address))
+                if (filter.Matches(advertisement) && seen.Add(advertisement.Address))
                 {
                     yield return Esp32Device.FromAdvertisement(advertisement);
                 }

@@ -5,7 +5,8 @@ namespace BleOta.Engine.Protocol;
 
 /// <summary>
 /// The seed protocol, byte for byte, so firmware built from the tutorial keeps updating:
-/// packet size to Data, subscribe to Control, REQUEST, acknowledged chunks, DONE.
+/// packet size to Data, subscribe to Control, REQUEST, acknowledged chunks, DONE. The answer to DONE is its
+/// notification, whatever happens to the DONE write and the link afterwards.
 /// </summary>
 public sealed class V1Client(OtaTimeouts timeouts)
 {
@@ -44,7 +45,19 @@ public sealed class V1Client(OtaTimeouts timeouts)
             progress?.Report(new TransferProgress(offset + chunk.Length, image.Length, packet + 1, totalPackets));
         }
 
-        await WriteAsync(connection, OtaUuids.Control, new byte[] { (byte)OtaOpcode.Done }, cancellationToken).ConfigureAwait(false);
+        OtaException? doneUnanswered = null;
+        try
+        {
+            await WriteAsync(connection, OtaUuids.Control, new byte[] { (byte)OtaOpcode.Done }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OtaException ex) when (ex.Code == OtaErrorCode.AckTimeout || ex.InnerException is BleTransportException)
+        {
+            // No write response, and no ATT error either (that would be the device's answer): the tutorial's firmware
+            // notifies DONE_ACK, then restarts inside its write handler (gatt_svr.c, update_ota_control), so the link
+            // drops instead. Its DONE_ACK, if it came, is already in the inbox.
+            doneUnanswered = ex;
+        }
+
         try
         {
             reply = await ReceiveOpcodeAsync(control, timeouts.Done, "DONE_ACK", OtaOpcode.DoneAck, OtaOpcode.DoneNak, cancellationToken).ConfigureAwait(false);
@@ -53,7 +66,7 @@ public sealed class V1Client(OtaTimeouts timeouts)
         {
             // The whole image is on the device: it may have accepted it and restarted before its answer got out.
             throw new OtaException(ex.Code,
-                $"{ex.Message} The whole image was sent, so the device may have accepted it and restarted: it runs either its old firmware or the new one, never a partial image. Scan again to see its version.", ex);
+                $"{ex.Message} The whole image was sent, so the device may have accepted it and restarted: it runs either its old firmware or the new one, never a partial image. Scan again to see its version.", doneUnanswered ?? ex);
         }
 
         if (reply == OtaOpcode.DoneNak)

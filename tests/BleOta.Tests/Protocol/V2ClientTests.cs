@@ -10,10 +10,10 @@ public class V2ClientTests
     // Short enough that a lost acknowledgement is noticed quickly; a late one on a busy machine only costs a resend.
     private static readonly OtaTimeouts Short = OtaTimeouts.All(TimeSpan.FromSeconds(5)) with { Write = TimeSpan.FromMilliseconds(500) };
 
-    private static (SimulatedFlash Flash, OtaServer Server) Device(int window, bool compression = false)
+    private static (SimulatedFlash Flash, BleOtaFirmwareModel Server) Device(int window, bool compression = false)
     {
         var flash = new SimulatedFlash(SimulatedDevice.DefaultSlotSize, SampleImages.Factory, LinkProfile.Default);
-        return (flash, new OtaServer(flash, DeviceFaults.None, 514, window, compression));
+        return (flash, new BleOtaFirmwareModel(flash, DeviceFaults.None, 514, window, compression));
     }
 
     private static Task Send(V2FaultConnection connection, byte[] image, bool compress = false)
@@ -22,9 +22,9 @@ public class V2ClientTests
         return new V2Client(Short).SendAsync(connection, image, stream, compress, 514, null, CancellationToken.None);
     }
 
-    private static void AssertBoots(SimulatedFlash flash, OtaServer server, byte[] image)
+    private static void AssertBoots(SimulatedFlash flash, BleOtaFirmwareModel server, byte[] image)
     {
-        Assert.True(server.RestartPending);
+        Assert.Equal(RestartAfterWrite.AfterResponse, server.Restart);
         flash.Reboot();
         Assert.Equal(image, flash.RunningImage!.Bytes[..image.Length]);
     }

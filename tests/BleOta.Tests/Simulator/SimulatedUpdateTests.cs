@@ -39,7 +39,7 @@ public class SimulatedUpdateTests
     public async Task Seed_firmware_is_updated_with_512_byte_packets_and_no_info()
     {
         var fleet = new Fleet();
-        var device = fleet.Add(firmware: SimulatedFirmware.Seed, deviceMtu: 517);
+        var device = fleet.Add(firmware: SimulatedFirmware.Tutorial, deviceMtu: 517);
         var image = TestImages.Build(size: 20_000);
 
         var result = await Update(fleet, device, image);
@@ -188,7 +188,7 @@ public class SimulatedUpdateTests
     public async Task Verify_warns_instead_of_checking_a_device_without_info()
     {
         var fleet = new Fleet();
-        var device = fleet.Add(firmware: SimulatedFirmware.Seed);
+        var device = fleet.Add(firmware: SimulatedFirmware.Tutorial);
         var log = new RecordingLog();
 
         var result = await Update(fleet, device, TestImages.Build(version: "2.0.0"), Fast with { Verify = true, Log = log });
@@ -282,7 +282,7 @@ public class SimulatedUpdateTests
     {
         var fleet = new Fleet();
         var bleota = fleet.Add();
-        var seed = fleet.Add(firmware: SimulatedFirmware.Seed);
+        var seed = fleet.Add(firmware: SimulatedFirmware.Tutorial);
         var image = TestImages.Build(version: "6.0.0", size: 50_000);
 
         var onBleOta = await Update(fleet, bleota, image);
@@ -297,7 +297,7 @@ public class SimulatedUpdateTests
     public async Task V2_on_seed_firmware_fails_with_a_reason_before_sending_anything()
     {
         var fleet = new Fleet();
-        var seed = fleet.Add(firmware: SimulatedFirmware.Seed);
+        var seed = fleet.Add(firmware: SimulatedFirmware.Tutorial);
 
         var result = await Update(fleet, seed, TestImages.Build(), Fast with { Protocol = OtaProtocolVersion.V2 });
 

@@ -11,14 +11,14 @@ namespace BleOta.Tests.Support;
 /// </summary>
 internal sealed class V2FaultConnection : IBleConnection
 {
-    private readonly OtaServer _server;
+    private readonly BleOtaFirmwareModel _server;
     private readonly object _gate = new();
     private readonly List<uint> _outstanding = []; // end offsets the client may still count as in flight
     private Action<byte[]>? _onControl;
     private int _dataWrites;
     private int _notifications;
 
-    public V2FaultConnection(OtaServer server, int mtu)
+    public V2FaultConnection(BleOtaFirmwareModel server, int mtu)
     {
         _server = server;
         Mtu = mtu;

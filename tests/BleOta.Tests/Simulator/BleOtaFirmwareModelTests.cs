@@ -3,18 +3,18 @@ using BleOta.Transport.Simulated;
 
 namespace BleOta.Tests.Simulator;
 
-/// <summary>The simulator's device side answers bad input as the firmware's C core does (firmware/README.md).</summary>
-public class OtaServerTests
+/// <summary>The simulated BleOta firmware answers bad input as the firmware's C core does (firmware/README.md).</summary>
+public class BleOtaFirmwareModelTests
 {
-    private static (OtaServer Server, SimulatedFlash Flash) NewServer(int slotSize = SimulatedDevice.DefaultSlotSize)
+    private static (BleOtaFirmwareModel Server, SimulatedFlash Flash) NewServer(int slotSize = SimulatedDevice.DefaultSlotSize)
     {
         var flash = new SimulatedFlash(slotSize, SampleImages.Factory, LinkProfile.Default);
-        var server = new OtaServer(flash, DeviceFaults.None, maxPacketSize: 512);
+        var server = new BleOtaFirmwareModel(flash, DeviceFaults.None, maxPacketSize: 512);
         server.OnConnect(517);
         return (server, flash);
     }
 
-    private static void Start(OtaServer server)
+    private static void Start(BleOtaFirmwareModel server)
     {
         Assert.Equal(OtaAttError.None, server.OnDataWrite([0x00, 0x02]));
         Assert.Equal(OtaAttError.None, server.OnControlWrite([(byte)OtaOpcode.Request]));
@@ -50,30 +50,38 @@ public class OtaServerTests
     }
 
     [Fact]
-    public void Data_that_is_not_an_app_image_is_refused_at_the_first_packet()
+    public void Data_that_is_not_an_app_image_is_dropped_and_done_answers_done_nak()
     {
         var (server, flash) = NewServer();
         Start(server);
-        Assert.Equal(OtaAttError.NotAnAppImage, server.OnDataWrite(new byte[512]));
-        Assert.False(flash.IsUpdating);
+        Assert.Equal(OtaAttError.None, server.OnDataWrite(new byte[512]));
+        Assert.False(flash.IsUpdating); // the slot is released at once
+        var image = new byte[512];
+        image[0] = 0xE9;
+        Assert.Equal(OtaAttError.None, server.OnDataWrite(image));
+        Assert.Equal(0, flash.Written);
+        Assert.Equal(OtaAttError.None, server.OnControlWrite([(byte)OtaOpcode.Done]));
+        Assert.Equal(new byte[] { (byte)OtaOpcode.DoneNak }, server.Notifications.Dequeue());
+        Assert.Equal(RestartAfterWrite.None, server.Restart);
     }
 
     [Fact]
-    public void An_image_growing_past_the_slot_is_refused_before_writing()
+    public void An_image_growing_past_the_slot_is_never_written_past_it_and_done_answers_done_nak()
     {
         var (server, flash) = NewServer(slotSize: 256 * 1024);
         Start(server);
         var packet = new byte[512];
         packet[0] = 0xE9;
-        byte status = OtaAttError.None;
-        for (int i = 0; i <= 512 && status == OtaAttError.None; i++)
+        for (int i = 0; i <= 512; i++)
         {
-            status = server.OnDataWrite(packet);
+            Assert.Equal(OtaAttError.None, server.OnDataWrite(packet));
             packet[0] = 0;
+            Assert.InRange(flash.Written, 0, 256 * 1024);
         }
 
-        Assert.Equal(OtaAttError.ImageTooLarge, status);
         Assert.False(flash.IsUpdating);
+        Assert.Equal(OtaAttError.None, server.OnControlWrite([(byte)OtaOpcode.Done]));
+        Assert.Equal(new byte[] { (byte)OtaOpcode.DoneNak }, server.Notifications.Dequeue());
     }
 
     [Fact]

@@ -2,16 +2,19 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using BleOta.Engine.Protocol;
+using BleOta.Engine.Transport;
 
 namespace BleOta.Transport.Simulated;
 
 /// <summary>
-/// The device side of protocols v1 and v2, making the same decisions as the firmware's C core
+/// BleOta's firmware: the device side of protocols v1 and v2, making the same decisions as the firmware's C core
 /// (firmware/components/ble_ota/core; the table of answers is in firmware/README.md, the v2 rules in
 /// docs/protocol.md), driven by GATT writes and answering through ATT errors and Control notifications.
-/// A v2 server (window > 0) keeps a v2 update across a disconnect so the same REQUEST resumes it.
+/// A v2 model (window > 0) keeps a v2 update across a disconnect so the same REQUEST resumes it.
+/// <paramref name="info"/> is the Info characteristic's value when it is read.
 /// </summary>
-internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int maxPacketSize, int window = 0, bool compression = false)
+internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults faults, int maxPacketSize, int window = 0, bool compression = false, Func<DeviceInfo>? info = null)
+    : IFirmwareModel
 {
     private enum State
     {
@@ -24,11 +27,17 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
     private int _negotiatedPayload = 20;
     private V2Session? _v2;
     private bool _v2OwnerGone;
+    private bool _rejected;
+
+    /// <summary>The service table of port/ble_ota_gatt.c.</summary>
+    public IReadOnlyCollection<Guid> Characteristics { get; } = [OtaUuids.Control, OtaUuids.Data, OtaUuids.Info];
+
+    /// <summary>The OTA service UUID (CONFIG_BLE_OTA_ADVERTISE_SERVICE_UUID, on by default; port/ble_ota_gap.c).</summary>
+    public IReadOnlyList<Guid> AdvertisedServices { get; } = [OtaUuids.Service];
 
     public byte ControlValue { get; private set; } = (byte)OtaOpcode.Nop;
 
-    /// <summary>Set when DONE_ACK went out: the device restarts into the new image.</summary>
-    public bool RestartPending { get; private set; }
+    public RestartAfterWrite Restart { get; private set; }
 
     /// <summary>Notifications to send on OTA Control, in order.</summary>
     public Queue<byte[]> Notifications { get; } = new();
@@ -39,8 +48,13 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
     public void OnConnect(int mtu)
     {
         _negotiatedPayload = mtu - 3;
-        RestartPending = false;
+        Restart = RestartAfterWrite.None;
     }
+
+    public byte[] Read(Guid characteristic) =>
+        characteristic == OtaUuids.Info ? (info ?? throw new InvalidOperationException("This model was built without an Info value."))().ToBytes()
+        : characteristic == OtaUuids.Control ? [ControlValue]
+        : throw new BleAttException(0x02, "OTA Data cannot be read.");
 
     public void OnDisconnect()
     {
@@ -113,16 +127,24 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
             return OtaAttError.InvalidAttributeValueLength;
         }
 
+        if (_rejected)
+        {
+            return OtaAttError.None; // the core's v1_reject: the rest of a refused image is dropped
+        }
+
         var error = WriteFlash(value, out var busy);
+        if (error is V2Error.ImageTooLarge or V2Error.ImageInvalid)
+        {
+            // The core answers an unacceptable image at DONE, with DONE_NAK, as the tutorial's firmware does.
+            flash.Abort();
+            _rejected = true;
+            return OtaAttError.None;
+        }
+
         if (error != V2Error.Ok)
         {
             Abort();
-            return error switch
-            {
-                V2Error.ImageTooLarge => OtaAttError.ImageTooLarge,
-                V2Error.ImageInvalid => OtaAttError.NotAnAppImage,
-                _ => OtaAttError.FlashFailed,
-            };
+            return OtaAttError.FlashFailed;
         }
 
         Busy = busy;
@@ -175,7 +197,7 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
             return OtaAttError.None;
         }
 
-        if (flash.Written == 0)
+        if (_rejected || flash.Written == 0)
         {
             Abort();
             Notify(OtaOpcode.DoneNak);
@@ -186,7 +208,7 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
         string? problem = flash.End(out var busy);
         Busy = busy;
         Notify(problem is null ? OtaOpcode.DoneAck : OtaOpcode.DoneNak);
-        RestartPending = problem is null;
+        Restart = problem is null ? RestartAfterWrite.AfterResponse : RestartAfterWrite.None;
         return OtaAttError.None;
     }
 
@@ -195,6 +217,7 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
         flash.Abort();
         _state = State.Idle;
         _v2 = null;
+        _rejected = false;
         ControlValue = (byte)OtaOpcode.DoneNak;
     }
 
@@ -437,7 +460,7 @@ internal sealed class OtaServer(SimulatedFlash flash, DeviceFaults faults, int m
         string? problem = flash.End(out var busy);
         Busy += busy;
         NotifyV2(problem is null ? OtaOpcode.DoneAck : OtaOpcode.DoneNak, problem is null ? V2Error.Ok : V2Error.ImageInvalid, v2.Request.StreamSize);
-        RestartPending = problem is null;
+        Restart = problem is null ? RestartAfterWrite.AfterResponse : RestartAfterWrite.None;
         return OtaAttError.None;
     }
 
