@@ -86,8 +86,10 @@ public sealed class SimulatedDevice
     /// <summary>The service UUIDs its advertisement carries: none for the tutorial's firmware.</summary>
     public IReadOnlyList<Guid> AdvertisedServices => Model.AdvertisedServices;
 
-    /// <summary>The largest data packet the firmware buffers.</summary>
-    public int MaxPacketSize => Options.Firmware == SimulatedFirmware.Tutorial ? TutorialFirmwareModel.DataBufferSize : DeviceMtu - 3;
+    /// <summary>The largest data packet the firmware buffers: BleOta's takes MTU - 3 up to an attribute's 512 bytes (CONFIG_BLE_OTA_MAX_PACKET_SIZE).</summary>
+    public int MaxPacketSize => Options.Firmware == SimulatedFirmware.Tutorial
+        ? TutorialFirmwareModel.DataBufferSize
+        : Math.Min(DeviceMtu - 3, V1Client.SeedMaxPacketSize);
 
     /// <summary>The ATT MTU the firmware accepts: the option if set, else the tutorial's 256 or the link profile's.</summary>
     public int DeviceMtu => Options.DeviceMtu

@@ -11,7 +11,7 @@ internal static class ProtocolVectors
     private static Dictionary<string, byte[]> Load()
     {
         var vectors = new Dictionary<string, byte[]>();
-        foreach (var line in File.ReadLines(FindFile()))
+        foreach (var line in File.ReadLines(RepositoryFile.Find("docs/protocol-vectors.txt")))
         {
             int eq = line.IndexOf('=');
             if (line.StartsWith('#') || eq < 0)
@@ -24,19 +24,5 @@ internal static class ProtocolVectors
         }
 
         return vectors;
-    }
-
-    private static string FindFile()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "docs", "protocol-vectors.txt");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException("docs/protocol-vectors.txt not found above " + AppContext.BaseDirectory);
     }
 }
