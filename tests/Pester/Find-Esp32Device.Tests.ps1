@@ -24,6 +24,47 @@ Describe 'Find-Esp32Device' -Tag 'CI' {
         (Find-Esp32Device -Simulated 3 -SimulationSpeed 0 -Name 'esp32-sim-0[23]').Name | Should -Be @('esp32-sim-02', 'esp32-sim-03')
     }
 
+    Context '-SimulatedTutorial' {
+        BeforeAll {
+            # Tutorial devices would join the process-wide fleet the other suites count: each case runs in a fresh pwsh.
+            function Invoke-FreshShell([string] $Script) {
+                $module = (Get-Module BleOta).Path
+                $json = & dotnet pwsh -NoProfile -NonInteractive -Command "Import-Module '$module'; $Script | ConvertTo-Json -Depth 3 -Compress -EnumsAsStrings"
+                @($json | ConvertFrom-Json)
+            }
+        }
+
+        It 'adds devices that advertise only the name esp32 and are found by it' {
+            $found = Invoke-FreshShell 'Find-Esp32Device -SimulatedTutorial 2 -SimulationSpeed 0 | Select-Object Name, Address, AdvertisesOta'
+
+            $found.Count | Should -Be 2
+            $found.Name | Sort-Object -Unique | Should -Be 'esp32'
+            $found.AdvertisesOta | Sort-Object -Unique | Should -BeFalse
+            $found | ForEach-Object Address | Should -Be @('5A:1D:7E:00:00:01', '5A:1D:7E:00:00:02')
+        }
+
+        It 'mixes them with BleOta devices, and Auto updates each with the protocol it speaks' {
+            $image = New-TestImage -Version '4.4.0'
+            $results = Invoke-FreshShell ("Find-Esp32Device -Simulated 2 -SimulatedTutorial 1 -SimulationSpeed 0 | " +
+                "Invoke-Esp32Ota -Path '$($image.FullName)' -Force -PassThru | Select-Object Device, Status, Protocol, VersionAfter")
+
+            $results.Count | Should -Be 3
+            $results.Status | Sort-Object -Unique | Should -Be 'Succeeded'
+            ($results | Where-Object Device -EQ 'esp32').Protocol | Should -Be 'V1'
+            ($results | Where-Object Device -Like 'esp32-sim-*').Protocol | Sort-Object -Unique | Should -Be 'V2'
+            $results.VersionAfter | Sort-Object -Unique | Should -Be '4.4.0'
+        }
+
+        It 'lets Invoke-Esp32Ota -Name esp32 find them with a scan' {
+            $image = New-TestImage -Version '4.5.0'
+            $results = Invoke-FreshShell ("`$null = Find-Esp32Device -SimulatedTutorial 1 -SimulationSpeed 0; " +
+                "Invoke-Esp32Ota -Name esp32 -Path '$($image.FullName)' -Force -PassThru | Select-Object Address, Status")
+
+            $results | ForEach-Object Address | Should -Be '5A:1D:7E:00:00:01'
+            $results.Status | Should -Be 'Succeeded'
+        }
+    }
+
     It 'refuses the other platform''s radio with TransportUnavailable and names -Simulated' {
         $other = if ($IsWindows) { 'BlueZ' } else { 'WinRT' }
         { Find-Esp32Device -Transport $other -ErrorAction Stop } | Should -Throw -ErrorId 'TransportUnavailable,BleOta.FindEsp32Device' -ExpectedMessage '*-Simulated*'

@@ -53,15 +53,15 @@ Describe 'Invoke-Esp32Ota' -Tag 'CI' {
         $fleet.Transport.Devices[0].RunningVersion | Should -Be '2.2.0'
     }
 
-    It 'fails with ProtocolNotSupported for -Protocol V2 on seed firmware and sends nothing' {
-        $fleet = New-TestFleet -Firmware Seed
+    It 'fails with ProtocolNotSupported for -Protocol V2 on tutorial firmware and sends nothing' {
+        $fleet = New-TestFleet -Firmware Tutorial
         $image = New-TestImage -Version '2.3.0'
 
         $fleet.Devices | Invoke-Esp32Ota -Path $image.FullName -Protocol V2 -Force -ErrorVariable failures -ErrorAction SilentlyContinue
 
         $failures.Count | Should -Be 1
         $failures[0].FullyQualifiedErrorId | Should -Be 'ProtocolNotSupported,BleOta.InvokeEsp32Ota'
-        $failures[0].Exception.Message | Should -Match 'speaks only protocol v1 \(seed firmware\)\. Use -Protocol V1 or Auto'
+        $failures[0].Exception.Message | Should -Match 'speaks only protocol v1 \(the tutorial''s firmware\)\. Use -Protocol V1 or Auto'
         $fleet.Transport.Devices[0].Flash.IsUpdating | Should -BeFalse
         $fleet.Transport.Devices[0].RunningVersion | Should -Be '1.0.0'
     }
@@ -164,17 +164,37 @@ Describe 'Invoke-Esp32Ota' -Tag 'CI' {
     }
 
     It 'with -Verify warns that a device with the tutorial firmware cannot be checked' {
-        $transport = [BleOta.Transport.Simulated.SimulatedTransport]::new(0)
-        $options = [BleOta.Transport.Simulated.SimulatedDeviceOptions]@{ Firmware = 'Seed' }
-        $seed = $transport.Add([BleOta.Transport.Simulated.SimulatedDevice]::new('7E:57:5E:ED:00:01', 'seed-01', [BleOta.Transport.Simulated.SampleImages]::Factory, $options))
-        $device = [BleOta.Engine.Discovery.Esp32Device]::new($seed.Address, $seed.Name, -60, $transport)
+        $fleet = New-TestFleet -Firmware Tutorial
 
-        $result = $device | Invoke-Esp32Ota -Path (New-TestImage -Version '9.2.0').FullName -Verify -Force -PassThru -WarningVariable warnings -WarningAction SilentlyContinue
+        $result = $fleet.Devices | Invoke-Esp32Ota -Path (New-TestImage -Version '9.2.0').FullName -Verify -Force -PassThru -WarningVariable warnings -WarningAction SilentlyContinue
 
         $result.Status | Should -Be 'Succeeded'
         $result.Verified | Should -BeNullOrEmpty
         $warnings.Message | Should -Match '-Verify cannot check this device: its firmware has no Info characteristic'
-        $seed.RunningVersion | Should -Be '9.2.0'
+        $fleet.Transport.Devices[0].RunningVersion | Should -Be '9.2.0'
+    }
+
+    It 'updates tutorial firmware with v1 and reports success although the device restarts without answering DONE' {
+        $fleet = New-TestFleet -Firmware Tutorial
+        $image = New-TestImage -Version '9.2.1'
+
+        $result = $fleet.Devices | Invoke-Esp32Ota -Path $image.FullName -Force -PassThru
+
+        $result.Status | Should -Be 'Succeeded'
+        $result.Protocol | Should -Be 'V1'
+        $result.Packets | Should -Be ([math]::Ceiling($image.Length / 253))   # the tutorial's firmware prefers MTU 256
+        $fleet.Transport.Devices[0].RunningVersion | Should -Be '9.2.1'
+    }
+
+    It 'fails with DeviceRejectedImage when tutorial firmware answers a wrong-chip image with DONE_NAK' {
+        $fleet = New-TestFleet -Firmware Tutorial
+        $image = New-TestImage -Version '9.2.2' -Chip Esp32S3
+
+        $fleet.Devices | Invoke-Esp32Ota -Path $image.FullName -Force -ErrorVariable problems -ErrorAction SilentlyContinue
+
+        $problems[0].FullyQualifiedErrorId | Should -Be 'DeviceRejectedImage,BleOta.InvokeEsp32Ota'
+        $problems[0].Exception.Message | Should -Match 'DONE_NAK'
+        $fleet.Transport.Devices[0].RunningVersion | Should -Be '1.0.0'
     }
 
     It 'finds devices by -Name with a scan and updates only those' {
@@ -224,7 +244,7 @@ Describe 'Invoke-Esp32Ota' -Tag 'CI' {
             $mine | Should -Match 'The device runs bleota-demo 1\.0\.0 on an ESP32'
             $mine | Should -Match 'Sending 30,000 bytes in \d+ packets with protocol V2'   # Auto: BleOta firmware offers v2
             $mine | Should -Match 'accepted it \(DONE_ACK\)'
-            ($debug | Where-Object { $_ -like "$name *" }) -join "`n" | Should -Match 'the link settled on 517'
+            ($debug | Where-Object { $_ -like "$name *" }) -join "`n" | Should -Match 'the link settled on 515'
         }
     }
 }

@@ -183,7 +183,7 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
             OtaProtocolVersion.V1 => OtaProtocolVersion.V1,
             OtaProtocolVersion.V2 when !offersV2 => throw new OtaException(OtaErrorCode.ProtocolNotSupported,
                 info is null
-                    ? $"{address} has no Info characteristic, so it speaks only protocol v1 (seed firmware). Use -Protocol V1 or Auto, or flash BleOta's firmware once with v1."
+                    ? $"{address} has no Info characteristic, so it speaks only protocol v1 (the tutorial's firmware). Use -Protocol V1 or Auto, or flash BleOta's firmware once with v1."
                     : $"{address} speaks protocol v{info.HighestProtocol} at most, not v2. Use -Protocol V1 or Auto, or update its firmware once with v1."),
             _ => offersV2 ? OtaProtocolVersion.V2 : OtaProtocolVersion.V1,
         };

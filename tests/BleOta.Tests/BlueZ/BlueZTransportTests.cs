@@ -39,7 +39,7 @@ public sealed class BlueZTransportTests : IDisposable
         _bluetoothd = await FakeBluetoothd.StartAsync(_bus.Address, _firmware, adapter);
 
     /// <summary>A device running the real core; skips (or fails under BLEOTA_REQUIRE_HOST_FIRMWARE) without the library.</summary>
-    private HostFirmwareDevice AddDevice(int maxMtu = 517)
+    private HostFirmwareDevice AddDevice(int maxMtu = 517, bool hasInfo = true)
     {
         if (!HostFirmwareLibrary.TryLoad(out string? reason))
         {
@@ -51,7 +51,7 @@ public sealed class BlueZTransportTests : IDisposable
             Skip.If(true, reason);
         }
 
-        return _firmware.AddDevice(maxMtu: maxMtu);
+        return _firmware.AddDevice(maxMtu: maxMtu, hasInfo: hasInfo);
     }
 
     private async Task<Esp32Device> FindFirst()
@@ -84,6 +84,21 @@ public sealed class BlueZTransportTests : IDisposable
         Assert.Same(_transport, found.Transport);
         Assert.Contains("org.bluez.Adapter1.SetDiscoveryFilter", bluetoothd.Calls);
         Assert.Contains("org.bluez.Adapter1.StopDiscovery", bluetoothd.Calls);
+    }
+
+    [SkippableFact]
+    public async Task A_device_that_advertises_no_service_is_found_by_its_name_and_updated_with_v1()
+    {
+        var firmware = AddDevice(hasInfo: false);
+        var bluetoothd = await StartBluetoothd();
+
+        var found = await FindFirst();
+        var result = await Update(found, TestImages.Build(version: "8.8.0"), OtaProtocolVersion.Auto);
+
+        Assert.Empty(bluetoothd.DiscoveryUuids); // a service filter would have hidden it
+        Assert.Equal((firmware.Address, "esp32", false), (found.Address, found.Name, found.AdvertisesOta));
+        Assert.Equal((OtaStatus.Succeeded, OtaProtocolVersion.V1), (result.Status, result.Protocol));
+        Assert.Equal("8.8.0", firmware.RunningVersion);
     }
 
     [SkippableTheory]

@@ -41,7 +41,6 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
     private readonly object _gate = new();
     private readonly Dictionary<string, Dictionary<string, Dictionary<string, VariantValue>>> _objects = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IBleConnection> _links = new(StringComparer.Ordinal);
-    private string[] _discoveryUuids = [];
 
     private FakeBluetoothd(DBusConnection bus, HostFirmwareTransport firmware, FakeAdapter adapter)
     {
@@ -71,6 +70,9 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
 
     /// <summary>Whether AcquireWrite hands out a socket (BlueZ 5.46 and later) or answers NotSupported.</summary>
     public bool AcquireWriteSupported { get; set; } = true;
+
+    /// <summary>The UUIDs of the last SetDiscoveryFilter; empty: every LE device.</summary>
+    public string[] DiscoveryUuids { get; private set; } = [];
 
     /// <summary>Packets written without response, each with how it arrived ("socket" or "command"); all go on to the core.</summary>
     public List<(string Path, byte[] Packet)> WithoutResponsePackets { get; } = [];
@@ -138,7 +140,7 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
                 return;
             case "org.bluez.Adapter1.SetDiscoveryFilter":
                 var filter = context.Request.GetBodyReader().ReadDictionaryOfStringToVariantValue();
-                _discoveryUuids = filter.TryGetValue("UUIDs", out var uuids) ? uuids.GetArray<string>() : [];
+                DiscoveryUuids = filter.TryGetValue("UUIDs", out var uuids) ? uuids.GetArray<string>() : [];
                 Reply(context);
                 return;
             case "org.bluez.Adapter1.StartDiscovery":
@@ -216,12 +218,16 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
         }
     }
 
-    /// <summary>Every firmware device that advertises (not bricked, not connected) and matches the filter appears with its RSSI.</summary>
+    /// <summary>
+    /// Every firmware device that advertises (not bricked) and matches the filter appears with its RSSI: with filter
+    /// UUIDs, only a device advertising one of them (BlueZ's src/adapter.c, is_filter_match).
+    /// </summary>
     private void Discover()
     {
         foreach (var device in _firmware.Devices)
         {
-            if (device.IsBricked || (_discoveryUuids.Length > 0 && !_discoveryUuids.Contains(OtaUuids.Service.ToString(), StringComparer.OrdinalIgnoreCase)))
+            var advertised = device.AdvertisedServices.Select(u => u.ToString()).ToArray();
+            if (device.IsBricked || (DiscoveryUuids.Length > 0 && !DiscoveryUuids.Intersect(advertised, StringComparer.OrdinalIgnoreCase).Any()))
             {
                 continue;
             }
@@ -238,7 +244,7 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
                 ["Address"] = device.Address,
                 ["Name"] = device.Name,
                 ["RSSI"] = (short)device.Rssi,
-                ["UUIDs"] = VariantValue.Array(new[] { OtaUuids.Service.ToString() }),
+                ["UUIDs"] = VariantValue.Array(advertised),
                 ["Connected"] = false,
                 ["ServicesResolved"] = false,
                 ["Adapter"] = VariantValue.ObjectPath(AdapterPath),
@@ -277,7 +283,7 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
             },
         };
         Added(service, _objects[service]);
-        foreach (var (uuid, suffix, flags) in Gatt)
+        foreach (var (uuid, suffix, flags) in Gatt.Where(c => link.HasCharacteristic(c.Uuid)))
         {
             _objects[service + suffix] = new()
             {

@@ -50,9 +50,10 @@ internal interface IFaultDeviceFactory
     int SlotSize { get; }
 }
 
-internal sealed class SimulatorFaultDevices : IFaultDeviceFactory
+/// <summary>Simulated devices running <paramref name="firmware"/>: BleOta's, or the tutorial's.</summary>
+internal sealed class SimulatorFaultDevices(SimulatedFirmware firmware = SimulatedFirmware.BleOta) : IFaultDeviceFactory
 {
-    public string Name => "simulator";
+    public string Name => firmware == SimulatedFirmware.BleOta ? "simulator" : "simulated tutorial firmware";
 
     public int SlotSize => 256 * 1024;
 
@@ -60,16 +61,17 @@ internal sealed class SimulatorFaultDevices : IFaultDeviceFactory
 
     public byte[] FactoryImage => SampleImages.Factory;
 
-    public IFaultDevice Create(int slotSize) => new SimulatorFaultDevice(slotSize);
+    public IFaultDevice Create(int slotSize) => new SimulatorFaultDevice(slotSize, firmware);
 
     private sealed class SimulatorFaultDevice : IFaultDevice
     {
         private readonly SimulatedDevice _device;
         private readonly SimulatedTransport _transport = new(speed: 0);
 
-        public SimulatorFaultDevice(int slotSize)
+        public SimulatorFaultDevice(int slotSize, SimulatedFirmware firmware)
         {
-            _device = _transport.Add(new SimulatedDevice("7E:57:FA:00:00:01", "fault-sim", SampleImages.Factory, new SimulatedDeviceOptions { SlotSize = slotSize }));
+            var options = new SimulatedDeviceOptions { SlotSize = slotSize, Firmware = firmware };
+            _device = _transport.Add(new SimulatedDevice("7E:57:FA:00:00:01", "fault-sim", SampleImages.Factory, options));
         }
 
         public IBleTransport Transport => _transport;
@@ -114,9 +116,10 @@ internal sealed class SimulatorFaultDevices : IFaultDeviceFactory
     }
 }
 
-internal sealed class HostFirmwareFaultDevices : IFaultDeviceFactory
+/// <summary>The firmware's C core in the loop; without Info it stands for a device whose firmware has none.</summary>
+internal sealed class HostFirmwareFaultDevices(bool hasInfo = true) : IFaultDeviceFactory
 {
-    public string Name => "firmware core";
+    public string Name => hasInfo ? "firmware core" : "firmware core without Info";
 
     public int SlotSize => 256 * 1024;
 
@@ -130,16 +133,16 @@ internal sealed class HostFirmwareFaultDevices : IFaultDeviceFactory
         return transport.AddDevice().ReadRunningImage()!;
     });
 
-    public IFaultDevice Create(int slotSize) => new HostFaultDevice((uint)slotSize);
+    public IFaultDevice Create(int slotSize) => new HostFaultDevice((uint)slotSize, hasInfo);
 
     private sealed class HostFaultDevice : IFaultDevice
     {
         private readonly HostFirmwareTransport _transport = new();
         private readonly HostFirmwareDevice _device;
 
-        public HostFaultDevice(uint slotSize)
+        public HostFaultDevice(uint slotSize, bool hasInfo)
         {
-            _device = _transport.AddDevice("24:0A:C4:FA:00:01", "fault-core", slotSize);
+            _device = _transport.AddDevice("24:0A:C4:FA:00:01", "fault-core", slotSize, hasInfo: hasInfo);
         }
 
         public IBleTransport Transport => _transport;

@@ -11,7 +11,7 @@ namespace BleOta.Tests.Faults;
 
 /// <summary>
 /// Every fault at every phase, for every protocol both the engine and the device speak, times a set of seeds,
-/// on the simulator and on the firmware's C core. Each run either completes or fails with a clear error; then
+/// on the simulator (BleOta's firmware and the tutorial's) and on the firmware's C core (with and without Info). Each run either completes or fails with a clear error; then
 /// the device must accept a new request at once (no restart needed, as after a cancel); then it is power-cycled
 /// and must boot its old image or the new one byte for byte, never a partial one, and take a clean update. The figures go to the test output (docs/fault-model.md quotes them).
 /// </summary>
@@ -70,11 +70,21 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
     [Fact]
     public Task Fault_matrix_on_the_simulator() => RunMatrix(new SimulatorFaultDevices());
 
+    [Fact]
+    public Task Fault_matrix_on_the_tutorial_firmware() => RunMatrix(new SimulatorFaultDevices(SimulatedFirmware.Tutorial));
+
     [SkippableFact]
     public Task Fault_matrix_on_the_firmware_core()
     {
         Skip.IfNot(HostFirmwareSupport.IsAvailable(), HostFirmwareSupport.NotBuilt);
         return RunMatrix(new HostFirmwareFaultDevices());
+    }
+
+    [SkippableFact]
+    public Task Fault_matrix_on_the_firmware_core_without_info()
+    {
+        Skip.IfNot(HostFirmwareSupport.IsAvailable(), HostFirmwareSupport.NotBuilt);
+        return RunMatrix(new HostFirmwareFaultDevices(hasInfo: false));
     }
 
     private async Task RunMatrix(IFaultDeviceFactory devices)
@@ -108,11 +118,16 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
         Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
     }
 
-    /// <summary>The protocols both sides speak: the engine's list, cut at what the device's Info offers.</summary>
+    /// <summary>The protocols both sides speak: the engine's list, cut at what the device's Info offers (v1 without Info).</summary>
     private static async Task<IReadOnlyList<OtaProtocolVersion>> ProtocolsOf(IFaultDeviceFactory devices)
     {
         using var device = devices.Create(devices.SlotSize);
         await using var connection = await device.Transport.ConnectAsync(device.Address, CancellationToken.None);
+        if (!connection.HasCharacteristic(OtaUuids.Info))
+        {
+            return [OtaProtocolVersion.V1];
+        }
+
         var info = DeviceInfo.Parse(await connection.ReadAsync(OtaUuids.Info, CancellationToken.None));
         return OtaUpdater.SupportedProtocols.Where(p => (int)p <= info.HighestProtocol).ToList();
     }
