@@ -182,9 +182,10 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
                 var type = options.TryGetValue("type", out var t) && t.GetString() == "command" ? WriteType.WithoutResponse : WriteType.WithResponse;
                 if (type == WriteType.WithoutResponse)
                 {
+                    // BlueZ answers a write command once it is queued (src/gatt-client.c, characteristic_write_value).
                     WithoutResponsePackets.Add(("command", value));
-                    WriteCommand(path, value);
                     Reply(context);
+                    WriteCommand(path, value);
                     return;
                 }
 
@@ -243,6 +244,8 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
             {
                 ["Address"] = device.Address,
                 ["Name"] = device.Name,
+                ["Alias"] = device.Name, // BlueZ's doc/device-api.txt: the name, unless the user set an alias
+                ["AddressType"] = "public",
                 ["RSSI"] = (short)device.Rssi,
                 ["UUIDs"] = VariantValue.Array(advertised),
                 ["Connected"] = false,
@@ -270,7 +273,9 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
         var link = _firmware.ConnectAsync(address, CancellationToken.None).GetAwaiter().GetResult();
         int mtu = link.RequestMtuAsync(517, CancellationToken.None).GetAwaiter().GetResult(); // bluetoothd exchanges its own MTU
         _links[devicePath] = link;
-        link.Disconnected += (_, _) => Disconnected(devicePath);
+        // After the call that caused it has been answered: the firmware restarts 500 ms after its write response (or
+        // after a write command, which BlueZ answers once queued), so BlueZ sees the link drop after replying.
+        link.Disconnected += (_, _) => Task.Run(() => Disconnected(devicePath));
 
         string service = devicePath + ServiceSuffix;
         _objects[service] = new()
