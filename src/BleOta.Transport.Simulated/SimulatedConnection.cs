@@ -117,7 +117,7 @@ internal sealed class SimulatedConnection : IBleConnection
 
         if (restart == RestartAfterWrite.InsideHandler)
         {
-            await RestartInsideHandlerAsync(notifications, writeType, cancellationToken).ConfigureAwait(false);
+            await RestartInsideHandlerAsync(busy, notifications, writeType, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -163,12 +163,13 @@ internal sealed class SimulatedConnection : IBleConnection
     }
 
     /// <summary>
-    /// The tutorial's DONE handler: its notifications go out in the next connection event, then it sleeps and
-    /// restarts without ever answering the write; the central notices when its supervision timeout runs out.
+    /// The tutorial's DONE handler: after its <paramref name="busy"/> checking the image, its notifications go out in
+    /// the next connection event, then it sleeps and restarts without ever answering the write; the central notices
+    /// when its supervision timeout runs out.
     /// </summary>
-    private async Task RestartInsideHandlerAsync(byte[][] notifications, WriteType writeType, CancellationToken cancellationToken)
+    private async Task RestartInsideHandlerAsync(TimeSpan busy, byte[][] notifications, WriteType writeType, CancellationToken cancellationToken)
     {
-        await _clock.AdvanceAsync(Profile.NotificationLatency, cancellationToken).ConfigureAwait(false);
+        await _clock.AdvanceAsync(busy + Profile.NotificationLatency, cancellationToken).ConfigureAwait(false);
         foreach (var notification in notifications)
         {
             _subscriptions.Deliver(OtaUuids.Control, notification);
