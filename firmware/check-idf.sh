@@ -30,6 +30,7 @@ defs=(
     -D CONFIG_BLE_OTA_WRITER_STACK_SIZE=4096
     -D CONFIG_BLE_OTA_WRITER_PRIORITY=5
     -D CONFIG_BLE_OTA_COMPRESSION=0
+    -D CONFIG_BLE_OTA_DELTA=1
 )
 incs=(-I "$comp/include" -I "$comp/core/include" -I "$comp/port")
 mapfile -t files < <(cd "$here" && find components main -name '*.c' -not -path '*/test/*' | sort)

@@ -616,12 +616,16 @@ TEST_F(CoreTest, InfoValueIsByteExact)
     CopyStr(port.info.version, "1.4.2");
     CopyStr(port.info.project_name, "demo");
     CopyStr(port.info.idf_version, "v5.3.2");
+    port.info.image_len = 4096;
+    for (size_t i = 0; i < 32; i++) {
+        port.info.image_sha256[i] = static_cast<uint8_t>(0xC0 + i);
+    }
     uint8_t out[BLE_OTA_INFO_LEN + 8];
     std::memset(out, 0xAA, sizeof(out));
     size_t n = 0;
     ASSERT_EQ(ble_ota_core_on_info_read(&core, kConn, out, sizeof(out), &n), BLE_OTA_OK);
-    ASSERT_EQ(n, 112u);
-    std::vector<uint8_t> expect(112, 0);
+    ASSERT_EQ(n, 144u);
+    std::vector<uint8_t> expect(144, 0);
     expect[0] = 1;                     // format
     expect[1] = 1;                     // highest protocol
     expect[2] = 0x09; expect[3] = 0x00;  // chip id S3
@@ -632,8 +636,11 @@ TEST_F(CoreTest, InfoValueIsByteExact)
     std::memcpy(&expect[16], "1.4.2", 5);
     std::memcpy(&expect[48], "demo", 4);
     std::memcpy(&expect[80], "v5.3.2", 6);
-    EXPECT_EQ(std::vector<uint8_t>(out, out + 112), expect);
-    EXPECT_EQ(out[112], 0xAA) << "nothing written past the value";
+    for (size_t i = 0; i < 32; i++) {
+        expect[112 + i] = static_cast<uint8_t>(0xC0 + i);  // SHA-256 of the running image
+    }
+    EXPECT_EQ(std::vector<uint8_t>(out, out + 144), expect);
+    EXPECT_EQ(out[144], 0xAA) << "nothing written past the value";
 }
 
 TEST_F(CoreTest, InfoStringsAreCutTo31CharactersSoEveryFieldKeepsANul)

@@ -52,11 +52,22 @@ struct V2Port {
     }
     static void Restart(void *ctx, uint32_t) { Self(ctx)->restarts++; }
     static uint32_t Now(void *) { return 0; }
-    static ble_ota_err_t Info(void *, ble_ota_device_info_t *) { return BLE_OTA_OK; }
-    static ble_ota_err_t StreamBegin(void *ctx, uint32_t size, bool compressed, uint32_t *cap)
+    // The running image a delta REQUEST must name: 4096 bytes whose SHA-256 is 20 21 .. 3f.
+    static ble_ota_err_t Info(void *, ble_ota_device_info_t *out)
+    {
+        out->image_len = 4096;
+        for (uint8_t i = 0; i < 32; i++) {
+            out->image_sha256[i] = static_cast<uint8_t>(0x20 + i);
+        }
+        return BLE_OTA_OK;
+    }
+    static ble_ota_err_t BaseRead(void *, uint32_t, uint8_t *, size_t) { return BLE_OTA_OK; }
+    static ble_ota_err_t StreamBegin(void *ctx, uint32_t size, ble_ota_stream_encoding_t encoding, uint32_t *cap)
     {
         auto *p = Self(ctx);
-        p->calls.push_back("stream_begin(" + std::to_string(size) + (compressed ? ",deflate)" : ")"));
+        bool compressed = encoding == BLE_OTA_STREAM_DEFLATE;
+        p->calls.push_back("stream_begin(" + std::to_string(size) +
+                           (compressed ? ",deflate)" : encoding == BLE_OTA_STREAM_DELTA ? ",delta)" : ")"));
         p->begin_size = size;
         p->begin_compressed = compressed;
         p->pushed.clear();
@@ -84,7 +95,7 @@ struct V2Port {
 
 const ble_ota_port_t kV2Port = {
     V2Port::Begin, V2Port::Write, V2Port::End, V2Port::Abort, V2Port::Notify, V2Port::Restart,
-    V2Port::Now, nullptr, V2Port::Info, V2Port::StreamBegin, V2Port::StreamPush, V2Port::StreamFinish,
+    V2Port::Now, nullptr, V2Port::Info, V2Port::StreamBegin, V2Port::StreamPush, V2Port::StreamFinish, nullptr,
 };
 
 constexpr uint16_t kConn = 1;
@@ -232,6 +243,46 @@ TEST_F(CoreV2, DeflateIsRefusedWhenCompressionIsOff)
     EXPECT_TRUE(port.calls.empty()) << "no flash session opened";
 }
 
+TEST_F(CoreV2, DeltaIsOfferedOnlyWithAWayToReadTheBase)
+{
+    uint8_t out[BLE_OTA_INFO_LEN];
+    size_t n = 0;
+    ASSERT_EQ(ble_ota_core_on_info_read(&core, kConn, out, sizeof(out), &n), BLE_OTA_OK);
+    EXPECT_EQ(out[BLE_OTA_INFO_OFF_FEATURES] & BLE_OTA_INFO_FEATURE_DELTA, 0);
+    ASSERT_EQ(Control(Vector("request.delta")), BLE_OTA_OK);
+    EXPECT_EQ(port.notes.back(), Notification(BLE_OTA_OP_REQUEST_NAK, BLE_OTA_ERR_UNSUPPORTED, 16, 0));
+    EXPECT_TRUE(port.calls.empty()) << "no flash session opened";
+
+    ble_ota_port_t with_base = kV2Port;
+    with_base.base_read = V2Port::BaseRead;
+    ASSERT_EQ(ble_ota_core_init(&core, nullptr, &with_base, &port), BLE_OTA_OK);
+    ASSERT_EQ(ble_ota_core_on_info_read(&core, kConn, out, sizeof(out), &n), BLE_OTA_OK);
+    EXPECT_EQ(out[BLE_OTA_INFO_OFF_FEATURES], BLE_OTA_INFO_FEATURE_RESUME | BLE_OTA_INFO_FEATURE_DELTA);
+    for (uint8_t i = 0; i < 32; i++) {
+        EXPECT_EQ(out[BLE_OTA_INFO_OFF_IMAGE_SHA256 + i], 0x20 + i);
+    }
+}
+
+TEST_F(CoreV2, DeltaRequestVectorsStartAPatchOrNameTheWrongBase)
+{
+    ble_ota_port_t with_base = kV2Port;
+    with_base.base_read = V2Port::BaseRead;
+    ASSERT_EQ(ble_ota_core_init(&core, nullptr, &with_base, &port), BLE_OTA_OK);
+    ble_ota_core_on_connect(&core, kConn, kMtu);
+    ASSERT_EQ(Control(Vector("request.delta")), BLE_OTA_OK); // names the base 20..3f the device runs
+    EXPECT_EQ(port.calls.back(), "stream_begin(1048576,delta)");
+    EXPECT_EQ(port.notes.back(), Vector("request_ack.start"));
+    ASSERT_EQ(Control(Vector("abort")), BLE_OTA_OK);
+
+    Bytes other_base = Vector("request.delta");
+    other_base[BLE_OTA_V2_REQ_OFF_BASE_SHA256] ^= 1;
+    port.calls.clear();
+    ASSERT_EQ(Control(other_base), BLE_OTA_OK);
+    EXPECT_EQ(port.notes.back(), Vector("request_nak.base_mismatch"));
+    EXPECT_EQ(ble_ota_core_last_error(&core), BLE_OTA_ERR_BASE_MISMATCH);
+    EXPECT_TRUE(port.calls.empty()) << "no flash session opened";
+}
+
 TEST_F(CoreV2, MalformedControlMessagesAreRefused)
 {
     Bytes r = Request(image);
@@ -246,7 +297,7 @@ TEST_F(CoreV2, MalformedControlMessagesAreRefused)
 
 TEST_F(CoreV2, BadRequestFieldsAreNakedWithValueNotAllowed)
 {
-    Bytes bad_flags = Request(image, 0x02);
+    Bytes bad_flags = Request(image, 0x04);
     Bytes raw_size_mismatch = Request(image, 0, 4000);
     Bytes empty = Request(Bytes{});
     for (const Bytes &r : {bad_flags, raw_size_mismatch, empty}) {

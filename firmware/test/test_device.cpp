@@ -11,6 +11,7 @@
 
 #include "ble_ota_core.h"
 #include "ble_ota_host.h"
+#include "bo_sha256.h"
 #include "esp_image_builder.hpp"
 
 using bo_test::AppImageSpec;
@@ -177,9 +178,9 @@ TEST_F(Device, NotificationsOnlyReachSubscribedCentrals)
 
 // Expected Info value, built field by field at the offsets of the C# engine's DeviceInfo.
 std::vector<uint8_t> ExpectedInfo(uint16_t chip, uint32_t slot, uint16_t max_packet, const std::string &version,
-                                  const std::string &project, const std::string &idf)
+                                  const std::string &project, const std::string &idf, const std::vector<uint8_t> &running)
 {
-    std::vector<uint8_t> v(112, 0);
+    std::vector<uint8_t> v(144, 0);
     v[0] = 1;  // format
     v[1] = 2;  // highest protocol version: the host device offers v2
     v[2] = static_cast<uint8_t>(chip);
@@ -191,34 +192,38 @@ std::vector<uint8_t> ExpectedInfo(uint16_t chip, uint32_t slot, uint16_t max_pac
     v[9] = static_cast<uint8_t>(max_packet >> 8);
     v[10] = 16;  // window (default)
     v[11] = 0;
-    v[12] = 0x03;  // features: compression | resume
+    v[12] = 0x0B;  // features: compression | resume | delta
     std::memcpy(&v[16], version.data(), std::min<size_t>(version.size(), 31));
     std::memcpy(&v[48], project.data(), std::min<size_t>(project.size(), 31));
     std::memcpy(&v[80], idf.data(), std::min<size_t>(idf.size(), 31));
+    bo_sha256(running.data(), running.size(), &v[112]);  // SHA-256 of the running image, the whole file
     return v;
 }
+
 
 std::vector<uint8_t> ReadInfo(bo_host_t *h, int32_t conn)
 {
     std::vector<uint8_t> out(200, 0xAA);
     int32_t n = bo_host_read(h, conn, BO_HOST_CHAR_INFO, out.data(), static_cast<uint32_t>(out.size()));
-    EXPECT_EQ(n, 112);
+    EXPECT_EQ(n, 144);
     out.resize(n > 0 ? n : 0);
     return out;
 }
 
 TEST_F(Device, InfoOfTheFactoryImageIsByteExact)
 {
+    auto factory = RunningImage();
     Connect(23, /*subscribe=*/false);  // the whole value whatever the MTU: the ATT layer does read-long
-    EXPECT_EQ(ReadInfo(h, conn), ExpectedInfo(0x0000, kPartition, 512, "0.0.0-factory", "ble_ota_host", "v5.3.2"));
+    EXPECT_EQ(ReadInfo(h, conn), ExpectedInfo(0x0000, kPartition, 512, "0.0.0-factory", "ble_ota_host", "v5.3.2", factory));
     EXPECT_EQ(bo_host_state(h), BO_HOST_STATE_IDLE);
     EXPECT_EQ(ReadControl(), BLE_OTA_OP_NOP) << "reading Info changes nothing";
 }
 
 TEST_F(Device, InfoBeforeAndAfterAnUpdate)
 {
+    auto factory = RunningImage();
     Connect();
-    EXPECT_EQ(ReadInfo(h, conn), ExpectedInfo(0, kPartition, 512, "0.0.0-factory", "ble_ota_host", "v5.3.2"));
+    EXPECT_EQ(ReadInfo(h, conn), ExpectedInfo(0, kPartition, 512, "0.0.0-factory", "ble_ota_host", "v5.3.2", factory));
 
     AppImageSpec spec = Spec("2.7.1-rc.3");
     spec.project_name = "my_sensor";
@@ -228,33 +233,34 @@ TEST_F(Device, InfoBeforeAndAfterAnUpdate)
     Begin(packet);
     size_t half = img.size() / 2 / packet * packet;
     ASSERT_EQ(SendRange(img, packet, 0, half), 0);
-    EXPECT_EQ(ReadInfo(h, conn), ExpectedInfo(0, kPartition, 512, "0.0.0-factory", "ble_ota_host", "v5.3.2"))
+    EXPECT_EQ(ReadInfo(h, conn), ExpectedInfo(0, kPartition, 512, "0.0.0-factory", "ble_ota_host", "v5.3.2", factory))
         << "mid-update Info still describes the running image";
     ASSERT_EQ(SendRange(img, packet, half, img.size()), 0);
     ASSERT_EQ(WriteControl(BLE_OTA_OP_DONE), 0);
     ASSERT_EQ(TakeNote(), BLE_OTA_OP_DONE_ACK);
-    EXPECT_EQ(ReadInfo(h, conn), ExpectedInfo(0, kPartition, 512, "0.0.0-factory", "ble_ota_host", "v5.3.2"))
+    EXPECT_EQ(ReadInfo(h, conn), ExpectedInfo(0, kPartition, 512, "0.0.0-factory", "ble_ota_host", "v5.3.2", factory))
         << "the new version runs only after the restart";
 
     ASSERT_EQ(bo_host_reboot(h), 1);
     Connect();
-    EXPECT_EQ(ReadInfo(h, conn), ExpectedInfo(0, kPartition, 512, "2.7.1-rc.3", "my_sensor", "v5.5.5-dirty"));
+    EXPECT_EQ(ReadInfo(h, conn), ExpectedInfo(0, kPartition, 512, "2.7.1-rc.3", "my_sensor", "v5.5.5-dirty", img));
     ExpectBootsVersion("2.7.1-rc.3");
 }
 
 TEST_F(Device, InfoReportsChipIdMaxPacketAndSlotSize)
 {
+    auto factory = RunningImage();
     ASSERT_EQ(bo_host_set_chip_id(h, 0x0009), 0);
     ASSERT_EQ(bo_host_set_max_packet_size(h, 180), 0);
     Connect();
     // The factory image says ESP32; Info reports the chip the firmware is built for.
-    EXPECT_EQ(ReadInfo(h, conn), ExpectedInfo(0x0009, kPartition, 180, "0.0.0-factory", "ble_ota_host", "v5.3.2"));
+    EXPECT_EQ(ReadInfo(h, conn), ExpectedInfo(0x0009, kPartition, 180, "0.0.0-factory", "ble_ota_host", "v5.3.2", factory));
 
     bo_host_t *big = bo_host_create(0x1E0000);
     ASSERT_NE(big, nullptr);
     int32_t c = bo_host_connect(big, 517);
     auto info = ReadInfo(big, c);
-    ASSERT_EQ(info.size(), 112u);
+    ASSERT_EQ(info.size(), 144u);
     EXPECT_EQ(info[4] | (info[5] << 8) | (info[6] << 16) | (static_cast<uint32_t>(info[7]) << 24), 0x1E0000u);
     bo_host_destroy(big);
 }
@@ -262,7 +268,7 @@ TEST_F(Device, InfoReportsChipIdMaxPacketAndSlotSize)
 TEST_F(Device, InfoIsReadOnlyAndNeedsTheWholeBuffer)
 {
     Connect();
-    uint8_t small[111];
+    uint8_t small[143];
     EXPECT_EQ(bo_host_read(h, conn, BO_HOST_CHAR_INFO, small, sizeof(small)), BO_HOST_E_TOO_SMALL);
     uint8_t b = 1;
     EXPECT_EQ(bo_host_write(h, conn, BO_HOST_CHAR_INFO, &b, 1), 0x03) << "ATT write not permitted";

@@ -87,7 +87,7 @@ internal sealed class HostFirmwareConnection : IBleConnection
         cancellationToken.ThrowIfCancellationRequested();
         EnsureConnected();
         int which = Which(characteristic);
-        // Info is 112 bytes: the whole value, as a client gets it after a (long) read.
+        // Info is 144 bytes: the whole value, as a client gets it after a (long) read.
         var buffer = new byte[DeviceInfo.Size];
         int n = _device.Call(h => NativeMethods.bo_host_read(h, _conn, which, buffer, (uint)buffer.Length));
         if (n <= -0x100)

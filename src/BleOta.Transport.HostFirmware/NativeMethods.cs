@@ -10,7 +10,7 @@ namespace BleOta.Transport.HostFirmware;
 internal static class NativeMethods
 {
     internal const string Library = "ble_ota_host";
-    internal const int AbiVersion = 4;
+    internal const int AbiVersion = 5;
 
     internal const int CharControl = 0;
     internal const int CharData = 1;

@@ -1,9 +1,11 @@
 /*
  * Hostile input at the firmware: a byte string is read as a sequence of
  * central actions (connect, writes of any length and content, reads,
- * disconnects, restarts, flash faults) against the protocol core on the host
- * device. Afterwards the device must boot, the flash must never have been
- * written unerased, and a clean update must succeed.
+ * disconnects, restarts, flash faults, delta REQUESTs against the running
+ * image or another base, their patches whole, damaged or out of order)
+ * against the protocol core on the host device. Afterwards the device must
+ * boot, the flash must never have been written unerased, and a clean update
+ * and then a clean delta update must succeed.
  *
  * Built two ways: as a libFuzzer target (clang -fsanitize=fuzzer,address,
  * undefined; `build.ps1 Fuzz`) and, with BO_FUZZ_RANDOM, as a seeded random
@@ -16,7 +18,9 @@
 
 #include "ble_ota_host.h"
 #include "ble_ota_proto.h"
+#include "bo_delta_writer.h"
 #include "bo_image.h"
+#include "bo_sha256.h"
 
 #define PARTITION (64u * 1024u)
 #define MAX_LIVE  4
@@ -73,13 +77,71 @@ static int clean_update(bo_host_t *h, const uint8_t *img, size_t len)
     return bo_host_take_notification(h, NULL, note, sizeof(note)) == 1 && note[0] == BLE_OTA_OP_DONE_ACK;
 }
 
+/* A v2 delta REQUEST for `target` from the running image: its patch goes to *patch; base_ok false names another base. */
+static size_t delta_request(bo_host_t *h, int32_t c, const uint8_t *target, size_t target_len, int base_ok,
+                            uint8_t *patch, size_t cap)
+{
+    static uint8_t running[PARTITION];
+    int32_t n = bo_host_read_running_image(h, running, sizeof(running));
+    if (n <= 0) {
+        return 0;
+    }
+    size_t len = bo_delta_write_simple(running, (size_t)n, target, target_len, patch, cap);
+    uint8_t req[BLE_OTA_V2_REQUEST_DELTA_LEN] = {BLE_OTA_OP_REQUEST, BLE_OTA_V2, BLE_OTA_V2_FLAG_DELTA};
+    for (int i = 0; i < 4; i++) {
+        req[BLE_OTA_V2_REQ_OFF_IMAGE_SIZE + i] = (uint8_t)(target_len >> (8 * i));
+        req[BLE_OTA_V2_REQ_OFF_STREAM_SIZE + i] = (uint8_t)(len >> (8 * i));
+    }
+    bo_sha256(target, target_len, req + BLE_OTA_V2_REQ_OFF_SHA256);
+    bo_sha256(running, (size_t)n, req + BLE_OTA_V2_REQ_OFF_BASE_SHA256);
+    req[BLE_OTA_V2_REQ_OFF_BASE_SHA256] ^= (uint8_t)!base_ok;
+    (void)bo_host_write(h, c, BO_HOST_CHAR_CONTROL, req, sizeof(req));
+    return len;
+}
+
+/* Patch bytes [off, off + n) as one v2 data packet. */
+static void delta_packet(bo_host_t *h, int32_t c, const uint8_t *patch, uint32_t off, uint32_t n)
+{
+    uint8_t p[4 + 240];
+    for (int i = 0; i < 4; i++) {
+        p[i] = (uint8_t)(off >> (8 * i));
+    }
+    memcpy(p + 4, patch + off, n);
+    (void)bo_host_write(h, c, BO_HOST_CHAR_DATA, p, 4 + n);
+}
+
+/* A well-behaved delta update from the running image to target; true when the device took it. */
+static int clean_delta_update(bo_host_t *h, const uint8_t *target, size_t target_len)
+{
+    static uint8_t patch[4096];
+    uint8_t note[8];
+    int32_t c = bo_host_connect(h, 247);
+    require(c > 0 && bo_host_subscribe(h, c, 1) == 1, "connect for the delta update");
+    size_t len = delta_request(h, c, target, target_len, 1, patch, sizeof(patch));
+    require(len > 0 && bo_host_take_notification(h, NULL, note, sizeof(note)) == 8 && note[0] == BLE_OTA_OP_REQUEST_ACK,
+            "delta REQUEST_ACK");
+    for (uint32_t off = 0; off < len; off += 240) {
+        delta_packet(h, c, patch, off, (uint32_t)(len - off < 240 ? len - off : 240));
+    }
+    uint8_t done[2] = {BLE_OTA_OP_DONE, BLE_OTA_V2};
+    require(bo_host_write(h, c, BO_HOST_CHAR_CONTROL, done, 2) == 0, "DONE accepted");
+    int ok = 0;
+    while (bo_host_take_notification(h, NULL, note, sizeof(note)) == 8) {
+        ok = note[0] == BLE_OTA_OP_DONE_ACK;
+    }
+    return ok;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static uint8_t image[512];
-    static size_t image_len;
+    static uint8_t image[512], delta_image[512], patch[4096];
+    static size_t image_len, delta_image_len;
     if (image_len == 0) {
         image_len = bo_image_build_minimal(image, sizeof(image), "fuzz-ok", "fuzz", "v5.3.2");
+        delta_image_len = bo_image_build_minimal(delta_image, sizeof(delta_image), "fuzz-delta", "fuzz", "v5.3.2");
     }
+    size_t patch_len = 0;
+    uint32_t patch_off = 0;
     bo_host_t *h = bo_host_create(PARTITION);
     require(h != NULL, "create");
     reader_t r = {data, size, 0};
@@ -91,7 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t op = next8(&r);
         int32_t c = pick_conn(&r, live);
         int32_t state_before = bo_host_state(h);
-        switch (op % 14) {
+        switch (op % 16) {
         case 0:
             live[next8(&r) % MAX_LIVE] = bo_host_connect(h, (uint16_t)(23 + next16(&r) % 495));
             break;
@@ -105,15 +167,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 4: {
             /* Mostly the lengths and values the protocol uses, so random inputs get past the first checks. */
             uint8_t shape = next8(&r);
-            uint32_t len = op % 14 == 3 ? (shape & 1 ? 1u : next8(&r) % 3u)
+            uint32_t len = op % 16 == 3 ? (shape & 1 ? 1u : next8(&r) % 3u)
                                         : (shape & 1 ? 2u : next16(&r) % 530u);
             for (uint32_t i = 0; i < len; i++) {
                 buf[i] = next8(&r);
             }
             if (shape & 2 && len >= 1) {
-                buf[0] %= op % 14 == 3 ? 8 : 2; /* an opcode, or a small packet size */
+                buf[0] %= op % 16 == 3 ? 8 : 2; /* an opcode, or a small packet size */
             }
-            (void)bo_host_write(h, c, op % 14 == 3 ? BO_HOST_CHAR_CONTROL : BO_HOST_CHAR_DATA, buf, len);
+            (void)bo_host_write(h, c, op % 16 == 3 ? BO_HOST_CHAR_CONTROL : BO_HOST_CHAR_DATA, buf, len);
             break;
         }
         case 5: {
@@ -146,8 +208,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (void)bo_host_set_mtu(h, c, next16(&r));
             break;
         case 10:
-            switch (next8(&r) % 5) {
+            switch (next8(&r) % 6) {
             case 0: (void)bo_host_fail_write_at(h, (int64_t)next16(&r) * 4); break;
+            case 4: (void)bo_host_fail_base_read_at(h, (int64_t)next16(&r) % 1024); break;
             case 1: (void)bo_host_fail_erase_at(h, (int64_t)next16(&r) * 4); break;
             case 2: (void)bo_host_fail_begin(h, 1); break;
             case 3: (void)bo_host_fail_set_boot(h, 1); break;
@@ -160,6 +223,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 12:
             (void)bo_host_advance_ms(h, next16(&r));
             break;
+        case 14: {
+            /* A delta REQUEST against the running image (now and then another base), its patch damaged now and then. */
+            uint8_t how = next8(&r);
+            patch_len = delta_request(h, c, (how & 4) ? delta_image : image, (how & 4) ? delta_image_len : image_len,
+                                      (how & 3) != 0, patch, sizeof(patch));
+            if ((how & 8) && patch_len > 0) {
+                patch[next16(&r) % patch_len] ^= (uint8_t)(1u << (next8(&r) % 8));
+            }
+            patch_off = 0;
+            break;
+        }
+        case 15: {
+            /* The patch's next packets, or from anywhere in it, then DONE now and then. */
+            for (int k = 1 + next8(&r) % 8; k > 0 && patch_len > 0; k--) {
+                uint32_t off = (next8(&r) & 3) == 0 ? next16(&r) % (uint32_t)patch_len : patch_off % (uint32_t)patch_len;
+                uint32_t n = 1 + next8(&r) % 240;
+                n = n < patch_len - off ? n : (uint32_t)(patch_len - off);
+                delta_packet(h, c, patch, off, n);
+                patch_off = off + n;
+            }
+            if (next8(&r) & 1) {
+                uint8_t done[2] = {BLE_OTA_OP_DONE, BLE_OTA_V2};
+                (void)bo_host_write(h, c, BO_HOST_CHAR_CONTROL, done, 2);
+            }
+            break;
+        }
         default: {
             /* A well-behaved client's whole update on c, 20-byte packets (fit any MTU), in the middle of the chaos. */
             uint8_t request = BLE_OTA_OP_REQUEST, done = BLE_OTA_OP_DONE;
@@ -181,6 +270,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     require(bo_host_nor_violations(h) == 0, "no write to unerased flash");
     (void)bo_host_fail_write_at(h, -1);
     (void)bo_host_fail_erase_at(h, -1);
+    (void)bo_host_fail_base_read_at(h, -1);
     (void)bo_host_fail_begin(h, 0);
     (void)bo_host_fail_set_boot(h, 0);
     (void)bo_host_set_self_test_result(h, 1);
@@ -189,6 +279,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     require(bo_host_reboot(h) >= 0, "the new image boots");
     char version[40];
     require(bo_host_running_version(h, version, sizeof(version)) > 0 && strcmp(version, "fuzz-ok") == 0, "the new image runs");
+    require(clean_delta_update(h, delta_image, delta_image_len), "a clean delta update is accepted");
+    require(bo_host_reboot(h) >= 0, "the patched image boots");
+    require(bo_host_running_version(h, version, sizeof(version)) > 0 && strcmp(version, "fuzz-delta") == 0,
+            "the patched image runs");
     bo_host_destroy(h);
     return 0;
 }

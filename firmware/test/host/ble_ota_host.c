@@ -5,9 +5,11 @@
  *
  * Protocol v2 goes through the same split as the ESP-IDF port
  * (port/ble_ota_stream.c): the GATT side only copies into a receive ring,
- * and a writer drains it (inflate, SHA-256, erase-ahead flash writes). Here
- * the writer runs synchronously after each push unless a test pauses it; the
- * inflater is zlib's raw inflate (the IDF port uses the ROM's tinfl).
+ * and a writer drains it (inflate or apply a delta patch, SHA-256,
+ * erase-ahead flash writes). Here the writer runs synchronously after each push
+ * unless a test pauses it; the inflater is zlib's raw inflate (the IDF port
+ * uses the ROM's tinfl); the delta applier is the core's, reading the base from
+ * the running slot as the IDF port does with esp_partition_read.
  */
 #include "ble_ota_host.h"
 
@@ -17,6 +19,7 @@
 #include <zlib.h>
 
 #include "ble_ota_core.h"
+#include "ble_ota_delta.h"
 #include "bo_image.h"
 #include "bo_sha256.h"
 
@@ -58,7 +61,8 @@ struct bo_host {
     uint8_t *ring;
     uint32_t ring_size, ring_head, ring_fill;
     int writer_paused;
-    int compressed;
+    ble_ota_stream_encoding_t encoding;
+    ble_ota_delta_t delta;     /* the applier, when encoding is DELTA */
     int inflater_open;
     int inflate_ended;         /* Z_STREAM_END seen */
     z_stream inflater;
@@ -79,6 +83,7 @@ struct bo_host {
 
     int64_t fail_write_at;
     int64_t fail_erase_at;
+    int64_t fail_base_read_at;
     int fail_set_boot;
     int fail_begin;
     int32_t nor_violations;
@@ -204,9 +209,33 @@ static ble_ota_err_t write_image(bo_host_t *h, const uint8_t *data, size_t len)
     return flash_append(h, data, len);
 }
 
+/* The delta applier's callbacks: the base is the running slot (esp_partition_read on the device). */
+static ble_ota_err_t base_read(void *ctx, uint32_t offset, uint8_t *buf, size_t len)
+{
+    bo_host_t *h = (bo_host_t *)ctx;
+    if (h->running < 0 || (uint64_t)offset + len > h->slot_size) {
+        return BLE_OTA_ERR_FLASH;
+    }
+    if (h->fail_base_read_at >= 0 && (uint64_t)h->fail_base_read_at >= offset &&
+        (uint64_t)h->fail_base_read_at < (uint64_t)offset + len) {
+        h->fail_base_read_at = -1;
+        return BLE_OTA_ERR_FLASH;
+    }
+    memcpy(buf, h->slot[h->running] + offset, len);
+    return BLE_OTA_OK;
+}
+
+static ble_ota_err_t delta_write(void *ctx, const uint8_t *data, size_t len)
+{
+    return write_image((bo_host_t *)ctx, data, len);
+}
+
 static ble_ota_err_t writer_consume(bo_host_t *h, const uint8_t *data, size_t len)
 {
-    if (!h->compressed) {
+    if (h->encoding == BLE_OTA_STREAM_DELTA) {
+        return ble_ota_delta_feed(&h->delta, data, len);
+    }
+    if (h->encoding == BLE_OTA_STREAM_RAW) {
         return write_image(h, data, len);
     }
     if (h->inflate_ended) {
@@ -252,7 +281,18 @@ static void writer_drain(bo_host_t *h)
     }
 }
 
-static ble_ota_err_t port_stream_begin(void *ctx, uint32_t image_size, bool compressed, uint32_t *capacity)
+/* Length of the running image (the base of a delta patch), 0 when it cannot be read. */
+static uint32_t running_image_len(bo_host_t *h)
+{
+    bo_image_info_t info;
+    if (h->running < 0 || bo_image_verify(h->slot[h->running], h->slot_size, BO_CHIP_ANY, &info) != BO_IMAGE_OK) {
+        return 0;
+    }
+    return info.image_len;
+}
+
+static ble_ota_err_t port_stream_begin(void *ctx, uint32_t image_size, ble_ota_stream_encoding_t encoding,
+                                       uint32_t *capacity)
 {
     bo_host_t *h = (bo_host_t *)ctx;
     stream_release(h);
@@ -260,9 +300,12 @@ static ble_ota_err_t port_stream_begin(void *ctx, uint32_t image_size, bool comp
     if (err != BLE_OTA_OK) {
         return err;
     }
-    h->compressed = compressed ? 1 : 0;
+    h->encoding = encoding;
     h->inflate_ended = 0;
-    if (compressed) {
+    if (encoding == BLE_OTA_STREAM_DELTA) {
+        ble_ota_delta_init(&h->delta, image_size, running_image_len(h), base_read, delta_write, h);
+    }
+    if (encoding == BLE_OTA_STREAM_DEFLATE) {
         memset(&h->inflater, 0, sizeof(h->inflater));
         if (inflateInit2(&h->inflater, -15) != Z_OK) { /* raw deflate, 32 KB window */
             h->session_open = 0;
@@ -303,8 +346,14 @@ static ble_ota_err_t port_stream_finish(void *ctx, uint8_t sha256[BLE_OTA_SHA256
     if (h->writer_err != BLE_OTA_OK) {
         return h->writer_err;
     }
-    if (h->compressed && !h->inflate_ended) {
+    if (h->encoding == BLE_OTA_STREAM_DEFLATE && !h->inflate_ended) {
         return BLE_OTA_ERR_INFLATE; /* the deflate stream stopped short */
+    }
+    if (h->encoding == BLE_OTA_STREAM_DELTA) {
+        ble_ota_err_t err = ble_ota_delta_finish(&h->delta); /* the patch stopped short, or the image is not whole */
+        if (err != BLE_OTA_OK) {
+            return err;
+        }
     }
     bo_sha256_final(&h->sha, sha256);
     *image_len = h->written;
@@ -395,6 +444,12 @@ static ble_ota_err_t port_device_info(void *ctx, ble_ota_device_info_t *out)
     memcpy(out->version, info.version, sizeof(out->version));
     memcpy(out->project_name, info.project_name, sizeof(out->project_name));
     memcpy(out->idf_version, info.idf_ver, sizeof(out->idf_version));
+    /* The port's esp_partition_read-and-hash of the running image at boot, done here on every read. */
+    out->image_len = running_image_len(h);
+    bo_sha256_t sha;
+    bo_sha256_init(&sha);
+    bo_sha256_update(&sha, h->slot[h->running], out->image_len);
+    bo_sha256_final(&sha, out->image_sha256);
     return BLE_OTA_OK;
 }
 
@@ -411,6 +466,7 @@ static const ble_ota_port_t k_port = {
     .stream_begin = port_stream_begin,
     .stream_push = port_stream_push,
     .stream_finish = port_stream_finish,
+    .base_read = base_read,
 };
 
 /* ---- boot model ----------------------------------------------------------- */
@@ -522,6 +578,7 @@ bo_host_t *bo_host_create(uint32_t partition_size)
     h->self_test_pass = 1;
     h->fail_write_at = -1;
     h->fail_erase_at = -1;
+    h->fail_base_read_at = -1;
     h->next_conn = FIRST_CONN;
     (void)ble_ota_core_init(&h->core, &h->core_cfg, &k_port, h);
 
@@ -873,6 +930,15 @@ int32_t bo_host_fail_erase_at(bo_host_t *h, int64_t offset)
         return BO_HOST_E_ARG;
     }
     h->fail_erase_at = offset;
+    return 0;
+}
+
+int32_t bo_host_fail_base_read_at(bo_host_t *h, int64_t offset)
+{
+    if (h == NULL) {
+        return BO_HOST_E_ARG;
+    }
+    h->fail_base_read_at = offset;
     return 0;
 }
 

@@ -10,10 +10,9 @@ namespace bo_test {
 
 namespace {
 
-std::map<std::string, std::vector<uint8_t>> Load()
+void Load(const char *path, std::map<std::string, std::vector<uint8_t>> &vectors)
 {
-    std::map<std::string, std::vector<uint8_t>> vectors;
-    std::ifstream in(BLEOTA_PROTOCOL_VECTORS);
+    std::ifstream in(path);
     std::string line;
     while (std::getline(in, line)) {
         auto eq = line.find('=');
@@ -34,6 +33,13 @@ std::map<std::string, std::vector<uint8_t>> Load()
         }
         vectors[name] = bytes;
     }
+}
+
+std::map<std::string, std::vector<uint8_t>> LoadAll()
+{
+    std::map<std::string, std::vector<uint8_t>> vectors;
+    Load(BLEOTA_PROTOCOL_VECTORS, vectors);
+    Load(BLEOTA_DELTA_VECTORS, vectors);
     return vectors;
 }
 
@@ -41,10 +47,10 @@ std::map<std::string, std::vector<uint8_t>> Load()
 
 std::vector<uint8_t> Vector(const std::string &name)
 {
-    static const auto vectors = Load();
+    static const auto vectors = LoadAll();
     auto it = vectors.find(name);
     if (it == vectors.end()) {
-        ADD_FAILURE() << "no vector '" << name << "' in " << BLEOTA_PROTOCOL_VECTORS;
+        ADD_FAILURE() << "no vector '" << name << "' in " << BLEOTA_PROTOCOL_VECTORS << " or " << BLEOTA_DELTA_VECTORS;
         return {};
     }
     return it->second;

@@ -1,4 +1,5 @@
-// Reads docs/protocol-vectors.txt, the byte-exact v2 messages shared with the C# tests.
+// Reads docs/protocol-vectors.txt and docs/delta-vectors.txt, the byte-exact v2 messages and delta patches
+// shared with the C# tests.
 #pragma once
 
 #include <cstdint>

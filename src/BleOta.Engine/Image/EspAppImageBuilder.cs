@@ -37,12 +37,16 @@ public sealed class EspAppImageBuilder
     /// <summary>Fills segment bytes; the default is seeded pseudo-random bytes.</summary>
     public Action<Random, byte[]> Fill { get; set; } = static (random, bytes) => random.NextBytes(bytes);
 
+    /// <summary>
+    /// The segments' exact contents in load-address order (rodata, DRAM, IRAM, flash text), each a multiple of 4
+    /// bytes; the app description is written over the first 256 bytes of the first. When set, Size and Fill are not used.
+    /// </summary>
+    public IReadOnlyList<byte[]>? Segments { get; set; }
+
     public byte[] Build()
     {
-        var random = new Random(Seed);
-        int overhead = ImageFormat.HeaderSize + LoadAddresses.Length * ImageFormat.SegmentHeaderSize + 16 + (AppendSha256 ? ImageFormat.Sha256Size : 0);
-        int payload = Math.Max(AppDescription.Size + LoadAddresses.Length * 4, Size - overhead);
-        var segments = SplitPayload(payload, random);
+        var segments = Segments is { } given ? given.Select(s => (byte[])s.Clone()).ToList() : SplitPayload();
+        AppDescriptionBytes().CopyTo(segments[0], 0);
 
         using var stream = new MemoryStream(Size + 64);
         stream.Write(Header(segments.Count));
@@ -71,8 +75,11 @@ public sealed class EspAppImageBuilder
         return stream.ToArray();
     }
 
-    private List<byte[]> SplitPayload(int payload, Random random)
+    private List<byte[]> SplitPayload()
     {
+        var random = new Random(Seed);
+        int overhead = ImageFormat.HeaderSize + LoadAddresses.Length * ImageFormat.SegmentHeaderSize + 16 + (AppendSha256 ? ImageFormat.Sha256Size : 0);
+        int payload = Math.Max(AppDescription.Size + LoadAddresses.Length * 4, Size - overhead);
         // Segment lengths are multiples of 4, as the linker emits them.
         int quarter = payload / LoadAddresses.Length / 4 * 4;
         var segments = new List<byte[]>();
@@ -84,7 +91,6 @@ public sealed class EspAppImageBuilder
             segments.Add(segment);
         }
 
-        AppDescriptionBytes().CopyTo(segments[0], 0);
         return segments;
     }
 

@@ -6,7 +6,8 @@ namespace BleOta.Engine.Protocol;
 
 /// <summary>
 /// What a BleOta device says about itself on the Info characteristic (layout in docs/protocol.md).
-/// Seed firmware has no Info characteristic; then nothing is known before the update.
+/// Seed firmware has no Info characteristic; then nothing is known before the update. Firmware before delta
+/// updates sends the first 112 bytes only: <see cref="RunningImageSha256"/> is then null.
 /// </summary>
 public sealed record DeviceInfo(
     int HighestProtocol,
@@ -20,14 +21,24 @@ public sealed record DeviceInfo(
     string IdfVersion)
 {
     public const byte FormatVersion = 1;
-    public const int Size = 112;
+
+    /// <summary>The whole value as this BleOta writes and reads it.</summary>
+    public const int Size = 144;
+
+    /// <summary>The value of firmware before delta updates: everything up to the running image's SHA-256.</summary>
+    public const int SizeWithoutImageHash = 112;
+
+    /// <summary>SHA-256 of the image the device runs, all its bytes as flashed; null when the device does not say.</summary>
+    public byte[]? RunningImageSha256 { get; init; }
 
     public static DeviceInfo Parse(ReadOnlySpan<byte> value)
     {
-        if (value.Length < Size || value[0] != FormatVersion)
+        if (value.Length < SizeWithoutImageHash || value[0] != FormatVersion)
         {
-            throw new FormatException($"The device's Info value is {value.Length} bytes with format {(value.Length > 0 ? value[0] : 0)}; BleOta reads format {FormatVersion} of {Size} bytes. Update BleOta.");
+            throw new FormatException($"The device's Info value is {value.Length} bytes with format {(value.Length > 0 ? value[0] : 0)}; BleOta reads format {FormatVersion} of {SizeWithoutImageHash} bytes or more. Update BleOta.");
         }
+
+        var imageSha = value.Length >= Size ? value.Slice(SizeWithoutImageHash, 32).ToArray() : null;
 
         return new DeviceInfo(
             HighestProtocol: value[1],
@@ -38,7 +49,11 @@ public sealed record DeviceInfo(
             Features: (DeviceFeatures)BinaryPrimitives.ReadUInt32LittleEndian(value[12..]),
             RunningVersion: ImageFormat.ReadCString(value.Slice(16, 32)),
             ProjectName: ImageFormat.ReadCString(value.Slice(48, 32)),
-            IdfVersion: ImageFormat.ReadCString(value.Slice(80, 32)));
+            IdfVersion: ImageFormat.ReadCString(value.Slice(80, 32)))
+        {
+            // All zero: the device could not hash its image (it then offers no delta either).
+            RunningImageSha256 = imageSha is null || imageSha.All(b => b == 0) ? null : imageSha,
+        };
     }
 
     public byte[] ToBytes()
@@ -54,6 +69,7 @@ public sealed record DeviceInfo(
         WriteField(value.AsSpan(16, 32), RunningVersion);
         WriteField(value.AsSpan(48, 32), ProjectName);
         WriteField(value.AsSpan(80, 32), IdfVersion);
+        RunningImageSha256?.CopyTo(value, SizeWithoutImageHash);
         return value;
     }
 
@@ -71,4 +87,7 @@ public enum DeviceFeatures : uint
     Compression = 1 << 0,
     Resume = 1 << 1,
     EncryptedLinkRequired = 1 << 2,
+
+    /// <summary>The device rebuilds an image from the one it runs and a BleOta delta patch (v2 REQUEST flag 2).</summary>
+    Delta = 1 << 3,
 }

@@ -32,43 +32,60 @@ public enum V2Error : byte
     Inflate = 21,
     Unsupported = 22,
     Aborted = 23,
+    InsufficientEncryption = 24,
+    BaseMismatch = 25,
+    Delta = 26,
 }
 
-/// <summary>v2 REQUEST: what the client is about to send, so the device can check it before the boot slot changes.</summary>
+/// <summary>
+/// v2 REQUEST: what the client is about to send, so the device can check it before the boot slot changes. A delta
+/// REQUEST (<see cref="BaseSha256"/> set) says the stream is a patch against the image with that SHA-256.
+/// </summary>
 public sealed record V2Request(bool Deflate, uint ImageSize, uint StreamSize, byte[] Sha256)
 {
     public const byte Version = 2;
     public const int Length = 43;
+    public const int DeltaLength = 75;
     public const byte FlagDeflate = 0x01;
+    public const byte FlagDelta = 0x02;
+
+    /// <summary>SHA-256 of the image the patch was made against; null when the stream is not a patch.</summary>
+    public byte[]? BaseSha256 { get; init; }
 
     public byte[] ToBytes()
     {
-        var value = new byte[Length];
+        var value = new byte[BaseSha256 is null ? Length : DeltaLength];
         value[0] = (byte)OtaOpcode.Request;
         value[1] = Version;
-        value[2] = Deflate ? FlagDeflate : (byte)0;
+        value[2] = (byte)((Deflate ? FlagDeflate : 0) | (BaseSha256 is null ? 0 : FlagDelta));
         BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(3), ImageSize);
         BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(7), StreamSize);
         Sha256.CopyTo(value, 11);
+        BaseSha256?.CopyTo(value, Length);
         return value;
     }
 
-    /// <summary>Reads a v2 REQUEST; null when the value is not one (wrong length, opcode or version byte).</summary>
+    /// <summary>Reads a v2 REQUEST; null when the value is not one (wrong length for its flags, opcode or version byte).</summary>
     public static V2Request? TryParse(ReadOnlySpan<byte> value, out byte flags)
     {
         flags = 0;
-        if (value.Length != Length || value[0] != (byte)OtaOpcode.Request || value[1] != Version)
+        if (value.Length < Length || value[0] != (byte)OtaOpcode.Request || value[1] != Version
+            || value.Length != ((value[2] & FlagDelta) != 0 ? DeltaLength : Length))
         {
             return null;
         }
 
         flags = value[2];
         return new V2Request((flags & FlagDeflate) != 0, BinaryPrimitives.ReadUInt32LittleEndian(value[3..]),
-            BinaryPrimitives.ReadUInt32LittleEndian(value[7..]), value.Slice(11, 32).ToArray());
+            BinaryPrimitives.ReadUInt32LittleEndian(value[7..]), value.Slice(11, 32).ToArray())
+        {
+            BaseSha256 = (flags & FlagDelta) != 0 ? value.Slice(Length, 32).ToArray() : null,
+        };
     }
 
     public bool Equals(V2Request? other) => other is not null && Deflate == other.Deflate && ImageSize == other.ImageSize
-        && StreamSize == other.StreamSize && Sha256.AsSpan().SequenceEqual(other.Sha256);
+        && StreamSize == other.StreamSize && Sha256.AsSpan().SequenceEqual(other.Sha256)
+        && (BaseSha256 is null ? other.BaseSha256 is null : other.BaseSha256 is not null && BaseSha256.AsSpan().SequenceEqual(other.BaseSha256));
 
     public override int GetHashCode() => HashCode.Combine(Deflate, ImageSize, StreamSize);
 }
@@ -139,7 +156,9 @@ public static class V2Messages
             $"The device could not write its flash (v2 error {(int)error} {error} {during}) and aborted; it keeps its current firmware. Retry; if it repeats, check the partition table."),
         V2Error.ShaMismatch => new(OtaErrorCode.ImageRejected,
             $"The image the device wrote does not match the announced SHA-256 (v2 error {(int)error} ShaMismatch {during}); the boot partition was not changed. Retry the update."),
-        V2Error.SizeMismatch or V2Error.Inflate or V2Error.ImageInvalid => new(OtaErrorCode.ImageRejected,
+        V2Error.BaseMismatch => new(OtaErrorCode.RequestRejected,
+            $"The device does not run the image the patch was made against (v2 error {(int)error} BaseMismatch {during}); it keeps its firmware. Update it with -Delta Off."),
+        V2Error.SizeMismatch or V2Error.Inflate or V2Error.Delta or V2Error.ImageInvalid => new(OtaErrorCode.ImageRejected,
             $"The device rejected the image (v2 error {(int)error} {error} {during}); it keeps its current firmware."),
         V2Error.Unsupported => new(OtaErrorCode.ProtocolNotSupported,
             $"The device does not support what BleOta asked for (v2 error {(int)error} Unsupported {during}), e.g. compression. Retry with -Protocol V1."),

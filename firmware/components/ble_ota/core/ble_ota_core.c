@@ -38,6 +38,8 @@ const char *ble_ota_err_name(ble_ota_err_t err)
     case BLE_OTA_ERR_INFLATE:           return "BLE_OTA_ERR_INFLATE";
     case BLE_OTA_ERR_UNSUPPORTED:       return "BLE_OTA_ERR_UNSUPPORTED";
     case BLE_OTA_ERR_ABORTED:           return "BLE_OTA_ERR_ABORTED";
+    case BLE_OTA_ERR_BASE_MISMATCH:     return "BLE_OTA_ERR_BASE_MISMATCH";
+    case BLE_OTA_ERR_DELTA:             return "BLE_OTA_ERR_DELTA";
     }
     return "BLE_OTA_ERR_?";
 }
@@ -107,6 +109,19 @@ static uint32_t get32(const uint8_t *p)
 static bool has_v2(const ble_ota_core_t *core)
 {
     return core->port->stream_begin != NULL;
+}
+
+/* What the device says about itself; false when the port cannot say (no device_info, or it failed). */
+static bool device_info(ble_ota_core_t *core, ble_ota_device_info_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    return core->port->device_info != NULL && core->port->device_info(core->ctx, out) == BLE_OTA_OK;
+}
+
+/* Delta patches need v2, a way to read the base and a running image whose length and SHA-256 are known. */
+static bool offers_delta(const ble_ota_device_info_t *dev, const ble_ota_core_t *core)
+{
+    return has_v2(core) && core->port->base_read != NULL && dev->image_len > 0;
 }
 
 /* ---- connection table ----------------------------------------------------- */
@@ -432,32 +447,62 @@ static void v2_nak_request(ble_ota_core_t *core, uint16_t conn, ble_ota_err_t wh
 }
 
 static bool v2_same_image(const ble_ota_core_t *core, uint8_t flags, uint32_t image_size, uint32_t stream_size,
-                          const uint8_t *sha256)
+                          const uint8_t *sha256, const uint8_t *base_sha256)
 {
     return core->protocol == BLE_OTA_V2 && core->flags == flags && core->image_size == image_size &&
-           core->stream_size == stream_size && memcmp(core->sha256, sha256, BLE_OTA_SHA256_LEN) == 0;
+           core->stream_size == stream_size && memcmp(core->sha256, sha256, BLE_OTA_SHA256_LEN) == 0 &&
+           (base_sha256 == NULL || memcmp(core->base_sha256, base_sha256, BLE_OTA_SHA256_LEN) == 0);
+}
+
+/* Why the device cannot take this REQUEST's stream, or BLE_OTA_OK. */
+static ble_ota_err_t v2_refusal(ble_ota_core_t *core, uint8_t flags, uint32_t image_size, uint32_t stream_size,
+                                const uint8_t *base_sha256)
+{
+    bool deflate = (flags & BLE_OTA_V2_FLAG_DEFLATE) != 0;
+    bool delta = (flags & BLE_OTA_V2_FLAG_DELTA) != 0;
+    if ((flags & ~(BLE_OTA_V2_FLAG_DEFLATE | BLE_OTA_V2_FLAG_DELTA)) != 0 || (deflate && delta) || image_size == 0 ||
+        stream_size == 0 || (!deflate && !delta && stream_size != image_size)) {
+        return BLE_OTA_ERR_VALUE_NOT_ALLOWED;
+    }
+    if (deflate && !core->cfg.compression) {
+        return BLE_OTA_ERR_UNSUPPORTED;
+    }
+    if (delta) {
+        ble_ota_device_info_t dev;
+        if (!device_info(core, &dev) || !offers_delta(&dev, core)) {
+            return BLE_OTA_ERR_UNSUPPORTED;
+        }
+        if (memcmp(dev.image_sha256, base_sha256, BLE_OTA_SHA256_LEN) != 0) {
+            return BLE_OTA_ERR_BASE_MISMATCH; /* the patch would rebuild the wrong image: a full update is needed */
+        }
+    }
+    return BLE_OTA_OK;
 }
 
 static ble_ota_err_t op_request_v2(ble_ota_core_t *core, uint16_t conn, const uint8_t *data, size_t len)
 {
-    if (len != BLE_OTA_V2_REQUEST_LEN) {
+    if (len != BLE_OTA_V2_REQUEST_LEN && len != BLE_OTA_V2_REQUEST_DELTA_LEN) {
         return BLE_OTA_ERR_INVALID_LEN;
+    }
+    uint8_t flags = data[BLE_OTA_V2_REQ_OFF_FLAGS];
+    bool delta = (flags & BLE_OTA_V2_FLAG_DELTA) != 0;
+    if (len != (delta ? BLE_OTA_V2_REQUEST_DELTA_LEN : BLE_OTA_V2_REQUEST_LEN)) {
+        return BLE_OTA_ERR_INVALID_LEN; /* a delta REQUEST names its base; no other does */
     }
     if (core->state == BLE_OTA_STATE_RESTARTING) {
         return BLE_OTA_ERR_INVALID_STATE;
     }
-    uint8_t flags = data[BLE_OTA_V2_REQ_OFF_FLAGS];
     uint32_t image_size = get32(data + BLE_OTA_V2_REQ_OFF_IMAGE_SIZE);
     uint32_t stream_size = get32(data + BLE_OTA_V2_REQ_OFF_STREAM_SIZE);
     const uint8_t *sha256 = data + BLE_OTA_V2_REQ_OFF_SHA256;
-    bool deflate = (flags & BLE_OTA_V2_FLAG_DEFLATE) != 0;
+    const uint8_t *base_sha256 = delta ? data + BLE_OTA_V2_REQ_OFF_BASE_SHA256 : NULL;
 
     if (core->state == BLE_OTA_STATE_RECEIVING) {
         if (core->owner != conn && core->owner != BLE_OTA_CONN_NONE) {
             v2_nak_request(core, conn, BLE_OTA_ERR_BUSY); /* the owner's update goes on */
             return BLE_OTA_OK;
         }
-        if (v2_same_image(core, flags, image_size, stream_size, sha256)) {
+        if (v2_same_image(core, flags, image_size, stream_size, sha256, base_sha256)) {
             /* Resume: the device's offset is the truth. */
             ble_ota_core_conn_t *c = conn_get(core, conn);
             core->owner = conn;
@@ -470,13 +515,9 @@ static ble_ota_err_t op_request_v2(ble_ota_core_t *core, uint16_t conn, const ui
         session_abort(core, BLE_OTA_ERR_INVALID_STATE);
     }
 
-    if ((flags & ~BLE_OTA_V2_FLAG_DEFLATE) != 0 || image_size == 0 || stream_size == 0 ||
-        (!deflate && stream_size != image_size)) {
-        v2_nak_request(core, conn, BLE_OTA_ERR_VALUE_NOT_ALLOWED);
-        return BLE_OTA_OK;
-    }
-    if (deflate && !core->cfg.compression) {
-        v2_nak_request(core, conn, BLE_OTA_ERR_UNSUPPORTED);
+    ble_ota_err_t refusal = v2_refusal(core, flags, image_size, stream_size, base_sha256);
+    if (refusal != BLE_OTA_OK) {
+        v2_nak_request(core, conn, refusal);
         return BLE_OTA_OK;
     }
     ble_ota_core_conn_t *c = conn_get(core, conn);
@@ -485,7 +526,10 @@ static ble_ota_err_t op_request_v2(ble_ota_core_t *core, uint16_t conn, const ui
         return BLE_OTA_OK;
     }
     uint32_t capacity = 0;
-    ble_ota_err_t err = core->port->stream_begin(core->ctx, image_size, deflate, &capacity);
+    ble_ota_stream_encoding_t encoding = delta ? BLE_OTA_STREAM_DELTA
+                                         : (flags & BLE_OTA_V2_FLAG_DEFLATE) != 0 ? BLE_OTA_STREAM_DEFLATE
+                                                                                  : BLE_OTA_STREAM_RAW;
+    ble_ota_err_t err = core->port->stream_begin(core->ctx, image_size, encoding, &capacity);
     if (err != BLE_OTA_OK) {
         v2_nak_request(core, conn, err);
         return BLE_OTA_OK;
@@ -497,6 +541,9 @@ static ble_ota_err_t op_request_v2(ble_ota_core_t *core, uint16_t conn, const ui
     core->image_size = image_size;
     core->stream_size = stream_size;
     memcpy(core->sha256, sha256, BLE_OTA_SHA256_LEN);
+    if (base_sha256 != NULL) {
+        memcpy(core->base_sha256, base_sha256, BLE_OTA_SHA256_LEN);
+    }
     core->expected = 0;
     core->since_ack = 0;
     core->resend_asked = false;
@@ -613,7 +660,7 @@ ble_ota_err_t ble_ota_core_on_control_write(ble_ota_core_t *core, uint16_t conn,
         return BLE_OTA_ERR_INSUFFICIENT_ENC;
     }
     if (len >= BLE_OTA_V2_SHORT_LEN && has_v2(core)) {
-        if (len > BLE_OTA_V2_REQUEST_LEN) {
+        if (len > BLE_OTA_V2_REQUEST_DELTA_LEN) {
             return BLE_OTA_ERR_INVALID_LEN; /* decided on the length alone: data may be NULL */
         }
         if (data == NULL) {
@@ -855,6 +902,9 @@ ble_ota_err_t ble_ota_core_on_info_read(ble_ota_core_t *core, uint16_t conn,
     if (err != BLE_OTA_OK) {
         return err;
     }
+    if (dev.image_len == 0) {
+        memset(dev.image_sha256, 0, sizeof(dev.image_sha256)); /* unknown: never a hash a client could match */
+    }
     /* Guard against a port that filled a whole array without a NUL. */
     dev.version[BLE_OTA_INFO_STR_LEN] = '\0';
     dev.project_name[BLE_OTA_INFO_STR_LEN] = '\0';
@@ -865,7 +915,8 @@ ble_ota_err_t ble_ota_core_on_info_read(ble_ota_core_t *core, uint16_t conn,
     bool v2 = has_v2(core);
     uint32_t features = 0;
     if (v2) {
-        features = BLE_OTA_INFO_FEATURE_RESUME | (core->cfg.compression ? BLE_OTA_INFO_FEATURE_COMPRESSION : 0u);
+        features = BLE_OTA_INFO_FEATURE_RESUME | (core->cfg.compression ? BLE_OTA_INFO_FEATURE_COMPRESSION : 0u) |
+                   (offers_delta(&dev, core) ? BLE_OTA_INFO_FEATURE_DELTA : 0u);
     }
     out[BLE_OTA_INFO_OFF_PROTOCOL] = (uint8_t)(v2 ? BLE_OTA_INFO_PROTOCOL_V2 : BLE_OTA_INFO_PROTOCOL_V1);
     put16(out + BLE_OTA_INFO_OFF_CHIP_ID, dev.chip_id);
@@ -877,6 +928,7 @@ ble_ota_err_t ble_ota_core_on_info_read(ble_ota_core_t *core, uint16_t conn,
     put_str(out + BLE_OTA_INFO_OFF_VERSION, dev.version);
     put_str(out + BLE_OTA_INFO_OFF_PROJECT, dev.project_name);
     put_str(out + BLE_OTA_INFO_OFF_IDF_VERSION, dev.idf_version);
+    memcpy(out + BLE_OTA_INFO_OFF_IMAGE_SHA256, dev.image_sha256, BLE_OTA_SHA256_LEN);
     *out_len = BLE_OTA_INFO_LEN;
     return BLE_OTA_OK;
 }

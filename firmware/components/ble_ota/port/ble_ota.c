@@ -2,10 +2,13 @@
  * ble_ota_init()/ble_ota_deinit(): NimBLE host start, service registration,
  * and the mark-valid / rollback decision for the running image.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bootloader_common.h"
 #include "esp_app_desc.h"
+#include "esp_image_format.h"
 #include "esp_check.h"
 #include "esp_log.h"
 #include "esp_ota_ops.h"
@@ -19,6 +22,9 @@
 #include "services/gap/ble_svc_gap.h"
 #include "services/gatt/ble_svc_gatt.h"
 #include "sdkconfig.h"
+#if CONFIG_SECURE_BOOT || CONFIG_SECURE_SIGNED_APPS_NO_SECURE_BOOT
+#include "esp_secure_boot.h"
+#endif
 
 #include "ble_ota.h"
 #include "ble_ota_priv.h"
@@ -93,8 +99,34 @@ static void copy_field(char *dst, size_t dst_size, const char *src, size_t src_s
     dst[i] = '\0';
 }
 
-void ble_ota_device_info_fill(ble_ota_device_info_t *out)
+/*
+ * Bytes of the running image as its .bin file holds them: esp_image_get_metadata's image_len (header,
+ * segments, checksum padding, appended SHA-256), plus the signature block a signed app carries after it, sized
+ * as process_appended_hash_and_sig() in bootloader_support/src/esp_image_format.c sizes it. 0 if unreadable.
+ */
+#if CONFIG_BLE_OTA_DELTA
+static uint32_t running_image_len(const esp_partition_t *running)
 {
+    const esp_partition_pos_t pos = { .offset = running->address, .size = running->size };
+    esp_image_metadata_t meta;
+    if (esp_image_get_metadata(&pos, &meta) != ESP_OK) {
+        return 0;
+    }
+    uint32_t len = meta.image_len;
+#if CONFIG_SECURE_BOOT || CONFIG_SECURE_SIGNED_APPS_NO_SECURE_BOOT
+#if CONFIG_SECURE_SIGNED_APPS_ECDSA_SCHEME
+    len += sizeof(esp_secure_boot_sig_block_t);
+#else
+    len = ((len + 4095u) & ~4095u) + sizeof(ets_secure_boot_signature_t);
+#endif
+#endif
+    return len <= running->size ? len : 0;
+}
+#endif
+
+void ble_ota_device_info_fill(ble_ota_ctx_t *o)
+{
+    ble_ota_device_info_t *out = &o->info;
     memset(out, 0, sizeof(*out));
     /* The chip the build targets: the same id idf.py writes into the image
      * header (esp_image_header_t.chip_id), known at compile time. */
@@ -105,6 +137,21 @@ void ble_ota_device_info_fill(ble_ota_device_info_t *out)
     copy_field(out->version, sizeof(out->version), app->version, sizeof(app->version));
     copy_field(out->project_name, sizeof(out->project_name), app->project_name, sizeof(app->project_name));
     copy_field(out->idf_version, sizeof(out->idf_version), app->idf_ver, sizeof(app->idf_ver));
+
+#if CONFIG_BLE_OTA_DELTA
+    /* The base of delta patches: what the client must have sent before. Hashed once (about 50 ms per MB). */
+    o->running_part = esp_ota_get_running_partition();
+    uint32_t len = o->running_part != NULL ? running_image_len(o->running_part) : 0;
+    if (len > 0 && bootloader_common_get_sha256_of_partition(o->running_part->address, len, ESP_PARTITION_TYPE_DATA,
+                                                             out->image_sha256) == ESP_OK) {
+        out->image_len = len;
+        ESP_LOGI(TAG, "running image: %" PRIu32 " bytes on %s, SHA-256 %02x%02x%02x%02x...", len,
+                 o->running_part->label, out->image_sha256[0], out->image_sha256[1], out->image_sha256[2],
+                 out->image_sha256[3]);
+    } else {
+        ESP_LOGW(TAG, "running image unreadable: delta updates are off until the next update");
+    }
+#endif
 }
 
 /*
@@ -151,7 +198,7 @@ esp_err_t ble_ota_init(const ble_ota_config_t *cfg)
         o->subscribed[i] = BLE_HS_CONN_HANDLE_NONE;
     }
     ESP_GOTO_ON_ERROR(resolve_config(cfg, o), err, TAG, "bad config");
-    ble_ota_device_info_fill(&o->info);
+    ble_ota_device_info_fill(o);
 
     ble_ota_core_config_t core_cfg = ble_ota_core_config_default();
     core_cfg.max_packet_size = o->cfg.max_packet_size;

@@ -177,6 +177,18 @@ static void port_flash_abort(void *ctx)
     session_release(o);
 }
 
+ble_ota_err_t ble_ota_base_read(void *ctx, uint32_t offset, uint8_t *buf, size_t len)
+{
+    ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
+    /* Decrypts transparently when flash encryption is on, as the bootloader reads the image. */
+    esp_err_t err = esp_partition_read(o->running_part, offset, buf, len);
+    if (err != ESP_OK) {
+        ESP_LOGW(TAG, "reading the running image at %" PRIu32 " failed: %s", offset, esp_err_to_name(err));
+        return BLE_OTA_ERR_FLASH;
+    }
+    return BLE_OTA_OK;
+}
+
 static ble_ota_err_t port_notify(void *ctx, uint16_t conn, const uint8_t *data, size_t len)
 {
     (void)ctx;
@@ -242,7 +254,8 @@ static void port_on_event(void *ctx, const ble_ota_core_event_t *ev)
         case BLE_OTA_ERR_IMAGE_INVALID:
         case BLE_OTA_ERR_SHA_MISMATCH:
         case BLE_OTA_ERR_SIZE_MISMATCH:
-        case BLE_OTA_ERR_INFLATE:         err = ESP_ERR_OTA_VALIDATE_FAILED; break;
+        case BLE_OTA_ERR_INFLATE:
+        case BLE_OTA_ERR_DELTA:           err = ESP_ERR_OTA_VALIDATE_FAILED; break;
         case BLE_OTA_ERR_IMAGE_TOO_LARGE: err = ESP_ERR_INVALID_SIZE; break;
         case BLE_OTA_ERR_FLASH:           err = ESP_ERR_FLASH_OP_FAIL; break;
         case BLE_OTA_ERR_DISCONNECTED:
@@ -292,4 +305,7 @@ const ble_ota_port_t g_ble_ota_port = {
     .stream_begin = ble_ota_stream_begin,
     .stream_push = ble_ota_stream_push,
     .stream_finish = ble_ota_stream_finish,
+#if CONFIG_BLE_OTA_DELTA
+    .base_read = ble_ota_base_read,
+#endif
 };

@@ -54,12 +54,13 @@ static int control_access(uint16_t conn, uint16_t attr, struct ble_gatt_access_c
         return os_mbuf_append(ctxt->om, value, (uint16_t)n) == 0 ? 0 : BLE_ATT_ERR_INSUFFICIENT_RES;
     }
     case BLE_GATT_ACCESS_OP_WRITE_CHR: {
-        /* 1 byte (v1) or a v2 message of up to BLE_OTA_V2_REQUEST_LEN; longer is refused on length alone. */
+        /* 1 byte (v1) or a v2 message of up to BLE_OTA_V2_REQUEST_DELTA_LEN; longer is refused on length alone.
+         * A delta REQUEST (75 bytes) needs an MTU of 78, or a long write, which NimBLE reassembles. */
         uint16_t len = OS_MBUF_PKTLEN(ctxt->om);
-        if (len == 0 || len > BLE_OTA_V2_REQUEST_LEN) {
+        if (len == 0 || len > BLE_OTA_V2_REQUEST_DELTA_LEN) {
             return ble_ota_err_to_att(ble_ota_core_on_control_write(&o->core, conn, NULL, len));
         }
-        uint8_t msg[BLE_OTA_V2_REQUEST_LEN];
+        uint8_t msg[BLE_OTA_V2_REQUEST_DELTA_LEN];
         uint16_t copied = 0;
         if (ble_hs_mbuf_to_flat(ctxt->om, msg, sizeof(msg), &copied) != 0 || copied != len) {
             return BLE_ATT_ERR_UNLIKELY;
@@ -108,7 +109,7 @@ static int data_access(uint16_t conn, uint16_t attr, struct ble_gatt_access_ctxt
 }
 
 /*
- * Info: 112 bytes, more than one ATT read carries below MTU 115. As NimBLE
+ * Info: 144 bytes, more than one ATT read carries below MTU 147. As NimBLE
  * expects, the callback appends the whole value on every read (it gets no
  * offset); for a Read Blob (read-long) NimBLE's GATT server skips the first
  * `offset` bytes of it, and the ATT layer cuts every response to MTU - 1.

@@ -19,6 +19,7 @@
 
 #include "ble_ota.h"
 #include "ble_ota_core.h"
+#include "ble_ota_delta.h"
 
 #define BLE_OTA_NAME_MAX 29 /* fits a legacy advertising / scan response packet */
 
@@ -51,7 +52,8 @@ typedef struct {
     volatile ble_ota_err_t writer_err; /* sticky, set by the writer, read by the host task */
     volatile uint32_t pushed;         /* stream bytes put in the ring (host task) */
     volatile uint32_t consumed;       /* stream bytes the writer finished (writer task) */
-    bool compressed;
+    ble_ota_stream_encoding_t encoding;
+    ble_ota_delta_t *delta;           /* the patch applier, only during a delta update (ble_ota_delta.h) */
     void *inflater;                   /* tinfl_decompressor, CONFIG_BLE_OTA_COMPRESSION only */
     uint8_t *dict;                    /* TINFL_LZ_DICT_SIZE output window, CONFIG_BLE_OTA_COMPRESSION only */
     size_t dict_ofs;
@@ -62,6 +64,7 @@ typedef struct {
     uint16_t subscribed[CONFIG_BT_NIMBLE_MAX_CONNECTIONS]; /* conn handles subscribed to Control, 0xFFFF = free */
 
     ble_ota_device_info_t info;       /* for the Info characteristic, filled at init */
+    const esp_partition_t *running_part; /* the base a delta patch reads (ble_ota_base_read) */
 
     esp_timer_handle_t restart_timer;
     SemaphoreHandle_t ready;          /* given once advertising runs */
@@ -79,13 +82,16 @@ ble_ota_err_t ble_ota_flash_open(ble_ota_ctx_t *o, uint32_t image_size, bool seq
 ble_ota_err_t ble_ota_flash_append(ble_ota_ctx_t *o, const uint8_t *data, size_t len);
 
 /* ble_ota_stream.c: the v2 port hooks and their cleanup (called from session_release) */
-ble_ota_err_t ble_ota_stream_begin(void *ctx, uint32_t image_size, bool compressed, uint32_t *capacity);
+ble_ota_err_t ble_ota_stream_begin(void *ctx, uint32_t image_size, ble_ota_stream_encoding_t encoding, uint32_t *capacity);
 ble_ota_err_t ble_ota_stream_push(void *ctx, const uint8_t *data, size_t len);
 ble_ota_err_t ble_ota_stream_finish(void *ctx, uint8_t sha256[BLE_OTA_SHA256_LEN], uint32_t *image_len);
 void ble_ota_stream_release(ble_ota_ctx_t *o);
 
-/* ble_ota.c */
-void ble_ota_device_info_fill(ble_ota_device_info_t *out);
+/* ble_ota.c: Info's fields, and the running image's length and SHA-256 (the base of delta patches) */
+void ble_ota_device_info_fill(ble_ota_ctx_t *o);
+
+/* ble_ota_flash.c: esp_partition_read of the running image, for the delta applier */
+ble_ota_err_t ble_ota_base_read(void *ctx, uint32_t offset, uint8_t *buf, size_t len);
 
 /* ble_ota_gatt.c */
 int ble_ota_gatt_register(void);

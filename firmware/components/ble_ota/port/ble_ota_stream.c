@@ -1,14 +1,17 @@
 /*
  * Protocol v2 receive stream: the GATT access callback (NimBLE host task)
  * only copies packets into a FreeRTOS byte ring buffer; a writer task drains
- * it, inflates when the stream is compressed, and writes flash with
- * esp_ota_write in OTA_WITH_SEQUENTIAL_WRITES mode, so each 4 KB sector erase
- * (45-65 ms) happens in the writer while the ring keeps absorbing packets and
- * the radio never waits on flash.
+ * it, inflates when the stream is compressed or applies it when it is a delta
+ * patch (reading the running partition), and writes flash with esp_ota_write
+ * in OTA_WITH_SEQUENTIAL_WRITES mode, so each 4 KB sector erase (45-65 ms)
+ * happens in the writer while the ring keeps absorbing packets and the radio
+ * never waits on flash.
  *
  * RAM while an update runs (defaults): ring CONFIG_BLE_OTA_RING_BUFFER_SIZE
  * (16 KB) + writer stack CONFIG_BLE_OTA_WRITER_STACK_SIZE (4 KB) + receive
- * buffer (512 B) + image prefix (288 B), about 21 KB. Compression
+ * buffer (512 B) + image prefix (288 B), about 21 KB. A delta update
+ * (CONFIG_BLE_OTA_DELTA, on by default) adds the patch applier's state,
+ * sizeof(ble_ota_delta_t) = 7.6 KB: about 29 KB. Compression
  * (CONFIG_BLE_OTA_COMPRESSION, off by default) adds tinfl's 32 KB dictionary
  * window and its ~11 KB decompressor state: about 64 KB in all.
  *
@@ -41,15 +44,22 @@ _Static_assert((uint32_t)CONFIG_BLE_OTA_WINDOW * (CONFIG_BLE_OTA_MAX_PACKET_SIZE
                    CONFIG_BLE_OTA_RING_BUFFER_SIZE,
                "CONFIG_BLE_OTA_WINDOW packets of CONFIG_BLE_OTA_MAX_PACKET_SIZE must fit CONFIG_BLE_OTA_RING_BUFFER_SIZE");
 #if !CONFIG_BLE_OTA_COMPRESSION
-/* The 32 KB budget of the default build: ring + writer stack + receive buffer + image prefix. */
+/* The 32 KB budget of the default build: ring + writer stack + receive buffer + image prefix (+ the delta applier). */
+#if CONFIG_BLE_OTA_DELTA
+#define DELTA_RAM sizeof(ble_ota_delta_t)
+#else
+#define DELTA_RAM 0
+#endif
 _Static_assert(CONFIG_BLE_OTA_RING_BUFFER_SIZE + CONFIG_BLE_OTA_WRITER_STACK_SIZE + CONFIG_BLE_OTA_MAX_PACKET_SIZE +
-                   512 <= 32 * 1024,
-               "BLE OTA buffers exceed the 32 KB RAM budget");
+                   512 + DELTA_RAM <= 32 * 1024,
+               "BLE OTA buffers exceed the 32 KB RAM budget (turn CONFIG_BLE_OTA_DELTA off or shrink the ring)");
 #endif
 
 #define WRITER_POLL_MS   100u /* how often an idle writer checks for stop */
 #define FINISH_POLL_MS   10u
-#define FINISH_TIMEOUT_MS 10000u
+#define FINISH_TIMEOUT_MS 10000u /* DONE gives up when the writer made no progress for this long */
+/* A delta patch expands many times over: the writer takes it in small pieces so ring space frees as it applies. */
+#define DELTA_CHUNK      256u
 
 /* Image bytes (decompressed) to flash. Runs in the writer task. */
 static ble_ota_err_t write_image(ble_ota_ctx_t *o, const uint8_t *data, size_t len)
@@ -93,13 +103,22 @@ static ble_ota_err_t inflate_chunk(ble_ota_ctx_t *o, const uint8_t *in, size_t l
 }
 #endif
 
+/* The delta applier's output: the next bytes of the new image. */
+static ble_ota_err_t delta_write(void *ctx, const uint8_t *data, size_t len)
+{
+    return write_image((ble_ota_ctx_t *)ctx, data, len);
+}
+
 static ble_ota_err_t consume(ble_ota_ctx_t *o, const uint8_t *data, size_t len)
 {
 #if CONFIG_BLE_OTA_COMPRESSION
-    if (o->compressed) {
+    if (o->encoding == BLE_OTA_STREAM_DEFLATE) {
         return inflate_chunk(o, data, len);
     }
 #endif
+    if (o->encoding == BLE_OTA_STREAM_DELTA) {
+        return ble_ota_delta_feed(o->delta, data, len);
+    }
     return write_image(o, data, len);
 }
 
@@ -109,7 +128,8 @@ static void writer_task(void *arg)
     while (!o->writer_stop) {
         size_t n = 0;
         uint8_t *chunk = xRingbufferReceiveUpTo(o->ring, &n, pdMS_TO_TICKS(WRITER_POLL_MS),
-                                                CONFIG_BLE_OTA_RING_BUFFER_SIZE);
+                                                o->encoding == BLE_OTA_STREAM_DELTA ? DELTA_CHUNK
+                                                                                   : CONFIG_BLE_OTA_RING_BUFFER_SIZE);
         if (chunk == NULL) {
             continue;
         }
@@ -146,17 +166,26 @@ void ble_ota_stream_release(ble_ota_ctx_t *o)
     o->inflater = NULL;
     free(o->dict);
     o->dict = NULL;
+    free(o->delta);
+    o->delta = NULL;
 }
 
-ble_ota_err_t ble_ota_stream_begin(void *ctx, uint32_t image_size, bool compressed, uint32_t *capacity)
+ble_ota_err_t ble_ota_stream_begin(void *ctx, uint32_t image_size, ble_ota_stream_encoding_t encoding, uint32_t *capacity)
 {
     ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
     esp_err_t ret = ESP_OK;
     ble_ota_err_t result = BLE_OTA_ERR_NO_MEM;
+    bool compressed = encoding == BLE_OTA_STREAM_DEFLATE;
 
+    /* The core refuses first; this guards the port on its own. */
 #if !CONFIG_BLE_OTA_COMPRESSION
     if (compressed) {
-        return BLE_OTA_ERR_UNSUPPORTED; /* the core refuses first; this guards the port on its own */
+        return BLE_OTA_ERR_UNSUPPORTED;
+    }
+#endif
+#if !CONFIG_BLE_OTA_DELTA
+    if (encoding == BLE_OTA_STREAM_DELTA) {
+        return BLE_OTA_ERR_UNSUPPORTED;
     }
 #endif
     /* Sequential erase: erasing happens in the writer task as data reaches each sector. */
@@ -168,7 +197,7 @@ ble_ota_err_t ble_ota_stream_begin(void *ctx, uint32_t image_size, bool compress
     o->writer_err = BLE_OTA_OK;
     o->pushed = 0;
     o->consumed = 0;
-    o->compressed = compressed;
+    o->encoding = encoding;
     o->inflate_done = false;
     o->dict_ofs = 0;
 #if CONFIG_BLE_OTA_COMPRESSION
@@ -179,13 +208,19 @@ ble_ota_err_t ble_ota_stream_begin(void *ctx, uint32_t image_size, bool compress
         tinfl_init((tinfl_decompressor *)o->inflater);
     }
 #endif
+    if (encoding == BLE_OTA_STREAM_DELTA) {
+        o->delta = malloc(sizeof(ble_ota_delta_t));
+        ESP_GOTO_ON_FALSE(o->delta != NULL, ESP_ERR_NO_MEM, err, TAG, "no memory for the delta applier");
+        ble_ota_delta_init(o->delta, image_size, o->info.image_len, ble_ota_base_read, delta_write, o);
+    }
     o->ring = xRingbufferCreate(CONFIG_BLE_OTA_RING_BUFFER_SIZE, RINGBUF_TYPE_BYTEBUF);
     o->writer_exited = xSemaphoreCreateBinary();
     ESP_GOTO_ON_FALSE(o->ring != NULL && o->writer_exited != NULL, ESP_ERR_NO_MEM, err, TAG, "no memory for the ring");
     ESP_GOTO_ON_FALSE(xTaskCreate(writer_task, "ble_ota_wr", CONFIG_BLE_OTA_WRITER_STACK_SIZE, o,
                                   CONFIG_BLE_OTA_WRITER_PRIORITY, &o->writer) == pdPASS,
                       ESP_ERR_NO_MEM, err, TAG, "no memory for the writer task");
-    ESP_LOGI(TAG, "v2 stream: %" PRIu32 " bytes%s, ring %d bytes", image_size, compressed ? " (deflate)" : "",
+    ESP_LOGI(TAG, "v2 stream: %" PRIu32 " bytes%s, ring %d bytes", image_size,
+             compressed ? " (deflate)" : encoding == BLE_OTA_STREAM_DELTA ? " (delta patch)" : "",
              CONFIG_BLE_OTA_RING_BUFFER_SIZE);
     return BLE_OTA_OK;
 
@@ -215,11 +250,14 @@ ble_ota_err_t ble_ota_stream_push(void *ctx, const uint8_t *data, size_t len)
 ble_ota_err_t ble_ota_stream_finish(void *ctx, uint8_t sha256[BLE_OTA_SHA256_LEN], uint32_t *image_len)
 {
     ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
-    /* DONE waits for the writer: at most one ring of flash writes. */
+    /* DONE waits for the writer: at most one ring of stream, which for a delta patch can be seconds of flash
+     * writes. It gives up only when the writer stops making progress. */
     uint32_t waited = 0;
+    uint32_t written = o->written;
     while (o->consumed != o->pushed && o->writer_err == BLE_OTA_OK && waited < FINISH_TIMEOUT_MS) {
         vTaskDelay(pdMS_TO_TICKS(FINISH_POLL_MS));
-        waited += FINISH_POLL_MS;
+        waited = o->written != written ? 0 : waited + FINISH_POLL_MS;
+        written = o->written;
     }
     if (o->writer_err != BLE_OTA_OK) {
         return o->writer_err;
@@ -227,8 +265,11 @@ ble_ota_err_t ble_ota_stream_finish(void *ctx, uint8_t sha256[BLE_OTA_SHA256_LEN
     if (o->consumed != o->pushed) {
         return BLE_OTA_ERR_FLASH; /* the writer is stuck on flash */
     }
-    if (o->compressed && !o->inflate_done) {
+    if (o->encoding == BLE_OTA_STREAM_DEFLATE && !o->inflate_done) {
         return BLE_OTA_ERR_INFLATE; /* the deflate stream stopped short */
+    }
+    if (o->encoding == BLE_OTA_STREAM_DELTA && ble_ota_delta_finish(o->delta) != BLE_OTA_OK) {
+        return BLE_OTA_ERR_DELTA; /* the patch stopped short, or the image is not whole */
     }
     if (o->written == 0) {
         return BLE_OTA_ERR_NO_DATA;

@@ -38,13 +38,15 @@ extern "C" {
 
 /* 2: bo_host_read() serves the Info characteristic (BO_HOST_CHAR_INFO).
  * 3: protocol v2 (window, compression, ring buffer and writer controls).
- * 4: bo_host_set_require_encryption, bo_host_set_encrypted. */
-#define BO_HOST_ABI_VERSION 4
+ * 4: bo_host_set_require_encryption, bo_host_set_encrypted.
+ * 5: delta patches: Info is 144 bytes (the running image's SHA-256 at 112, feature bit 3),
+ *    bo_host_fail_base_read_at. */
+#define BO_HOST_ABI_VERSION 5
 
 /* Characteristics (which_char). */
 #define BO_HOST_CHAR_CONTROL 0
 #define BO_HOST_CHAR_DATA    1
-#define BO_HOST_CHAR_INFO    2 /* read-only, BLE_OTA_INFO_LEN (112) bytes */
+#define BO_HOST_CHAR_INFO    2 /* read-only, BLE_OTA_INFO_LEN (144) bytes */
 
 /* Negative results. */
 #define BO_HOST_E_ARG          (-1) /* NULL handle/pointer, bad which_char or slot */
@@ -98,10 +100,11 @@ BO_HOST_API int32_t bo_host_write(bo_host_t *h, int32_t conn, int32_t which_char
  * refused at ATT level, -(0x100 + ATT status) (Data is not readable:
  * -(0x100 + 0x02)), or BO_HOST_E_*.
  *
- * Control: 1 byte. Info: the whole 112-byte value at once (what a client
- * gets after read-long), cap >= 112 or BO_HOST_E_TOO_SMALL; it reports the
- * running image's version, project and IDF version (esp_app_desc_t), the chip
- * id set with bo_host_set_chip_id, the slot size and the max packet size.
+ * Control: 1 byte. Info: the whole 144-byte value at once (what a client
+ * gets after read-long), cap >= 144 or BO_HOST_E_TOO_SMALL; it reports the
+ * running image's version, project and IDF version (esp_app_desc_t) and its
+ * SHA-256, the chip id set with bo_host_set_chip_id, the slot size and the max
+ * packet size.
  */
 BO_HOST_API int32_t bo_host_read(bo_host_t *h, int32_t conn, int32_t which_char,
                                  uint8_t *out, uint32_t cap);
@@ -167,6 +170,8 @@ BO_HOST_API int32_t bo_host_set_self_test_result(bo_host_t *h, int32_t pass);
 BO_HOST_API int32_t bo_host_fail_write_at(bo_host_t *h, int64_t offset);
 /** Erase of the sector holding slot offset `offset` fails (-1 = off). One-shot. */
 BO_HOST_API int32_t bo_host_fail_erase_at(bo_host_t *h, int64_t offset);
+/** Reading the running slot (the base of a delta patch) at this offset fails (-1 = off). One-shot. */
+BO_HOST_API int32_t bo_host_fail_base_read_at(bo_host_t *h, int64_t offset);
 /** The next "set boot partition" fails (1) or not (0). One-shot. */
 BO_HOST_API int32_t bo_host_fail_set_boot(bo_host_t *h, int32_t fail);
 /** The next flash_begin fails as if no update partition existed (1) or not (0). One-shot. */

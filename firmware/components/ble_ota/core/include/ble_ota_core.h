@@ -60,6 +60,8 @@ typedef enum {
     BLE_OTA_ERR_UNSUPPORTED = 22,      /*!< v2: feature not offered (compression off in Kconfig) */
     BLE_OTA_ERR_ABORTED = 23,          /*!< v2: the client sent ABORT */
     BLE_OTA_ERR_INSUFFICIENT_ENC = 24, /*!< write on an unencrypted link while encryption is required */
+    BLE_OTA_ERR_BASE_MISMATCH = 25,    /*!< v2 delta: the running image is not the base the patch was made against */
+    BLE_OTA_ERR_DELTA = 26,            /*!< v2 delta: the patch is damaged or not for this image */
 } ble_ota_err_t;
 
 /** Short, stable name of an error code ("BLE_OTA_ERR_FLASH"...). */
@@ -110,7 +112,16 @@ typedef struct {
     char version[BLE_OTA_INFO_STR_LEN + 1];    /*!< running app version (esp_app_desc_t.version) */
     char project_name[BLE_OTA_INFO_STR_LEN + 1];
     char idf_version[BLE_OTA_INFO_STR_LEN + 1];
+    uint32_t image_len;                        /*!< bytes of the running image as flashed (0 if unknown): the base a delta patch reads */
+    uint8_t image_sha256[BLE_OTA_SHA256_LEN];  /*!< SHA-256 of those bytes: what a delta REQUEST names as its base */
 } ble_ota_device_info_t;
+
+/** How the bytes of a v2 stream make the image (the REQUEST's flags). */
+typedef enum {
+    BLE_OTA_STREAM_RAW = 0,     /*!< the image itself */
+    BLE_OTA_STREAM_DEFLATE = 1, /*!< raw deflate (RFC 1951) of the image */
+    BLE_OTA_STREAM_DELTA = 2,   /*!< a BleOta delta patch against the running image (ble_ota_delta.h) */
+} ble_ota_stream_encoding_t;
 
 /**
  * Port interface: everything the core needs from the platform.
@@ -167,10 +178,11 @@ typedef struct {
      */
     /**
      * Open a flash session for an image of image_size bytes (known up front),
-     * arriving raw or as raw deflate (compressed). Write the slot size to
+     * arriving raw, as raw deflate or as a delta patch (the port's writer runs
+     * ble_ota_delta_feed with base_read below). Write the slot size to
      * *capacity. Errors as flash_begin, plus BLE_OTA_ERR_UNSUPPORTED.
      */
-    ble_ota_err_t (*stream_begin)(void *ctx, uint32_t image_size, bool compressed, uint32_t *capacity);
+    ble_ota_err_t (*stream_begin)(void *ctx, uint32_t image_size, ble_ota_stream_encoding_t encoding, uint32_t *capacity);
     /**
      * Take the next len stream bytes, in order. BLE_OTA_OK: taken.
      * BLE_OTA_ERR_RING_FULL: not taken, nothing changed (the client resends).
@@ -184,6 +196,16 @@ typedef struct {
      * flash (decompressed). The session stays open for flash_end/flash_abort.
      */
     ble_ota_err_t (*stream_finish)(void *ctx, uint8_t sha256[BLE_OTA_SHA256_LEN], uint32_t *image_len);
+
+    /**
+     * Optional (may be NULL; then delta patches are refused with
+     * BLE_OTA_ERR_UNSUPPORTED): read len bytes of the running image at offset
+     * (esp_partition_read of the running partition). Called by the delta
+     * applier from the port's writer, never by the core itself; the core only
+     * offers delta (Info feature bit 3) when it is set, the v2 hooks are set
+     * and device_info reports the running image's length and SHA-256.
+     */
+    ble_ota_err_t (*base_read)(void *ctx, uint32_t offset, uint8_t *buf, size_t len);
 } ble_ota_port_t;
 
 /** Limits and timing. */
@@ -239,6 +261,7 @@ typedef struct ble_ota_core {
     uint32_t image_size;      /*!< announced image size (decompressed) */
     uint32_t stream_size;     /*!< announced bytes on the wire */
     uint8_t sha256[BLE_OTA_SHA256_LEN]; /*!< announced SHA-256 of the image */
+    uint8_t base_sha256[BLE_OTA_SHA256_LEN]; /*!< delta: SHA-256 of the base the REQUEST named */
     uint32_t expected;        /*!< next stream offset the device accepts */
     uint16_t since_ack;       /*!< packets accepted since the last DATA_ACK */
     bool resend_asked;        /*!< a "resend from" notification went out since the last accepted packet */

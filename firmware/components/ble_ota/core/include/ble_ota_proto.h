@@ -45,8 +45,10 @@ extern "C" {
  * Info value, format 1: exactly BLE_OTA_INFO_LEN bytes, integers little-endian,
  * strings NUL-padded to their field (at most field - 1 characters, so each
  * field always holds a NUL). Byte-exact with the C# engine's DeviceInfo.
+ * Firmware before delta updates sent the first 112 bytes only; clients read
+ * what is there (fields are only ever appended).
  */
-#define BLE_OTA_INFO_LEN               112u
+#define BLE_OTA_INFO_LEN               144u
 #define BLE_OTA_INFO_FORMAT            1u   /*!< [0] u8 format of this value */
 #define BLE_OTA_INFO_PROTOCOL_V1       1u   /*!< [1] u8 highest protocol version: a core without v2 port hooks */
 #define BLE_OTA_INFO_PROTOCOL_V2       2u   /*!< [1] u8 highest protocol version: v2 offered */
@@ -62,12 +64,14 @@ extern "C" {
 #define BLE_OTA_INFO_OFF_VERSION       16u  /*!< char[32], running app version */
 #define BLE_OTA_INFO_OFF_PROJECT       48u  /*!< char[32], project name */
 #define BLE_OTA_INFO_OFF_IDF_VERSION   80u  /*!< char[32], ESP-IDF version */
+#define BLE_OTA_INFO_OFF_IMAGE_SHA256  112u /*!< u8[32], SHA-256 of the running image as flashed (zero if unknown) */
 #define BLE_OTA_INFO_STR_LEN           32u
 
 /* Feature flags. */
 #define BLE_OTA_INFO_FEATURE_COMPRESSION         (1u << 0)
 #define BLE_OTA_INFO_FEATURE_RESUME              (1u << 1)
 #define BLE_OTA_INFO_FEATURE_ENCRYPTED_LINK_REQ  (1u << 2)
+#define BLE_OTA_INFO_FEATURE_DELTA               (1u << 3)
 
 /** Control characteristic opcodes (one byte, both directions). */
 typedef enum {
@@ -94,12 +98,15 @@ typedef enum {
 #define BLE_OTA_OP_ABORT_ACK           0x09 /*!< v2: update dropped, device idle (device -> client) */
 
 #define BLE_OTA_V2_REQUEST_LEN         43u  /*!< 01 02 flags u8, image_size u32, stream_size u32, sha256[32] */
+#define BLE_OTA_V2_REQUEST_DELTA_LEN   75u  /*!< the same, then base_sha256[32]: a delta REQUEST */
 #define BLE_OTA_V2_SHORT_LEN           2u   /*!< DONE (04 02) and ABORT (07 02) */
 #define BLE_OTA_V2_REQ_OFF_FLAGS       2u
 #define BLE_OTA_V2_REQ_OFF_IMAGE_SIZE  3u
 #define BLE_OTA_V2_REQ_OFF_STREAM_SIZE 7u
 #define BLE_OTA_V2_REQ_OFF_SHA256      11u
+#define BLE_OTA_V2_REQ_OFF_BASE_SHA256 43u
 #define BLE_OTA_V2_FLAG_DEFLATE        (1u << 0) /*!< the stream is raw deflate (RFC 1951) of the image */
+#define BLE_OTA_V2_FLAG_DELTA          (1u << 1) /*!< the stream is a delta patch against the base named in the REQUEST */
 #define BLE_OTA_SHA256_LEN             32u
 
 #define BLE_OTA_V2_NOTIFY_LEN          8u
