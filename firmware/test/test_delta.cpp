@@ -56,7 +56,7 @@ struct Sink {
 // Applies a patch fed in chunks of `chunk` bytes; returns the first error, or finish()'s verdict.
 ble_ota_err_t Apply(Sink &sink, const Bytes &patch, uint32_t target_size, size_t chunk = SIZE_MAX)
 {
-    static ble_ota_delta_t d; // 7.6 KB
+    static ble_ota_delta_t d; // 7.5 KB
     ble_ota_delta_init(&d, target_size, static_cast<uint32_t>(sink.base.size()), Sink::Read, Sink::Write, &sink);
     for (size_t at = 0; at < patch.size(); at += chunk) {
         size_t n = std::min(chunk, patch.size() - at);

@@ -11,7 +11,7 @@
  * (16 KB) + writer stack CONFIG_BLE_OTA_WRITER_STACK_SIZE (4 KB) + receive
  * buffer (512 B) + image prefix (288 B), about 21 KB. A delta update
  * (CONFIG_BLE_OTA_DELTA, on by default) adds the patch applier's state,
- * sizeof(ble_ota_delta_t) = 7.6 KB: about 29 KB. Compression
+ * sizeof(ble_ota_delta_t) = 7.5 KB: about 28.5 KB. Compression
  * (CONFIG_BLE_OTA_COMPRESSION, off by default) adds tinfl's 32 KB dictionary
  * window and its ~11 KB decompressor state: about 64 KB in all.
  *

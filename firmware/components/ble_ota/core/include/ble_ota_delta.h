@@ -6,7 +6,7 @@
  * through a callback at the offsets the patch names, and the new image leaves
  * through a write callback strictly in order, so it can go straight to
  * esp_ota_write. State is one fixed-size struct (sizeof(ble_ota_delta_t),
- * about 7.6 KB: the adaptive models 6.5 KB, a 128-byte input stage, a 256-byte
+ * about 7.5 KB: the adaptive models 6.5 KB, a 128-byte input stage, a 256-byte
  * base read-ahead and a 512-byte output buffer); nothing is allocated.
  *
  * The C# engine's DeltaApplier (src/BleOta.Engine/Delta) is the same machine
