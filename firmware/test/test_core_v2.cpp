@@ -370,7 +370,12 @@ TEST_F(CoreV2, AFullRingRefusesThePacketUntilTheWriterCatchesUp)
     EXPECT_EQ(notes[0], Notification(BLE_OTA_OP_DATA_ACK, BLE_OTA_ERR_RING_FULL, 16, kPayload));
     EXPECT_EQ(ble_ota_core_stream_offset(&core), kPayload);
     port.push_result = BLE_OTA_OK;
-    SendFrom(kPayload, image);
+    ASSERT_EQ(Packet(kPayload, image), BLE_OTA_OK);
+    EXPECT_EQ(TakeNotes(), std::vector<Bytes>{Notification(BLE_OTA_OP_DATA_ACK, 0, 16, 2 * kPayload)})
+        << "the first packet taken after a full ring is acknowledged at once, so a waiting client can probe with one";
+    ASSERT_EQ(Packet(2 * kPayload, image), BLE_OTA_OK);
+    EXPECT_TRUE(TakeNotes().empty()) << "then every half window again";
+    SendFrom(3 * kPayload, image);
     EXPECT_EQ(port.pushed, image);
 }
 

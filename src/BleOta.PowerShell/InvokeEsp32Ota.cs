@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using BleOta.Engine.Delta;
 using BleOta.Engine.Discovery;
 using BleOta.Engine.Image;
 using BleOta.Engine.Protocol;
@@ -82,6 +83,16 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
     [Parameter]
     public SwitchParameter Verify { get; set; }
 
+    /// <summary>Auto sends a delta patch against the image a device runs when that image is found and the patch is clearly smaller; Off always sends the whole image.</summary>
+    [Parameter]
+    public DeltaMode Delta { get; set; } = DeltaMode.Auto;
+
+    /// <summary>Images a device may be running, to patch against: files, or folders of past builds (searched for *.bin); wildcards allowed. Images sent before are found without it.</summary>
+    [Parameter]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? BaseImage { get; set; }
+
     /// <summary>Seconds to wait for the device at each step (scan, connect, each answer, the restart) before giving up on it.</summary>
     [Parameter]
     [ValidateRange(1, 600)]
@@ -109,8 +120,30 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
             Protocol = Protocol,
             Verify = Verify,
             Timeouts = TimeoutSec > 0 ? OtaTimeouts.All(TimeSpan.FromSeconds(TimeoutSec)) : OtaTimeouts.Default,
+            Delta = Delta,
+            BaseImages = BaseImagePaths(),
+            ImageCache = BaseImageCache.ForCurrentUser(),
         };
         _queue = new UpdateQueue(this, _updater, options, ThrottleLimit, _cancel.Token) { PassThru = PassThru };
+    }
+
+    /// <summary>-BaseImage as file system paths; one that names nothing is a warning, as delta is only ever an optimisation.</summary>
+    private IReadOnlyList<string> BaseImagePaths()
+    {
+        var paths = new List<string>();
+        foreach (string pattern in BaseImage ?? [])
+        {
+            try
+            {
+                paths.AddRange(GetResolvedProviderPathFromPSPath(pattern, out _));
+            }
+            catch (ItemNotFoundException)
+            {
+                WriteWarning($"-BaseImage '{pattern}' names no file or folder; it is not used. Updates still send a patch when the device's image was sent from this computer before.");
+            }
+        }
+
+        return paths;
     }
 
     protected override void ProcessRecord()

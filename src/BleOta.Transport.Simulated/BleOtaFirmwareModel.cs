@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Security.Cryptography;
+using BleOta.Engine.Delta;
 using BleOta.Engine.Protocol;
 using BleOta.Engine.Transport;
 
@@ -10,10 +11,11 @@ namespace BleOta.Transport.Simulated;
 /// BleOta's firmware: the device side of protocols v1 and v2, making the same decisions as the firmware's C core
 /// (firmware/components/ble_ota/core; the table of answers is in firmware/README.md, the v2 rules in
 /// docs/protocol.md), driven by GATT writes and answering through ATT errors and Control notifications.
-/// A v2 model (window > 0) keeps a v2 update across a disconnect so the same REQUEST resumes it.
-/// <paramref name="info"/> is the Info characteristic's value when it is read.
+/// A v2 model (window > 0) keeps a v2 update across a disconnect so the same REQUEST resumes it, and with
+/// <paramref name="delta"/> applies delta patches against the running image as they stream in (the C core's
+/// applier, in C#: <see cref="DeltaApplier"/>). <paramref name="info"/> is the Info characteristic's value when it is read.
 /// </summary>
-internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults faults, int maxPacketSize, int window = 0, bool compression = false, Func<DeviceInfo>? info = null)
+internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults faults, int maxPacketSize, int window = 0, bool compression = false, Func<DeviceInfo>? info = null, bool delta = false)
     : IFirmwareModel
 {
     private enum State
@@ -240,11 +242,17 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
         public IncrementalHash Sha { get; } = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
         public long ImageBytes { get; set; }
+
+        /// <summary>The applier of a delta stream, reading the running image, writing the update slot.</summary>
+        public DeltaApplier? Patch { get; set; }
+
+        /// <summary>Why the applier's last flash write failed.</summary>
+        public V2Error WriteError { get; set; }
     }
 
     private byte OnControlWriteV2(ReadOnlySpan<byte> value)
     {
-        if (value.Length > V2Request.Length || value[1] != V2Request.Version)
+        if (value.Length > V2Request.DeltaLength || value[1] != V2Request.Version)
         {
             return OtaAttError.InvalidAttributeValueLength;
         }
@@ -252,12 +260,12 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
         switch ((OtaOpcode)value[0])
         {
             case OtaOpcode.Request:
-                if (value.Length != V2Request.Length)
+                if (V2Request.TryParse(value, out byte flags) is not { } request)
                 {
-                    return OtaAttError.InvalidAttributeValueLength;
+                    return OtaAttError.InvalidAttributeValueLength; // 43 bytes, or 75 with the delta flag
                 }
 
-                HandleRequestV2(V2Request.TryParse(value, out byte flags)!, flags);
+                HandleRequestV2(request, flags);
                 return OtaAttError.None;
             case OtaOpcode.Done:
                 return value.Length != 2 ? OtaAttError.InvalidAttributeValueLength : HandleDoneV2();
@@ -284,7 +292,7 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
         _v2OwnerGone = false; // whatever happens next, this client now speaks for the session
         if (_state == State.Updating)
         {
-            if (_v2 is not null && _v2.Request.Equals(request) && flags == (request.Deflate ? V2Request.FlagDeflate : 0))
+            if (_v2 is not null && _v2.Request.Equals(request))
             {
                 _v2.SinceAck = 0;
                 _v2.ResendAsked = false;
@@ -300,9 +308,13 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
             return;
         }
 
-        V2Error refusal = (flags & ~V2Request.FlagDeflate) != 0 || request.ImageSize == 0 || request.StreamSize == 0
-                || (!request.Deflate && request.StreamSize != request.ImageSize) ? V2Error.ValueNotAllowed
-            : request.Deflate && !compression ? V2Error.Unsupported
+        var running = request.BaseSha256 is null ? null : flash.RunningImageBytes();
+        bool isDelta = request.BaseSha256 is not null;
+        V2Error refusal = (flags & ~(V2Request.FlagDeflate | V2Request.FlagDelta)) != 0 || (request.Deflate && isDelta)
+                || request.ImageSize == 0 || request.StreamSize == 0
+                || (!request.Deflate && !isDelta && request.StreamSize != request.ImageSize) ? V2Error.ValueNotAllowed
+            : (request.Deflate && !compression) || (isDelta && (!delta || running is null)) ? V2Error.Unsupported
+            : isDelta && !SHA256.HashData(running!).AsSpan().SequenceEqual(request.BaseSha256) ? V2Error.BaseMismatch
             : request.ImageSize > flash.SlotSize ? V2Error.ImageTooLarge
             : faults.RejectRequest || !flash.Begin() ? V2Error.NoPartition
             : V2Error.Ok;
@@ -314,8 +326,26 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
 
         _state = State.Updating;
         _v2 = new V2Session(request);
+        if (isDelta)
+        {
+            _v2.Patch = NewApplier(_v2, running!);
+        }
+
         NotifyV2(OtaOpcode.RequestAck, V2Error.Ok, 0);
     }
+
+    /// <summary>As the port's writer: the applier reads the running image and writes what it makes to the update slot.</summary>
+    private DeltaApplier NewApplier(V2Session v2, byte[] running) => new(v2.Request.ImageSize, (uint)running.Length,
+        (offset, buffer) =>
+        {
+            running.AsMemory((int)offset, buffer.Length).CopyTo(buffer);
+            return true;
+        },
+        bytes =>
+        {
+            v2.WriteError = WriteImage(v2, bytes.Span, charge: true);
+            return v2.WriteError == V2Error.Ok;
+        });
 
     private byte OnDataV2(ReadOnlySpan<byte> value)
     {
@@ -377,6 +407,20 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
     /// </summary>
     private V2Error Push(V2Session v2, ReadOnlySpan<byte> bytes)
     {
+        if (v2.Patch is { } patch)
+        {
+            // The patch is applied as it arrives: its flash writes are charged as they happen, and so are its base reads.
+            long read = patch.BaseBytesRead;
+            var result = patch.Feed(bytes);
+            Busy += flash.ReadTime(patch.BaseBytesRead - read);
+            return result switch
+            {
+                DeltaApplyError.None => V2Error.Ok,
+                DeltaApplyError.Io => v2.WriteError,
+                _ => V2Error.Delta,
+            };
+        }
+
         if (v2.Request.Deflate)
         {
             v2.Compressed.Write(bytes);
@@ -438,7 +482,9 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
             return OtaAttError.None;
         }
 
-        var error = v2.Request.Deflate ? Inflate(v2) : V2Error.Ok;
+        var error = v2.Request.Deflate ? Inflate(v2)
+            : v2.Patch is { } patch && patch.Finish() != DeltaApplyError.None ? V2Error.Delta
+            : V2Error.Ok;
         if (error == V2Error.Ok && v2.ImageBytes != v2.Request.ImageSize)
         {
             error = V2Error.SizeMismatch;

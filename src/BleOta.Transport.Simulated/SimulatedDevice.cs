@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
 using BleOta.Engine.Image;
 using BleOta.Engine.Protocol;
 
@@ -104,10 +105,16 @@ public sealed class SimulatedDevice
         }
 
         var running = Flash.RunningImage;
+        // As ble_ota_device_info_fill: the running image hashed at start-up when delta is built in.
+        var imageSha = Options.Delta && Flash.RunningImageBytes() is { } bytes ? SHA256.HashData(bytes) : null;
         var features = DeviceFeatures.Resume | (Options.Compression ? DeviceFeatures.Compression : DeviceFeatures.None)
-            | (Options.RequireEncryption ? DeviceFeatures.EncryptedLinkRequired : DeviceFeatures.None);
+            | (Options.RequireEncryption ? DeviceFeatures.EncryptedLinkRequired : DeviceFeatures.None)
+            | (imageSha is null ? DeviceFeatures.None : DeviceFeatures.Delta);
         return new DeviceInfo(2, Chip, (uint)Flash.SlotSize, MaxPacketSize, Options.Window, features,
-            running?.Version ?? "", running?.App?.ProjectName ?? "", running?.App?.IdfVersion ?? "");
+            running?.Version ?? "", running?.App?.ProjectName ?? "", running?.App?.IdfVersion ?? "")
+        {
+            RunningImageSha256 = imageSha,
+        };
     }
 
     /// <summary>
@@ -178,7 +185,7 @@ public sealed class SimulatedDevice
 
     private IFirmwareModel NewModel() => Options.Firmware == SimulatedFirmware.Tutorial
         ? new TutorialFirmwareModel(Flash, Options.Faults)
-        : new BleOtaFirmwareModel(Flash, Options.Faults, MaxPacketSize, Options.Window, Options.Compression, () => Info()!);
+        : new BleOtaFirmwareModel(Flash, Options.Faults, MaxPacketSize, Options.Window, Options.Compression, () => Info()!, Options.Delta);
 }
 
 public sealed record SimulatedDeviceOptions
@@ -202,4 +209,7 @@ public sealed record SimulatedDeviceOptions
 
     /// <summary>CONFIG_BLE_OTA_REQUIRE_ENCRYPTION: Control and Data writes need an encrypted, bonded link.</summary>
     public bool RequireEncryption { get; init; }
+
+    /// <summary>The firmware applies delta patches against its running image (CONFIG_BLE_OTA_DELTA, on by default as on the device).</summary>
+    public bool Delta { get; init; } = true;
 }

@@ -1,6 +1,10 @@
 # Shared setup for the Pester suites: import the built module as a user would, and make test images and fleets.
 Set-StrictMode -Version Latest
 
+# Updates keep the images they send for later delta updates under the user's data folder: in tests, a private one.
+$env:XDG_DATA_HOME = Join-Path ([IO.Path]::GetTempPath()) "bleota-pester-$PID"
+$env:LOCALAPPDATA = $env:XDG_DATA_HOME
+
 function Import-BleOtaUnderTest {
     $module = if ($env:BLEOTA_MODULE) { $env:BLEOTA_MODULE } else { Join-Path $PSScriptRoot '../../out/BleOta' }
     if (-not (Test-Path (Join-Path $module 'BleOta.psd1'))) { throw "Build first: ./build.ps1 Build (no module at $module)" }

@@ -34,6 +34,12 @@ public sealed class FirmwareImage
 
     public bool HashAppended { get; private set; }
 
+    /// <summary>
+    /// The bytes the image occupies, its appended hash included: less than <see cref="Length"/> when it was read
+    /// from a flash slot (esp_image_get_metadata's image_len); 0 when the image is too damaged to say.
+    /// </summary>
+    public int ImageLength { get; private set; }
+
     /// <summary>SHA-256 of the whole file: what the v2 protocol announces and the device checks.</summary>
     public byte[] FileSha256 { get; private set; } = [];
 
@@ -103,6 +109,8 @@ public sealed class FirmwareImage
         {
             CheckAppendedHash(data, checksumEnd);
         }
+
+        ImageLength = Math.Min(data.Length, checksumEnd + (HashAppended ? ImageFormat.Sha256Size : 0));
 
         App = AppDescription.TryParse(data.Slice(Segments[0].FileOffset, Segments[0].Length));
         if (App is null)

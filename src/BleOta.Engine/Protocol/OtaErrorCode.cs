@@ -53,4 +53,7 @@ public enum OtaErrorCode
 public sealed class OtaException(OtaErrorCode code, string message, Exception? inner = null) : Exception(message, inner)
 {
     public OtaErrorCode Code { get; } = code;
+
+    /// <summary>The v2 error code the device sent in its NAK, when this failure is one.</summary>
+    public V2Error? DeviceError { get; init; }
 }

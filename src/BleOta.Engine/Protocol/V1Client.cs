@@ -8,7 +8,7 @@ namespace BleOta.Engine.Protocol;
 /// packet size to Data, subscribe to Control, REQUEST, acknowledged chunks, DONE. The answer to DONE is its
 /// notification, whatever happens to the DONE write and the link afterwards.
 /// </summary>
-public sealed class V1Client(OtaTimeouts timeouts)
+public sealed class V1Client(OtaTimeouts timeouts, TransferCounter? counter = null)
 {
     /// <summary>The seed firmware stores each packet in a 512-byte buffer; a larger write is refused.</summary>
     public const int SeedMaxPacketSize = 512;
@@ -26,6 +26,7 @@ public sealed class V1Client(OtaTimeouts timeouts)
         var sizeBytes = new byte[2];
         BinaryPrimitives.WriteUInt16LittleEndian(sizeBytes, (ushort)packetSize);
         await WriteAsync(connection, OtaUuids.Data, sizeBytes, cancellationToken).ConfigureAwait(false);
+        counter?.Add(sizeBytes.Length);
 
         using var control = await NotificationInbox.SubscribeAsync(connection, OtaUuids.Control, cancellationToken).ConfigureAwait(false);
 
@@ -42,6 +43,7 @@ public sealed class V1Client(OtaTimeouts timeouts)
             int offset = packet * packetSize;
             var chunk = image.Slice(offset, Math.Min(packetSize, image.Length - offset));
             await WriteAsync(connection, OtaUuids.Data, chunk, cancellationToken).ConfigureAwait(false);
+            counter?.Add(chunk.Length);
             progress?.Report(new TransferProgress(offset + chunk.Length, image.Length, packet + 1, totalPackets));
         }
 

@@ -9,13 +9,21 @@ namespace BleOta.Engine.Protocol;
 /// within the device's window, go back to the last acknowledged offset whenever the device asks or an
 /// acknowledgement is overdue, and resume from the offset the device reports (the device is the truth).
 /// </summary>
-public sealed class V2Client(OtaTimeouts timeouts)
+public sealed class V2Client(OtaTimeouts timeouts, TransferCounter? counter = null)
 {
-    /// <summary>Resends in a row without the acknowledged offset moving before the update is given up.</summary>
+    /// <summary>Resends in a row without the acknowledged offset moving before the update is given up (lost packets; a full ring is not counted).</summary>
     public const int MaxResendsWithoutProgress = 16;
 
-    /// <summary>How long to let the device's writer drain its ring after it said the ring was full.</summary>
+    /// <summary>The first wait after the device said its ring was full; each full ring in a row doubles it, up to <see cref="RingFullMaxBackoff"/>.</summary>
     public static readonly TimeSpan RingFullBackoff = TimeSpan.FromMilliseconds(50);
+
+    public static readonly TimeSpan RingFullMaxBackoff = TimeSpan.FromMilliseconds(400);
+
+    /// <summary>
+    /// How fast a device is assumed to write a patched image at the least (a 4 KB sector erased and programmed in
+    /// about 50 ms typically, worst case several times that): the time a patch's last ring of bytes may take.
+    /// </summary>
+    public const double SlowestPatchedBytesPerSecond = 40_000;
 
     /// <summary>Payload bytes per packet: the write size the link and the device allow, less the offset.</summary>
     public static int PayloadSizeFor(int mtu, int deviceMaxPacket) =>
@@ -38,10 +46,13 @@ public sealed class V2Client(OtaTimeouts timeouts)
     /// <summary>The bytes that go on air for this image: compressed when asked.</summary>
     public static byte[] StreamFor(ReadOnlyMemory<byte> image, bool compress) => compress ? Compress(image.Span) : image.ToArray();
 
-    public async Task SendAsync(IBleConnection connection, ReadOnlyMemory<byte> image, ReadOnlyMemory<byte> stream, bool compressed, int deviceMaxPacket, IProgress<TransferProgress>? progress, CancellationToken cancellationToken)
+    /// <summary>Sends <paramref name="stream"/> (the image, its deflate stream, or a delta patch when <paramref name="baseSha256"/> names the image it was made against) and waits for DONE_ACK.</summary>
+    public async Task SendAsync(IBleConnection connection, ReadOnlyMemory<byte> image, ReadOnlyMemory<byte> stream, bool compressed, int deviceMaxPacket, IProgress<TransferProgress>? progress, CancellationToken cancellationToken, byte[]? baseSha256 = null)
     {
-        var request = new V2Request(compressed, (uint)image.Length, (uint)stream.Length, SHA256.HashData(image.Span));
+        var request = new V2Request(compressed, (uint)image.Length, (uint)stream.Length, SHA256.HashData(image.Span)) { BaseSha256 = baseSha256 };
         int payload = PayloadSizeFor(connection.Mtu, deviceMaxPacket);
+        // A patch's last ring of bytes can stand for much of the image: the device may write for a while yet.
+        var writerBudget = baseSha256 is null ? timeouts.Done : timeouts.Done + TimeSpan.FromSeconds(image.Length / SlowestPatchedBytesPerSecond);
 
         using var control = await NotificationInbox.SubscribeAsync(connection, OtaUuids.Control, cancellationToken).ConfigureAwait(false);
         try
@@ -53,11 +64,11 @@ public sealed class V2Client(OtaTimeouts timeouts)
                 throw V2Messages.ToException(reply.Error, "at REQUEST");
             }
 
-            using var transfer = new Transfer(connection, control, stream, payload, Math.Max(1, reply.Window), progress, timeouts);
+            using var transfer = new Transfer(connection, control, stream, payload, Math.Max(1, reply.Window), progress, timeouts, writerBudget, counter);
             await transfer.RunAsync(reply.Offset, cancellationToken).ConfigureAwait(false);
 
-            await GattWriter.SendAsync(connection, OtaUuids.Control, V2Messages.Done, WriteType.WithResponse, timeouts, cancellationToken).ConfigureAwait(false);
-            reply = await ReceiveAsync(control, timeouts.Done, "DONE_ACK", cancellationToken, OtaOpcode.DoneAck, OtaOpcode.DoneNak).ConfigureAwait(false);
+            await GattWriter.SendAsync(connection, OtaUuids.Control, V2Messages.Done, WriteType.WithResponse, timeouts with { Write = writerBudget }, cancellationToken).ConfigureAwait(false);
+            reply = await ReceiveAsync(control, writerBudget, "DONE_ACK", cancellationToken, OtaOpcode.DoneAck, OtaOpcode.DoneNak).ConfigureAwait(false);
             if (reply.Opcode == OtaOpcode.DoneNak)
             {
                 throw V2Messages.ToException(reply.Error, "at DONE");
@@ -98,8 +109,12 @@ public sealed class V2Client(OtaTimeouts timeouts)
         }
     }
 
-    /// <summary>The data phase: a window of packets in flight, acknowledged by offset.</summary>
-    private sealed class Transfer(IBleConnection connection, NotificationInbox control, ReadOnlyMemory<byte> stream, int payload, int window, IProgress<TransferProgress>? progress, OtaTimeouts timeouts) : IDisposable
+    /// <summary>
+    /// The data phase: a window of packets in flight, acknowledged by offset. A full ring is back-pressure, not loss:
+    /// the client waits (longer each time in a row), then probes with one packet, which the device acknowledges at
+    /// once when it takes it, and gives up only when the device takes nothing for <paramref name="writerBudget"/>.
+    /// </summary>
+    private sealed class Transfer(IBleConnection connection, NotificationInbox control, ReadOnlyMemory<byte> stream, int payload, int window, IProgress<TransferProgress>? progress, OtaTimeouts timeouts, TimeSpan writerBudget, TransferCounter? counter) : IDisposable
     {
         // Reused for every packet: a transport consumes the value before its write completes.
         private readonly byte[] _packet = new byte[V2Messages.DataHeaderLength + payload];
@@ -108,6 +123,9 @@ public sealed class V2Client(OtaTimeouts timeouts)
         private readonly int _totalPackets = PacketCount(stream.Length, payload);
         private uint _acked;
         private uint _next;
+        private bool _probing;          // after a full ring: one packet at a time until the device takes one
+        private long? _ringFullSince;   // since when the device takes nothing because its ring is full; null while it takes packets
+        private TimeSpan _backoff;
 
         public async Task RunAsync(uint resumeAt, CancellationToken cancellationToken)
         {
@@ -117,11 +135,12 @@ public sealed class V2Client(OtaTimeouts timeouts)
             int resends = 0;
             while (_acked < total)
             {
-                while (_inFlight.Count < window && _next < total)
+                while (_inFlight.Count < (_probing ? 1 : window) && _next < total)
                 {
                     int n = (int)Math.Min((uint)payload, total - _next);
                     int length = V2Messages.WriteDataPacket(_packet, _next, stream.Span.Slice((int)_next, n));
                     await _writer.SendAsync(OtaUuids.Data, _packet.AsMemory(0, length), WriteType.WithoutResponse, cancellationToken).ConfigureAwait(false);
+                    counter?.Add(length);
                     _next += (uint)n;
                     _inFlight.Enqueue(_next);
                 }
@@ -148,6 +167,8 @@ public sealed class V2Client(OtaTimeouts timeouts)
                     {
                         _acked = note.Offset;
                         resends = 0;
+                        _probing = false;
+                        _ringFullSince = null;
                         Report();
                     }
 
@@ -164,20 +185,46 @@ public sealed class V2Client(OtaTimeouts timeouts)
                     continue;
                 }
 
-                if (++resends > MaxResendsWithoutProgress)
+                if (note.Offset > _acked)
+                {
+                    resends = 0; // the device took packets before it asked
+                }
+
+                if (note.Error == V2Error.RingFull)
+                {
+                    await WaitForRingAsync(cancellationToken).ConfigureAwait(false);
+                }
+                else if (++resends > MaxResendsWithoutProgress)
                 {
                     throw new OtaException(OtaErrorCode.AckTimeout,
                         $"The device kept asking to resend from offset {note.Offset} ({note.Error}); the link loses too many packets. Move closer and retry.");
                 }
 
-                if (note.Error == V2Error.RingFull)
-                {
-                    await Task.Delay(RingFullBackoff, connection.Clock, cancellationToken).ConfigureAwait(false);
-                }
-
                 _acked = Math.Max(_acked, note.Offset); // the device's offset is the truth; a stale one never goes back
                 ResendFrom(_acked);
             }
+        }
+
+        /// <summary>The device's writer is behind (flash erases, or a patch it is applying): wait, then probe.</summary>
+        private async Task WaitForRingAsync(CancellationToken cancellationToken)
+        {
+            if (_ringFullSince is null)
+            {
+                _ringFullSince = connection.Clock.GetTimestamp();
+                _backoff = RingFullBackoff;
+            }
+            else if (connection.Clock.GetElapsedTime(_ringFullSince.Value) > writerBudget)
+            {
+                throw new OtaException(OtaErrorCode.AckTimeout,
+                    $"The device's receive buffer stayed full for {writerBudget.TotalSeconds:0} s: it stopped writing its flash. It keeps its current firmware; restart it and retry.");
+            }
+            else
+            {
+                _backoff = TimeSpan.FromTicks(Math.Min(_backoff.Ticks * 2, RingFullMaxBackoff.Ticks));
+            }
+
+            await Task.Delay(_backoff, connection.Clock, cancellationToken).ConfigureAwait(false);
+            _probing = true;
         }
 
         private void ResendFrom(uint offset)

@@ -146,23 +146,29 @@ public static class V2Messages
     }
 
     /// <summary>What a v2 NAK means for the user, as an update failure.</summary>
-    public static OtaException ToException(V2Error error, string during) => error switch
+    public static OtaException ToException(V2Error error, string during)
     {
-        V2Error.Busy => new(OtaErrorCode.DeviceBusy,
+        var (code, message) = Describe(error, during);
+        return new OtaException(code, message) { DeviceError = error };
+    }
+
+    private static (OtaErrorCode Code, string Message) Describe(V2Error error, string during) => error switch
+    {
+        V2Error.Busy => (OtaErrorCode.DeviceBusy,
             $"Another client is updating this device (v2 error {(int)error} Busy {during}). Wait for it to finish, or restart the device."),
-        V2Error.ImageTooLarge => new(OtaErrorCode.ImageTooLarge,
+        V2Error.ImageTooLarge => (OtaErrorCode.ImageTooLarge,
             $"The image is larger than the device's OTA partition (v2 error {(int)error} ImageTooLarge {during}); the device keeps its firmware."),
-        V2Error.Flash or V2Error.SetBoot => new(OtaErrorCode.FlashFailed,
+        V2Error.Flash or V2Error.SetBoot => (OtaErrorCode.FlashFailed,
             $"The device could not write its flash (v2 error {(int)error} {error} {during}) and aborted; it keeps its current firmware. Retry; if it repeats, check the partition table."),
-        V2Error.ShaMismatch => new(OtaErrorCode.ImageRejected,
+        V2Error.ShaMismatch => (OtaErrorCode.ImageRejected,
             $"The image the device wrote does not match the announced SHA-256 (v2 error {(int)error} ShaMismatch {during}); the boot partition was not changed. Retry the update."),
-        V2Error.BaseMismatch => new(OtaErrorCode.RequestRejected,
+        V2Error.BaseMismatch => (OtaErrorCode.RequestRejected,
             $"The device does not run the image the patch was made against (v2 error {(int)error} BaseMismatch {during}); it keeps its firmware. Update it with -Delta Off."),
-        V2Error.SizeMismatch or V2Error.Inflate or V2Error.Delta or V2Error.ImageInvalid => new(OtaErrorCode.ImageRejected,
+        V2Error.SizeMismatch or V2Error.Inflate or V2Error.Delta or V2Error.ImageInvalid => (OtaErrorCode.ImageRejected,
             $"The device rejected the image (v2 error {(int)error} {error} {during}); it keeps its current firmware."),
-        V2Error.Unsupported => new(OtaErrorCode.ProtocolNotSupported,
+        V2Error.Unsupported => (OtaErrorCode.ProtocolNotSupported,
             $"The device does not support what BleOta asked for (v2 error {(int)error} Unsupported {during}), e.g. compression. Retry with -Protocol V1."),
-        _ => new(OtaErrorCode.RequestRejected,
+        _ => (OtaErrorCode.RequestRejected,
             $"The device refused the update (v2 error {(int)error} {error} {during}). Check its log; restart it and try again."),
     };
 }

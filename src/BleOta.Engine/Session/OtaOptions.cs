@@ -1,3 +1,4 @@
+using BleOta.Engine.Delta;
 using BleOta.Engine.Protocol;
 
 namespace BleOta.Engine.Session;
@@ -22,6 +23,15 @@ public sealed record OtaOptions
 
     /// <summary>v2: how many times a dropped link is reconnected to resume from the device's offset before the update fails.</summary>
     public int MaxReconnects { get; init; } = 3;
+
+    /// <summary>v2: send a delta patch against the image the device runs when that image is found and the patch pays (Auto), or never (Off).</summary>
+    public DeltaMode Delta { get; init; } = DeltaMode.Auto;
+
+    /// <summary>Where to look for the image a device runs, before the cache: image files, or folders of past builds (searched for *.bin).</summary>
+    public IReadOnlyList<string> BaseImages { get; init; } = [];
+
+    /// <summary>Images sent before, by SHA-256: where bases are looked for, and where every image a successful update sent is kept. Null: none.</summary>
+    public BaseImageCache? ImageCache { get; init; }
 
     public static OtaOptions Default { get; } = new();
 }

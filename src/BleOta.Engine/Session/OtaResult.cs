@@ -21,6 +21,12 @@ public sealed record OtaResult(
     /// <summary>True when -Verify saw the device run the new version after restarting; null when it was not checked.</summary>
     public bool? Verified { get; init; }
 
+    /// <summary>What went on air for the image: the whole image, compressed, or a delta patch.</summary>
+    public OtaTransfer Transfer { get; init; }
+
+    /// <summary>Bytes written to OTA Data: packet headers, resends and probes included, over every reconnect.</summary>
+    public long BytesOnAir { get; init; }
+
     /// <summary>Image bytes per second over the whole session, on the link's clock.</summary>
     public double KBytesPerSecond => Duration.TotalSeconds <= 0 ? 0 : Bytes / 1024.0 / Duration.TotalSeconds;
 }

@@ -11,6 +11,8 @@ namespace BleOta.Engine.Session;
 /// </summary>
 public sealed class OtaUpdater(OtaSessionRegistry registry)
 {
+    private readonly TransferPlanner _planner = new();
+
     public OtaUpdater() : this(OtaSessionRegistry.Shared)
     {
     }
@@ -25,8 +27,12 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
     {
         string? versionBefore = null;
         var protocol = OtaProtocolVersion.V1;
+        var transfer = OtaTransfer.Full;
+        var counter = new TransferCounter();
         var log = options.Log;
         IBleConnection? connection = null;
+        OtaResult Finish(OtaStatus status, string? after, OtaException? error) =>
+            Result(session, status, protocol, versionBefore, after, error) with { Transfer = transfer, BytesOnAir = counter.DataBytes };
         try
         {
             session.SetState(OtaState.Connecting);
@@ -44,23 +50,30 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
             var reporter = new Progress(session, progress);
             if (protocol == OtaProtocolVersion.V2)
             {
-                bool compress = options.AllowCompression && info!.Features.HasFlag(DeviceFeatures.Compression);
-                var stream = V2Client.StreamFor(image, compress);
+                var plan = _planner.Plan(session.Image, info!, options);
+                transfer = plan.Kind;
                 int payload = V2Client.PayloadSizeFor(connection.Mtu, info!.MaxPacketPayload);
-                session.BeginTransfer(connection.Clock, V2Client.PacketCount(stream.Length, payload));
-                log.Verbose($"Sending {image.Length:N0} bytes{(compress ? $" (deflate: {stream.Length:N0} on air)" : "")} in {session.Snapshot().TotalPackets} packets with protocol {protocol}.");
-                log.Debug($"MTU {connection.Mtu}, {payload}-byte payloads without response, window {info.Window}; image SHA-256 {Convert.ToHexString(session.Image.FileSha256)}.");
-                for (int reconnects = 0; ; reconnects++)
+                BeginV2(session, connection, plan, payload, info, log);
+                for (int reconnects = 0; ; )
                 {
                     try
                     {
-                        await new V2Client(options.Timeouts).SendAsync(connection, image, stream, compress, info.MaxPacketPayload, reporter, cancellationToken).ConfigureAwait(false);
+                        await new V2Client(options.Timeouts, counter).SendAsync(connection, image, plan.Stream, plan.Compressed, info.MaxPacketPayload, reporter, cancellationToken, plan.BaseSha256).ConfigureAwait(false);
                         break;
+                    }
+                    catch (OtaException ex) when (ex.DeviceError == V2Error.BaseMismatch && plan.BaseSha256 is not null)
+                    {
+                        // Info named one image and the device checked the patch's base against another: never a failure.
+                        log.Verbose("The device refused the patch: it does not run the image the patch was made against (BaseMismatch). Sending the whole image instead.");
+                        plan = _planner.Full(session.Image, info, options);
+                        transfer = plan.Kind;
+                        BeginV2(session, connection, plan, payload, info, log);
                     }
                     catch (OtaException ex) when (ex.Code == OtaErrorCode.Disconnected && reconnects < options.MaxReconnects)
                     {
                         // The device keeps a v2 update for its client: the same REQUEST resumes at the device's offset.
-                        log.Verbose($"The link dropped after {session.Snapshot().BytesSent:N0} acknowledged bytes; reconnecting to resume ({reconnects + 1} of {options.MaxReconnects}).");
+                        reconnects++;
+                        log.Verbose($"The link dropped after {session.Snapshot().BytesSent:N0} acknowledged bytes; reconnecting to resume ({reconnects} of {options.MaxReconnects}).");
                         var next = await ConnectAsync(session, options, cancellationToken).ConfigureAwait(false);
                         await connection.DisposeAsync().ConfigureAwait(false);
                         connection = next;
@@ -74,10 +87,11 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
                 session.BeginTransfer(connection.Clock, V1Client.PacketCount(image.Length, packetSize));
                 log.Verbose($"Sending {image.Length:N0} bytes in {session.Snapshot().TotalPackets} packets with protocol {protocol}.");
                 log.Debug($"MTU {connection.Mtu}, {packetSize}-byte packets, each acknowledged; image SHA-256 {Convert.ToHexString(session.Image.FileSha256)}.");
-                await new V1Client(options.Timeouts).SendAsync(connection, image, reporter, cancellationToken).ConfigureAwait(false);
+                await new V1Client(options.Timeouts, counter).SendAsync(connection, image, reporter, cancellationToken).ConfigureAwait(false);
             }
 
             log.Verbose("The device checked the image and accepted it (DONE_ACK); it restarts into it.");
+            Remember(session.Image, options);
 
             string? versionAfter = session.Image.Version;
             bool? verified = null;
@@ -89,25 +103,25 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
             }
 
             session.SetState(OtaState.Succeeded);
-            return Result(session, OtaStatus.Succeeded, protocol, versionBefore, versionAfter, null) with { Verified = verified };
+            return Finish(OtaStatus.Succeeded, versionAfter, null) with { Verified = verified };
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Closing the link (below) makes the device abort its OTA handle; it keeps its firmware.
             session.SetState(OtaState.Cancelled, "Cancelled by the user; the device keeps its current firmware.");
-            return Result(session, OtaStatus.Cancelled, protocol, versionBefore, versionBefore, null);
+            return Finish(OtaStatus.Cancelled, versionBefore, null);
         }
         catch (OtaException ex)
         {
             session.SetState(OtaState.Failed, ex.Message);
-            return Result(session, OtaStatus.Failed, protocol, versionBefore, versionBefore, ex) with { Verified = ex.Code == OtaErrorCode.RolledBack ? false : null };
+            return Finish(OtaStatus.Failed, versionBefore, ex) with { Verified = ex.Code == OtaErrorCode.RolledBack ? false : null };
         }
         catch (BleTransportException ex)
         {
             // A GATT step outside the image transfer failed (subscribe, read, MTU exchange).
             var failure = new OtaException(OtaErrorCode.TransportError, $"The link to the device failed: {ex.Message}", ex);
             session.SetState(OtaState.Failed, failure.Message);
-            return Result(session, OtaStatus.Failed, protocol, versionBefore, versionBefore, failure);
+            return Finish(OtaStatus.Failed, versionBefore, failure);
         }
         finally
         {
@@ -118,6 +132,29 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
             }
 
             progress?.Report(session.Snapshot());
+        }
+    }
+
+    /// <summary>Starts (or restarts, after a fallback to the whole image) the session's transfer figures for a v2 stream.</summary>
+    private static void BeginV2(OtaSession session, IBleConnection connection, TransferPlan plan, int payload, DeviceInfo info, IOtaLog log)
+    {
+        session.BeginTransfer(connection.Clock, V2Client.PacketCount(plan.Stream.Length, payload));
+        string what = plan.Kind switch
+        {
+            OtaTransfer.Delta => $" as a delta patch of {plan.Stream.Length:N0} bytes",
+            OtaTransfer.Compressed => $" (deflate: {plan.Stream.Length:N0} on air)",
+            _ => "",
+        };
+        log.Verbose($"Sending {session.Image.Length:N0} bytes{what} in {session.Snapshot().TotalPackets} packets with protocol V2.");
+        log.Debug($"MTU {connection.Mtu}, {payload}-byte payloads without response, window {info.Window}; image SHA-256 {Convert.ToHexString(session.Image.FileSha256)}.");
+    }
+
+    /// <summary>Keeps the image the device now runs, so the next update can patch against it.</summary>
+    private static void Remember(FirmwareImage image, OtaOptions options)
+    {
+        if (options.ImageCache is { } cache && !cache.Add(image.Bytes, out string? problem))
+        {
+            options.Log.Verbose($"The image was not kept for later delta updates: {problem}.");
         }
     }
 

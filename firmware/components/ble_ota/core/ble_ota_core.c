@@ -509,6 +509,7 @@ static ble_ota_err_t op_request_v2(ble_ota_core_t *core, uint16_t conn, const ui
             core->packet_size = packet_size_for(core, c);
             core->since_ack = 0;
             core->resend_asked = false;
+            core->ack_next = false;
             send_v2(core, conn, BLE_OTA_OP_REQUEST_ACK, BLE_OTA_OK, core->expected);
             return BLE_OTA_OK;
         }
@@ -547,6 +548,7 @@ static ble_ota_err_t op_request_v2(ble_ota_core_t *core, uint16_t conn, const ui
     core->expected = 0;
     core->since_ack = 0;
     core->resend_asked = false;
+    core->ack_next = false;
     core->packet_size = packet_size_for(core, c);
     core->capacity = capacity;
     core->received = 0;
@@ -727,6 +729,7 @@ static void v2_ask_resend(ble_ota_core_t *core, uint16_t conn, ble_ota_err_t why
 {
     if (!core->resend_asked) {
         core->resend_asked = true;
+        core->ack_next = why == BLE_OTA_ERR_RING_FULL;
         send_v2(core, conn, BLE_OTA_OP_DATA_ACK, why, core->expected);
     }
 }
@@ -774,7 +777,9 @@ static ble_ota_err_t data_v2(ble_ota_core_t *core, uint16_t conn, const uint8_t 
     core->resend_asked = false;
     core->since_ack++;
     uint16_t ack_every = core->cfg.window > 1 ? (uint16_t)(core->cfg.window / 2) : 1u;
-    if (core->since_ack >= ack_every || core->expected == core->stream_size) {
+    bool ack_now = core->ack_next; /* the first packet the writer had room for after a full ring */
+    core->ack_next = false;
+    if (core->since_ack >= ack_every || core->expected == core->stream_size || ack_now) {
         core->since_ack = 0;
         send_v2(core, conn, BLE_OTA_OP_DATA_ACK, BLE_OTA_OK, core->expected);
     }

@@ -265,6 +265,7 @@ typedef struct ble_ota_core {
     uint32_t expected;        /*!< next stream offset the device accepts */
     uint16_t since_ack;       /*!< packets accepted since the last DATA_ACK */
     bool resend_asked;        /*!< a "resend from" notification went out since the last accepted packet */
+    bool ack_next;            /*!< a RING_FULL went out: acknowledge the next accepted packet at once (a client's probe) */
     ble_ota_core_conn_t conns[BLE_OTA_CORE_MAX_CONNS];
 } ble_ota_core_t;
 
