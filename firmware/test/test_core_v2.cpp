@@ -369,6 +369,9 @@ TEST_F(CoreV2, AFullRingRefusesThePacketUntilTheWriterCatchesUp)
     ASSERT_EQ(notes.size(), 1u);
     EXPECT_EQ(notes[0], Notification(BLE_OTA_OP_DATA_ACK, BLE_OTA_ERR_RING_FULL, 16, kPayload));
     EXPECT_EQ(ble_ota_core_stream_offset(&core), kPayload);
+    ASSERT_EQ(Packet(kPayload, image), BLE_OTA_OK);
+    EXPECT_EQ(TakeNotes(), std::vector<Bytes>{Notification(BLE_OTA_OP_DATA_ACK, BLE_OTA_ERR_RING_FULL, 16, kPayload)})
+        << "a probe the full ring refuses is answered again";
     port.push_result = BLE_OTA_OK;
     ASSERT_EQ(Packet(kPayload, image), BLE_OTA_OK);
     EXPECT_EQ(TakeNotes(), std::vector<Bytes>{Notification(BLE_OTA_OP_DATA_ACK, 0, 16, 2 * kPayload)})

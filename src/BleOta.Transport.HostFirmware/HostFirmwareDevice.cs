@@ -178,6 +178,12 @@ public sealed class HostFirmwareDevice : IDisposable
     /// <summary>Whether the firmware inflates deflate streams (CONFIG_BLE_OTA_COMPRESSION; the host build offers it). Only while idle.</summary>
     public void SetCompression(bool enable) => Check(Call(h => NativeMethods.bo_host_set_compression(h, enable ? 1 : 0)), "set compression");
 
+    /// <summary>The v2 receive ring between the GATT side and the writer (CONFIG_BLE_OTA_RING_BUFFER_SIZE, default 16384). Only while idle.</summary>
+    public void SetRingSize(int bytes) => Check(Call(h => NativeMethods.bo_host_set_ring_size(h, (uint)bytes)), "set the ring size");
+
+    /// <summary>Stops (true) or restarts (false) the writer that drains the ring into flash, as a long flash stall would; restarting drains it at once.</summary>
+    public void SetWriterPaused(bool paused) => Check(Call(h => NativeMethods.bo_host_set_writer_paused(h, paused ? 1 : 0)), "pause the writer");
+
     /// <summary>The v2 stream offset the firmware would resume at.</summary>
     public int StreamOffset => Call(NativeMethods.bo_host_stream_offset);
 

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace BleOta.Transport.HostFirmware;
 
 /// <summary>
-/// P/Invoke declarations for the flat C ABI in firmware/test/host/include/ble_ota_host.h (ABI version 2).
+/// P/Invoke declarations for the flat C ABI in firmware/test/host/include/ble_ota_host.h (ABI version 5).
 /// All calls on one device handle must be serialised by the caller (see <see cref="HostFirmwareDevice"/>).
 /// </summary>
 internal static class NativeMethods
@@ -123,6 +123,12 @@ internal static class NativeMethods
 
     [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
     internal static extern int bo_host_stream_offset(IntPtr h);
+
+    [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+    internal static extern int bo_host_set_ring_size(IntPtr h, uint bytes);
+
+    [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+    internal static extern int bo_host_set_writer_paused(IntPtr h, int paused);
 
     [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
     internal static extern int bo_host_set_require_encryption(IntPtr h, int require);

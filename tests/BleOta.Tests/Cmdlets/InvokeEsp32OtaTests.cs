@@ -33,6 +33,45 @@ public sealed class InvokeEsp32OtaTests : IDisposable
     }
 
     [Fact]
+    public void A_device_running_an_image_sent_before_gets_a_patch_and_the_result_says_so()
+    {
+        var (base_, next) = TestImages.Relinked(200_000, seed: 21);
+        var device = _fleet.Add(runs: base_);
+        _host.Set("devices", Devices(device));
+        _host.Set("base", TestImages.WriteTemp(base_, "1.0.0.bin"));
+        _host.Set("image", TestImages.WriteTemp(next));
+
+        // The first update sends the image the device runs, which keeps it (the user's image cache); the second patches.
+        _host.Run("$devices | Invoke-Esp32Ota -Path $base -Force -Delta Off");
+        var (output, streams) = _host.Run("$devices | Invoke-Esp32Ota -Path $image -Force -PassThru -Verbose");
+
+        Assert.Empty(streams.Error);
+        var result = (OtaResult)output.Single().BaseObject;
+        Assert.Equal((OtaStatus.Succeeded, OtaTransfer.Delta), (result.Status, result.Transfer));
+        Assert.True(result.BytesOnAir < next.Length / 20, $"{result.BytesOnAir:N0} bytes on air");
+        Assert.Contains(streams.Verbose, v => v.Message.Contains("Sending a delta patch against the image the device runs", StringComparison.Ordinal));
+        Assert.Equal(next, device.Flash.RunningImageBytes());
+    }
+
+    [Fact]
+    public void Delta_off_sends_the_whole_image_and_BaseImage_naming_nothing_is_a_warning()
+    {
+        var (base_, next) = TestImages.Relinked(100_000, seed: 22);
+        var device = _fleet.Add(runs: base_);
+        _host.Set("devices", Devices(device));
+        _host.Set("base", TestImages.WriteTemp(base_, "1.0.0.bin"));
+        _host.Set("image", TestImages.WriteTemp(next));
+
+        var (output, streams) = _host.Run("$devices | Invoke-Esp32Ota -Path $image -Force -PassThru -Delta Off -BaseImage $base, ./no-such-build.bin");
+
+        var result = (OtaResult)output.Single().BaseObject;
+        Assert.Equal((OtaStatus.Succeeded, OtaTransfer.Full, (long)next.Length), (result.Status, result.Transfer, result.Bytes));
+        Assert.True(result.BytesOnAir > next.Length); // every packet's offset header too
+        var warning = Assert.Single(streams.Warning);
+        Assert.Contains("-BaseImage './no-such-build.bin' names no file or folder; it is not used", warning.Message);
+    }
+
+    [Fact]
     public void Without_PassThru_a_successful_update_writes_nothing()
     {
         _host.Set("devices", Devices(_fleet.Add()));

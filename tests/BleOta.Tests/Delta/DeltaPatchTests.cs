@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using BleOta.Engine.Delta;
 using BleOta.Tests.Support;
 
@@ -38,7 +37,7 @@ public sealed class DeltaPatchTests
     [InlineData(508)]
     public void A_patch_applies_whatever_the_size_of_the_pieces_it_arrives_in(int chunk)
     {
-        var (baseImage, target) = RelinkedPair(60_000, seed: 3);
+        var (baseImage, target) = TestImages.Relinked(60_000, seed: 3);
         var patch = DeltaPatch.Create(baseImage, target);
 
         Assert.Equal(target, ApplyInChunks(baseImage, patch, chunk, out var error));
@@ -78,7 +77,7 @@ public sealed class DeltaPatchTests
     public void Code_moved_by_an_insertion_costs_a_few_percent_of_the_image()
     {
         // 12 bytes inserted at 60 %: everything after moves, and every pointer to it changes.
-        var (baseImage, target) = RelinkedPair(400_000, seed: 5);
+        var (baseImage, target) = TestImages.Relinked(400_000, seed: 5);
 
         var patch = DeltaPatch.Create(baseImage, target);
 
@@ -136,7 +135,7 @@ public sealed class DeltaPatchTests
     [Fact]
     public void Damaged_patches_read_only_the_base_and_write_at_most_the_image()
     {
-        var (baseImage, target) = RelinkedPair(20_000, seed: 9);
+        var (baseImage, target) = TestImages.Relinked(20_000, seed: 9);
         var good = DeltaPatch.Create(baseImage, target);
         var random = new Random(4);
         for (int trial = 0; trial < 500; trial++)
@@ -163,61 +162,6 @@ public sealed class DeltaPatchTests
             Assert.True(error != DeltaApplyError.None || written == target.Length);
         }
     }
-
-    /// <summary>
-    /// A code-like image and its relink after 12 bytes were inserted at 60 %: 3-byte instruction words with a 32-bit
-    /// pointer to a later or earlier word every 48 bytes; pointers to anything after the insertion grow by 12.
-    /// </summary>
-    internal static (byte[] Base, byte[] Target) RelinkedPair(int size, int seed)
-    {
-        const uint LoadAddress = 0x400D0020;
-        var random = new Random(seed);
-        int words = size / 3;
-        var code = new byte[words * 3];
-        random.NextBytes(code);
-        for (int i = 0; i < code.Length; i += 3)
-        {
-            code[i] = (byte)(code[i] & 0x0F); // a few opcodes, as compilers use
-        }
-
-        var pointers = new List<(int At, int To)>();
-        for (int at = 0; at + 4 <= code.Length; at += 48)
-        {
-            pointers.Add((at, random.Next(code.Length / 4) * 4));
-        }
-
-        int insertAt = code.Length * 6 / 10 / 48 * 48 + 24;
-        byte[] Link(bool inserted)
-        {
-            int shift(int offset) => inserted && offset >= insertAt ? offset + 12 : offset;
-            var segment = new byte[code.Length + (inserted ? 12 : 0)];
-            code.AsSpan(0, insertAt).CopyTo(segment);
-            code.AsSpan(insertAt).CopyTo(segment.AsSpan(shift(insertAt)));
-            if (inserted)
-            {
-                random.NextBytes(segment.AsSpan(insertAt, 12));
-            }
-
-            foreach (var (at, to) in pointers)
-            {
-                BinaryPrimitives.WriteUInt32LittleEndian(segment.AsSpan(shift(at)), LoadAddress + (uint)shift(to));
-            }
-
-            return segment;
-        }
-
-        var rodata = new byte[4096];
-        new Random(seed + 1).NextBytes(rodata);
-        byte[] Image(bool inserted) => new Engine.Image.EspAppImageBuilder
-        {
-            Version = inserted ? "1.0.1" : "1.0.0",
-            Segments = [rodata, new byte[256], new byte[256], Pad(Link(inserted))],
-        }.Build();
-
-        return (Image(false), Image(true));
-    }
-
-    private static byte[] Pad(byte[] segment) => segment.Length % 4 == 0 ? segment : [.. segment, .. new byte[4 - segment.Length % 4]];
 
     private static byte[] ApplyInChunks(byte[] baseImage, byte[] patch, int chunk, out DeltaApplyError error)
     {

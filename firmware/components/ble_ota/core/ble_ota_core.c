@@ -764,6 +764,9 @@ static ble_ota_err_t data_v2(ble_ota_core_t *core, uint16_t conn, const uint8_t 
     }
     ble_ota_err_t err = core->port->stream_push(core->ctx, payload + skip, n - skip);
     if (err == BLE_OTA_ERR_RING_FULL) {
+        /* Answered every time (it is always the packet at the expected offset), so a client that waits on a
+         * full ring can probe with one packet; the rest of a window behind it is dropped quietly. */
+        core->resend_asked = false;
         v2_ask_resend(core, conn, BLE_OTA_ERR_RING_FULL);
         return BLE_OTA_OK;
     }
