@@ -78,6 +78,11 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
                         await connection.DisposeAsync().ConfigureAwait(false);
                         connection = next;
                         await connection.RequestMtuAsync(options.PreferredMtu, cancellationToken).ConfigureAwait(false);
+                        if (await RunsAlreadyAsync(connection, session.Image, cancellationToken).ConfigureAwait(false))
+                        {
+                            log.Verbose("The device already runs the new image: it took it and restarted before its DONE_ACK reached this computer.");
+                            break;
+                        }
                     }
                 }
             }
@@ -148,6 +153,12 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
         log.Verbose($"Sending {session.Image.Length:N0} bytes{what} in {session.Snapshot().TotalPackets} packets with protocol V2.");
         log.Debug($"MTU {connection.Mtu}, {payload}-byte payloads without response, window {info.Window}; image SHA-256 {Convert.ToHexString(session.Image.FileSha256)}.");
     }
+
+    /// <summary>After a reconnect: whether the device's Info names the image being sent as the one it runs.</summary>
+    private static async Task<bool> RunsAlreadyAsync(IBleConnection connection, FirmwareImage image, CancellationToken cancellationToken) =>
+        connection.HasCharacteristic(OtaUuids.Info)
+        && (await DeviceLink.ReadInfoAsync(connection, cancellationToken).ConfigureAwait(false)).RunningImageSha256 is { } running
+        && running.AsSpan().SequenceEqual(image.FileSha256);
 
     /// <summary>Keeps the image the device now runs, so the next update can patch against it.</summary>
     private static void Remember(FirmwareImage image, OtaOptions options)

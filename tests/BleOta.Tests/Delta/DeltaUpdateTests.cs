@@ -170,6 +170,24 @@ public sealed class DeltaUpdateTests : IDisposable
         Assert.True(Runs(device, _pair.Target));
     }
 
+    [Fact]
+    public async Task A_lost_DONE_ACK_is_recognised_after_the_reconnect_and_nothing_is_sent_again()
+    {
+        // The device applies the patch, answers DONE_ACK (lost on the way) and restarts; the client reconnects.
+        var fleet = new Fleet();
+        var device = fleet.Add(runs: _pair.Base);
+        Cache.Add(_pair.Base, out _);
+        var lossy = new FaultyTransport(fleet.Transport, new LinkFault(LinkFaultKind.DropNotification, UpdatePhase.Done));
+        var target = Esp32Device.FromAdvertisement(new Engine.Transport.BleAdvertisement(device.Address, device.Name, device.Rssi, [OtaUuids.Service], lossy));
+
+        var result = await Update(target, _pair.Target, Options);
+
+        Assert.Equal((OtaStatus.Succeeded, OtaTransfer.Delta), (result.Status, result.Transfer));
+        Assert.Contains(_log.Verbose, line => line.StartsWith("The device already runs the new image", StringComparison.Ordinal));
+        Assert.Equal(2, device.BootCount); // one restart: the image was not sent a second time
+        Assert.True(Runs(device, _pair.Target));
+    }
+
     [SkippableFact]
     public async Task The_firmware_core_rebuilds_the_image_from_the_generators_patch()
     {

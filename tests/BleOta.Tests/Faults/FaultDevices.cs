@@ -38,8 +38,8 @@ internal interface IFaultDeviceFactory
 {
     string Name { get; }
 
-    /// <summary>A new device with OTA slots of <paramref name="slotSize"/> bytes, running its factory image.</summary>
-    IFaultDevice Create(int slotSize);
+    /// <summary>A new device with OTA slots of <paramref name="slotSize"/> bytes, running its factory image or <paramref name="runs"/> (flashed by cable).</summary>
+    IFaultDevice Create(int slotSize, byte[]? runs = null);
 
     /// <summary>The image every new device runs.</summary>
     byte[] FactoryImage { get; }
@@ -61,17 +61,17 @@ internal sealed class SimulatorFaultDevices(SimulatedFirmware firmware = Simulat
 
     public byte[] FactoryImage => SampleImages.Factory;
 
-    public IFaultDevice Create(int slotSize) => new SimulatorFaultDevice(slotSize, firmware);
+    public IFaultDevice Create(int slotSize, byte[]? runs = null) => new SimulatorFaultDevice(slotSize, firmware, runs ?? SampleImages.Factory);
 
     private sealed class SimulatorFaultDevice : IFaultDevice
     {
         private readonly SimulatedDevice _device;
         private readonly SimulatedTransport _transport = new(speed: 0);
 
-        public SimulatorFaultDevice(int slotSize, SimulatedFirmware firmware)
+        public SimulatorFaultDevice(int slotSize, SimulatedFirmware firmware, byte[] runs)
         {
             var options = new SimulatedDeviceOptions { SlotSize = slotSize, Firmware = firmware };
-            _device = _transport.Add(new SimulatedDevice("7E:57:FA:00:00:01", "fault-sim", SampleImages.Factory, options));
+            _device = _transport.Add(new SimulatedDevice("7E:57:FA:00:00:01", "fault-sim", runs, options));
         }
 
         public IBleTransport Transport => _transport;
@@ -133,16 +133,21 @@ internal sealed class HostFirmwareFaultDevices(bool hasInfo = true) : IFaultDevi
         return transport.AddDevice().ReadRunningImage()!;
     });
 
-    public IFaultDevice Create(int slotSize) => new HostFaultDevice((uint)slotSize, hasInfo);
+    public IFaultDevice Create(int slotSize, byte[]? runs = null) => new HostFaultDevice((uint)slotSize, hasInfo, runs);
 
     private sealed class HostFaultDevice : IFaultDevice
     {
         private readonly HostFirmwareTransport _transport = new();
         private readonly HostFirmwareDevice _device;
 
-        public HostFaultDevice(uint slotSize, bool hasInfo)
+        public HostFaultDevice(uint slotSize, bool hasInfo, byte[]? runs)
         {
             _device = _transport.AddDevice("24:0A:C4:FA:00:01", "fault-core", slotSize, hasInfo: hasInfo);
+            if (runs is not null)
+            {
+                _device.InstallImage(0, runs);
+                _device.Reboot();
+            }
         }
 
         public IBleTransport Transport => _transport;

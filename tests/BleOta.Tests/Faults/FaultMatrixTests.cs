@@ -1,3 +1,4 @@
+using BleOta.Engine.Delta;
 using BleOta.Engine.Discovery;
 using BleOta.Engine.Image;
 using BleOta.Engine.Protocol;
@@ -22,6 +23,12 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
 
     // Faults that leave a v1 client waiting for an answer that never comes: a short timeout keeps the matrix quick.
     private static readonly OtaTimeouts Impatient = OtaTimeouts.All(TimeSpan.FromMilliseconds(500));
+
+    /// <summary>A protocol, and whether the update sends a delta patch against the image the device runs.</summary>
+    private sealed record Variant(OtaProtocolVersion Protocol, bool Delta)
+    {
+        public override string ToString() => Delta ? $"{Protocol}+delta" : Protocol.ToString();
+    }
 
     private enum Expect
     {
@@ -91,16 +98,16 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
     {
         var figures = new MatrixFigures();
         var problems = new List<string>();
-        foreach (var protocol in await ProtocolsOf(devices))
+        foreach (var variant in await VariantsOf(devices))
         {
             foreach (var scenario in Scenarios())
             {
                 for (int seed = 1; seed <= Seeds; seed++)
                 {
-                    string? problem = await RunOne(devices, protocol, scenario, seed, figures);
+                    string? problem = await RunOne(devices, variant, scenario, seed, figures);
                     if (problem is not null)
                     {
-                        problems.Add($"{protocol} {scenario} seed {seed}: {problem}");
+                        problems.Add($"{variant} {scenario} seed {seed}: {problem}");
                     }
                 }
             }
@@ -118,34 +125,50 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
         Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
     }
 
-    /// <summary>The protocols both sides speak: the engine's list, cut at what the device's Info offers (v1 without Info).</summary>
-    private static async Task<IReadOnlyList<OtaProtocolVersion>> ProtocolsOf(IFaultDeviceFactory devices)
+    /// <summary>
+    /// The protocols both sides speak: the engine's list, cut at what the device's Info offers (v1 without Info);
+    /// then v2 with delta patches when the device takes them.
+    /// </summary>
+    private static async Task<IReadOnlyList<Variant>> VariantsOf(IFaultDeviceFactory devices)
     {
         using var device = devices.Create(devices.SlotSize);
         await using var connection = await device.Transport.ConnectAsync(device.Address, CancellationToken.None);
         if (!connection.HasCharacteristic(OtaUuids.Info))
         {
-            return [OtaProtocolVersion.V1];
+            return [new(OtaProtocolVersion.V1, Delta: false)];
         }
 
         var info = DeviceInfo.Parse(await connection.ReadAsync(OtaUuids.Info, CancellationToken.None));
-        return OtaUpdater.SupportedProtocols.Where(p => (int)p <= info.HighestProtocol).ToList();
+        var variants = OtaUpdater.SupportedProtocols.Where(p => (int)p <= info.HighestProtocol).Select(p => new Variant(p, Delta: false)).ToList();
+        if (info.Features.HasFlag(DeviceFeatures.Delta))
+        {
+            variants.Add(new(OtaProtocolVersion.V2, Delta: true));
+        }
+
+        return variants;
     }
 
     /// <summary>One run: returns what went against the rules, or null.</summary>
-    private static async Task<string?> RunOne(IFaultDeviceFactory devices, OtaProtocolVersion protocol, Scenario scenario, int seed, MatrixFigures figures)
+    private static async Task<string?> RunOne(IFaultDeviceFactory devices, Variant variant, Scenario scenario, int seed, MatrixFigures figures)
     {
+        var protocol = variant.Protocol;
         var random = new Random(HashCode.Combine(scenario.ToString(), seed));
         bool tooSmall = scenario.Fault == "PartitionTooSmall";
         int slotSize = tooSmall ? devices.SmallSlotSize : devices.SlotSize;
-        using var device = devices.Create(slotSize);
+
+        // A delta run: the device runs an image this computer sent before, and the new image is its relink.
+        var (oldImage, newImage) = variant.Delta && !tooSmall
+            ? TestImages.Relinked(random.Next(40_000, 120_000), seed)
+            : (devices.FactoryImage, TestImages.Build(version: $"9.{seed}.0", size: tooSmall ? slotSize + 4096 : random.Next(8_000, 48_000), seed: seed));
+        using var device = devices.Create(slotSize, runs: oldImage == devices.FactoryImage ? null : oldImage);
         if (scenario.Fault == "SlowFlash" && !device.ModelsFlashTiming)
         {
             return null;
         }
 
-        var newImage = TestImages.Build(version: $"9.{seed}.0", size: tooSmall ? slotSize + 4096 : random.Next(8_000, 48_000), seed: seed);
-        int atByte = random.Next(newImage.Length);
+        using var cache = new TemporaryImageCache(variant.Delta ? oldImage : null);
+        int streamLength = variant.Delta && !tooSmall ? DeltaPatch.Create(oldImage, newImage).Length : newImage.Length;
+        int atByte = random.Next(scenario.Fault == "FlashFailure" ? newImage.Length : streamLength); // a flash fault hits the image, a link fault the stream
         using var cancel = new CancellationTokenSource();
         var transport = device.Transport;
         if (scenario.Link is { } kind)
@@ -164,8 +187,22 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
         // Runs expected to complete keep the patient timeouts, so a busy machine cannot fail them.
         var expected = scenario.Expected(protocol);
         bool waits = scenario.Link is LinkFaultKind.DropNotification or LinkFaultKind.LosePacket or LinkFaultKind.CorruptPacket;
-        var options = OtaOptions.Default with { Protocol = protocol, Timeouts = waits && expected != Expect.Complete ? Impatient : Patient };
+        var options = OtaOptions.Default with
+        {
+            Protocol = protocol,
+            Timeouts = waits && expected != Expect.Complete ? Impatient : Patient,
+            Delta = variant.Delta ? DeltaMode.Auto : DeltaMode.Off,
+            ImageCache = cache.Cache,
+        };
         var result = await Update(transport, device, newImage, options, cancel.Token);
+        // The matrix must exercise the patch path: only a run that failed before choosing, or a REQUEST damaged in
+        // transit (the device answers BaseMismatch, and the whole image follows), may send something else.
+        bool failedBeforePlanning = scenario.Phase == UpdatePhase.Negotiate && result.Status != OtaStatus.Succeeded;
+        bool requestDamaged = scenario.Link == LinkFaultKind.CorruptPacket && scenario.Phase == UpdatePhase.Request;
+        if (variant.Delta && !tooSmall && !failedBeforePlanning && !requestDamaged && result.Transfer != OtaTransfer.Delta)
+        {
+            return $"a delta run sent {result.Transfer}";
+        }
 
         // Whatever happened, the device takes a new request at once, without a restart, even from a v1 client
         // while it keeps an interrupted v2 update for its own client to resume.
@@ -177,7 +214,7 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
         // Then the power goes: what boots must be a whole image, old or new.
         device.PowerCycle();
         bool runsNew = device.Runs(newImage);
-        bool runsOld = !runsNew && device.Runs(devices.FactoryImage);
+        bool runsOld = !runsNew && device.Runs(oldImage);
         var outcome = figures.Record(scenario.ToString(), result, device.IsBricked, accepted: result.Status == OtaStatus.Succeeded ? runsNew : runsNew || runsOld);
         if (device.IsBricked)
         {
@@ -215,6 +252,31 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
         await connection.WriteAsync(OtaUuids.Data, new byte[] { 244, 0 }, WriteType.WithResponse, CancellationToken.None);
         await connection.WriteAsync(OtaUuids.Control, new[] { (byte)OtaOpcode.Request }, WriteType.WithResponse, CancellationToken.None);
         return await answer.Task.WaitAsync(TimeSpan.FromSeconds(5)) == (byte)OtaOpcode.RequestAck;
+    }
+
+    /// <summary>An image cache in a temporary folder holding the base of a delta run (none for a full run).</summary>
+    private sealed class TemporaryImageCache : IDisposable
+    {
+        private readonly string _directory = Path.Combine(Path.GetTempPath(), "bleota-tests", "matrix-" + Guid.NewGuid().ToString("N"));
+
+        public TemporaryImageCache(byte[]? baseImage)
+        {
+            if (baseImage is not null)
+            {
+                Cache = new BaseImageCache(_directory);
+                Cache.Add(baseImage, out _);
+            }
+        }
+
+        public BaseImageCache? Cache { get; }
+
+        public void Dispose()
+        {
+            if (Directory.Exists(_directory))
+            {
+                Directory.Delete(_directory, recursive: true);
+            }
+        }
     }
 
     private static Task<OtaResult> Update(IBleTransport transport, IFaultDevice device, byte[] image, OtaOptions options, CancellationToken cancellationToken)
