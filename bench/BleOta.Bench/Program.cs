@@ -76,6 +76,7 @@ md.AppendLine("pools of in-app addresses); data segments are NUL-terminated log 
 md.AppendLine("and pointers, and zero runs. Seeded (42). Its DEFLATE ratio (smallest size) is");
 md.AppendLine($"{RealisticImage.DeflateRatio(realistic):0.00}; the random image's is {RealisticImage.DeflateRatio(image):0.00}.");
 md.AppendLine();
+DeltaBench.AppendSection(md);
 md.AppendLine("## Engine cost (wall time, this machine)");
 md.AppendLine();
 if (engine is null)
