@@ -93,6 +93,10 @@ Describe 'Help examples' -Tag 'CI' {
         [IO.File]::WriteAllBytes((Join-Path $TestDrive 'build/app.bin'), $builder.Build())
         Copy-Item (Join-Path $TestDrive 'build/app.bin') (Join-Path $TestDrive 'firmware/greenhouse-2.0.0.bin')
         Set-Content (Join-Path $TestDrive 'firmware/notes.bin') 'not firmware'
+        # Past builds, for -BaseImage: the image the simulated devices run.
+        Add-Type -LiteralPath (Join-Path (Get-Module BleOta).ModuleBase 'BleOta.Transport.Simulated.dll')
+        $null = New-Item -ItemType Directory -Force (Join-Path $TestDrive 'releases/1.0.0')
+        [IO.File]::WriteAllBytes((Join-Path $TestDrive 'releases/1.0.0/app.bin'), [BleOta.Transport.Simulated.SampleImages]::Factory)
         $modulePath = Join-Path (Get-Module BleOta).ModuleBase 'BleOta.psd1'
     }
 
