@@ -67,6 +67,37 @@ Describe 'Invoke-Esp32Ota' -Tag 'CI' {
         $fleet.Transport.Devices[0].RunningVersion | Should -Be '1.0.0'
     }
 
+    It 'sends only a patch to a device running an image this computer sent before, and says so' {
+        $fleet = New-TestFleet
+        $first = New-TestImage -Version '5.0.0' -Size 80000 -Name 'app-5.0.0.bin'
+        $second = New-TestImage -Version '5.0.1' -Size 80000 -Name 'app-5.0.1.bin'
+        $null = $fleet.Devices | Invoke-Esp32Ota -Path $first.FullName -Force
+
+        $result = $fleet.Devices | Invoke-Esp32Ota -Path $second.FullName -Force -PassThru -Verbose 4>&1 |
+            Tee-Object -Variable stream | Where-Object { $_ -is [BleOta.Engine.Session.OtaResult] }
+
+        $result.Status | Should -Be 'Succeeded'
+        $result.Transfer | Should -Be 'Delta'
+        $result.BytesOnAir | Should -BeLessThan ($second.Length / 10)
+        $verbose = ($stream | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message
+        $verbose -like '*Sending a delta patch against the image the device runs (cached in*' | Should -Not -BeNullOrEmpty
+        $fleet.Transport.Devices[0].RunningVersion | Should -Be '5.0.1'
+    }
+
+    It 'sends the whole image with -Delta Off, and warns about a -BaseImage that names nothing' {
+        $fleet = New-TestFleet
+        $first = New-TestImage -Version '6.0.0' -Size 80000 -Name 'app-6.0.0.bin'
+        $second = New-TestImage -Version '6.0.1' -Size 80000 -Name 'app-6.0.1.bin'
+        $null = $fleet.Devices | Invoke-Esp32Ota -Path $first.FullName -Force
+
+        $result = $fleet.Devices | Invoke-Esp32Ota -Path $second.FullName -Delta Off -BaseImage (Join-Path $TestDrive 'no-such-folder') -Force -PassThru -WarningVariable warnings
+
+        $result.Transfer | Should -Be 'Full'
+        $result.Bytes | Should -Be $second.Length
+        $warnings.Count | Should -Be 1
+        "$($warnings[0])" | Should -BeLike "-BaseImage '*no-such-folder' names no file or folder; it is not used.*"
+    }
+
     It 'binds files from Get-ChildItem to -LiteralPath' {
         $fleet = New-TestFleet
         $image = New-TestImage -Version '3.0.0' -Name 'app [v3].bin'
