@@ -90,7 +90,7 @@ Describe 'Invoke-Esp32Ota' -Tag 'CI' {
         $second = New-TestImage -Version '6.0.1' -Size 80000 -Name 'app-6.0.1.bin'
         $null = $fleet.Devices | Invoke-Esp32Ota -Path $first.FullName -Force
 
-        $result = $fleet.Devices | Invoke-Esp32Ota -Path $second.FullName -Delta Off -BaseImage (Join-Path $TestDrive 'no-such-folder') -Force -PassThru -WarningVariable warnings
+        $result = $fleet.Devices | Invoke-Esp32Ota -Path $second.FullName -Delta Off -BaseImage (Join-Path $TestDrive 'no-such-folder') -Force -PassThru -WarningVariable warnings -WarningAction SilentlyContinue
 
         $result.Transfer | Should -Be 'Full'
         $result.Bytes | Should -Be $second.Length
