@@ -68,14 +68,12 @@ internal sealed class RealisticApp
     {
         var copy = new RealisticApp(seed) { Version = Version, IdfVersion = IdfVersion, _nextString = _nextString, _plannedFunctions = _plannedFunctions };
         Array.Copy(_vocabulary, copy._vocabulary, _vocabulary.Length);
-        var map = new Dictionary<Function, Function>();
         foreach (var module in _modules)
         {
             var m = new Module(module.IsIdf) { IsPrebuilt = module.IsPrebuilt, Strings = [.. module.Strings], Table = [.. module.Table] };
             foreach (var f in module.Functions)
             {
                 var g = new Function(f.Id, m, f.InIram) { Literals = [.. f.Literals], Body = [.. f.Body] };
-                map[f] = g;
                 m.Functions.Add(g);
                 copy._functions.Add(g);
             }
@@ -357,11 +355,11 @@ internal sealed class RealisticApp
     /// Callees anywhere in the app, before or after the caller; a few popular ones (logging, memcpy, locks) take
     /// most calls, as in real apps.
     /// </summary>
-    private int CallTarget() => Zipf(_random, Math.Min(_plannedFunctions, 2000)) * 7919 % _plannedFunctions;
+    private int CallTarget() => RealisticImage.Zipf(_random, Math.Min(_plannedFunctions, 2000)) * 7919 % _plannedFunctions;
 
     private byte[] PlainBytes()
     {
-        var word = (byte[])_vocabulary[Zipf(_random, _vocabulary.Length)].Clone();
+        var word = (byte[])_vocabulary[RealisticImage.Zipf(_random, _vocabulary.Length)].Clone();
         if (_random.Next(3) == 0)
         {
             word[^1] = (byte)_random.Next(256); // register and immediate fields vary around the opcode
@@ -372,13 +370,10 @@ internal sealed class RealisticApp
 
     private byte[] LogString()
     {
-        string[] words = ["ble", "ota", "gatt", "conn", "handle", "mtu", "write", "read", "notify", "failed", "error", "start",
-            "done", "update", "partition", "flash", "erase", "sector", "image", "version", "wifi", "event", "task", "queue",
-            "timeout", "status", "init", "config", "buffer", "length", "invalid", "state", "nvs", "key", "value", "boot"];
         var text = new StringBuilder();
         for (int n = _random.Next(2, 8); n > 0; n--)
         {
-            text.Append(words[Zipf(_random, words.Length)]).Append(_random.Next(5) == 0 ? ": %d " : " ");
+            text.Append(RealisticImage.Words[RealisticImage.Zipf(_random, RealisticImage.Words.Length)]).Append(_random.Next(5) == 0 ? ": %d " : " ");
         }
 
         return Encoding.ASCII.GetBytes(text.Append('\n').Append('\0').ToString());
@@ -471,23 +466,6 @@ internal sealed class RealisticApp
                 f.Body[i] = f.Body[i] with { Value = Math.Max(at, f.Body[i].Value + moved) };
             }
         }
-    }
-
-    private static int Zipf(Random random, int count)
-    {
-        double harmonic = Math.Log(count) + 0.5772;
-        double target = random.NextDouble() * harmonic;
-        double sum = 0;
-        for (int rank = 0; rank < count; rank++)
-        {
-            sum += 1.0 / (rank + 1);
-            if (sum >= target)
-            {
-                return rank;
-            }
-        }
-
-        return count - 1;
     }
 
     private sealed class Module(bool isIdf)

@@ -16,7 +16,8 @@ namespace BleOta.Bench;
 /// </summary>
 internal static class RealisticImage
 {
-    private static readonly string[] Words =
+    /// <summary>The words log strings are made of.</summary>
+    internal static readonly string[] Words =
     [
         "ble", "ota", "gatt", "conn", "handle", "mtu", "write", "read", "notify", "failed", "error", "start", "done",
         "update", "partition", "flash", "erase", "sector", "image", "version", "wifi", "event", "task", "queue",
@@ -131,7 +132,7 @@ internal static class RealisticImage
     }
 
     /// <summary>An index in [0, count) with probability falling as 1 / (rank + 1).</summary>
-    private static int Zipf(Random random, int count)
+    internal static int Zipf(Random random, int count)
     {
         double harmonic = Math.Log(count) + 0.5772;
         double target = random.NextDouble() * harmonic;

@@ -12,6 +12,7 @@
 #include "bo_delta_writer.h"
 #include "bo_sha256.h"
 #include "esp_image_builder.hpp"
+#include "v2_device.hpp"
 
 using bo_test::AppImageSpec;
 using bo_test::BuildAppImage;
@@ -19,9 +20,6 @@ using bo_test::BuildAppImage;
 namespace {
 
 using Bytes = std::vector<uint8_t>;
-constexpr uint32_t kPartition = 256 * 1024;
-constexpr uint16_t kMtu = 247;
-constexpr uint32_t kPayload = kMtu - 3 - 4;
 
 Bytes Sha(const Bytes &b)
 {
@@ -45,10 +43,8 @@ Bytes DeltaRequest(const Bytes &image, const Bytes &patch, const Bytes &base_sha
     return r;
 }
 
-class DeviceDelta : public ::testing::Test {
+class DeviceDelta : public bo_test::V2Device {
 protected:
-    bo_host_t *h = nullptr;
-    int32_t conn = -1;
     // The running image (installed by cable) and the next build. The test writer's patch copies the whole base
     // with an add wherever the builds differ: here nearly everywhere, so the patch spans many packets.
     Bytes base = BuildAppImage(AppImageSpec{"1.0.0", "delta_app", "v5.3.2", 0, true, 30000, {20000, 4096}, 9, true});
@@ -57,14 +53,12 @@ protected:
 
     void SetUp() override
     {
-        h = bo_host_create(kPartition);
-        ASSERT_NE(h, nullptr);
+        V2Device::SetUp();
         ASSERT_EQ(bo_host_install_image(h, 0, base.data(), static_cast<uint32_t>(base.size())), 0);
         ASSERT_EQ(bo_host_reboot(h), 0);
         patch = Patch(base, target);
         Connect();
     }
-    void TearDown() override { bo_host_destroy(h); }
 
     static Bytes Patch(const Bytes &from, const Bytes &to)
     {
@@ -74,34 +68,6 @@ protected:
         out.resize(n);
         return out;
     }
-    void Connect()
-    {
-        conn = bo_host_connect(h, kMtu);
-        ASSERT_GE(conn, 1);
-        ASSERT_EQ(bo_host_subscribe(h, conn, 1), 1);
-    }
-    int32_t Control(const Bytes &m) { return bo_host_write(h, conn, BO_HOST_CHAR_CONTROL, m.data(), static_cast<uint32_t>(m.size())); }
-    int32_t Packet(const Bytes &stream, uint32_t off)
-    {
-        uint32_t n = std::min<uint32_t>(kPayload, static_cast<uint32_t>(stream.size()) - off);
-        Bytes p(4 + n);
-        for (int i = 0; i < 4; i++) {
-            p[i] = static_cast<uint8_t>(off >> (8 * i));
-        }
-        std::memcpy(&p[4], &stream[off], n);
-        return bo_host_write(h, conn, BO_HOST_CHAR_DATA, p.data(), static_cast<uint32_t>(p.size()));
-    }
-    std::vector<Bytes> Notes()
-    {
-        std::vector<Bytes> notes;
-        uint8_t b[32];
-        int32_t n;
-        while ((n = bo_host_take_notification(h, nullptr, b, sizeof(b))) > 0) {
-            notes.emplace_back(b, b + n);
-        }
-        return notes;
-    }
-    static uint32_t Offset(const Bytes &note) { return note[4] | note[5] << 8 | note[6] << 16 | static_cast<uint32_t>(note[7]) << 24; }
     Bytes Request(const Bytes &stream) { return DeltaRequest(target, stream, Sha(base)); }
     // Sends the stream from `from` to `to`, then DONE when it reached the end; returns the last notification.
     Bytes Send(const Bytes &stream, uint32_t from = 0, uint32_t to = UINT32_MAX)
@@ -126,11 +92,7 @@ protected:
     void ExpectRuns(const Bytes &image)
     {
         bo_host_reboot(h);
-        Bytes running(kPartition);
-        int32_t n = bo_host_read_running_image(h, running.data(), static_cast<uint32_t>(running.size()));
-        ASSERT_GT(n, 0);
-        running.resize(n);
-        EXPECT_EQ(running, image);
+        EXPECT_EQ(RunningImage(), image);
         EXPECT_EQ(bo_host_nor_violations(h), 0);
     }
 };

@@ -12,6 +12,7 @@
 #include "ble_ota_host.h"
 #include "bo_sha256.h"
 #include "esp_image_builder.hpp"
+#include "v2_device.hpp"
 
 using bo_test::AppImageSpec;
 using bo_test::BuildAppImage;
@@ -19,9 +20,6 @@ using bo_test::BuildAppImage;
 namespace {
 
 using Bytes = std::vector<uint8_t>;
-constexpr uint32_t kPartition = 256 * 1024;
-constexpr uint16_t kMtu = 247;
-constexpr uint32_t kPayload = kMtu - 3 - 4;
 
 Bytes Deflate(const Bytes &in)
 {
@@ -52,56 +50,11 @@ Bytes Request(const Bytes &image, const Bytes &stream, bool deflate)
     return r;
 }
 
-class DeviceV2 : public ::testing::Test {
+class DeviceV2 : public bo_test::V2Device {
 protected:
-    bo_host_t *h = nullptr;
-    int32_t conn = -1;
     // Compressible like a real app: long runs and repeats, plus the image structure.
     Bytes image = BuildAppImage(AppImageSpec{"3.1.0", "v2_app", "v5.5.5", 0, true, 60000, {30000, 4096}, 7, true});
 
-    void SetUp() override
-    {
-        h = bo_host_create(kPartition);
-        ASSERT_NE(h, nullptr);
-        Connect();
-    }
-    void TearDown() override { bo_host_destroy(h); }
-
-    void Connect()
-    {
-        conn = bo_host_connect(h, kMtu);
-        ASSERT_GE(conn, 1);
-        ASSERT_EQ(bo_host_subscribe(h, conn, 1), 1);
-    }
-    int32_t Control(const Bytes &m) { return bo_host_write(h, conn, BO_HOST_CHAR_CONTROL, m.data(), static_cast<uint32_t>(m.size())); }
-    int32_t Packet(const Bytes &stream, uint32_t off)
-    {
-        uint32_t n = std::min<uint32_t>(kPayload, static_cast<uint32_t>(stream.size()) - off);
-        Bytes p(4 + n);
-        for (int i = 0; i < 4; i++) {
-            p[i] = static_cast<uint8_t>(off >> (8 * i));
-        }
-        std::memcpy(&p[4], &stream[off], n);
-        return bo_host_write(h, conn, BO_HOST_CHAR_DATA, p.data(), static_cast<uint32_t>(p.size()));
-    }
-    std::vector<Bytes> Notes()
-    {
-        std::vector<Bytes> notes;
-        uint8_t b[32];
-        int32_t n;
-        while ((n = bo_host_take_notification(h, nullptr, b, sizeof(b))) > 0) {
-            notes.emplace_back(b, b + n);
-        }
-        return notes;
-    }
-    static uint32_t Offset(const Bytes &note) { return note[4] | note[5] << 8 | note[6] << 16 | static_cast<uint32_t>(note[7]) << 24; }
-    Bytes RunningImage()
-    {
-        Bytes out(kPartition);
-        int32_t n = bo_host_read_running_image(h, out.data(), static_cast<uint32_t>(out.size()));
-        out.resize(n > 0 ? n : 0);
-        return out;
-    }
     // Sends the whole stream from `from`, then DONE; returns the last notification.
     Bytes Finish(const Bytes &stream, uint32_t from = 0)
     {

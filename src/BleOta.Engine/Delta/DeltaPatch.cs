@@ -18,7 +18,17 @@ public static class DeltaPatch
             throw new InvalidDataException("Not a BleOta delta patch (version 1).");
         }
 
-        var target = new MemoryStream((int)targetSize);
+        var target = Apply(baseImage, patch, targetSize, patch.Length, out var error);
+        return error == DeltaApplyError.None ? target : throw new InvalidDataException($"The patch does not apply to this base ({error}).");
+    }
+
+    /// <summary>
+    /// Streams <paramref name="patch"/> through an applier in pieces of <paramref name="chunk"/> bytes, expecting an
+    /// image of <paramref name="targetSize"/> bytes; what it wrote, and the first error.
+    /// </summary>
+    internal static byte[] Apply(byte[] baseImage, ReadOnlySpan<byte> patch, uint targetSize, int chunk, out DeltaApplyError error)
+    {
+        var target = new MemoryStream();
         var applier = new DeltaApplier(targetSize, (uint)baseImage.Length,
             (offset, buffer) =>
             {
@@ -30,12 +40,13 @@ public static class DeltaPatch
                 target.Write(bytes.Span);
                 return true;
             });
-        var error = applier.Feed(patch);
-        if (error == DeltaApplyError.None)
+        error = DeltaApplyError.None;
+        for (int at = 0; at < patch.Length && error == DeltaApplyError.None; at += chunk)
         {
-            error = applier.Finish();
+            error = applier.Feed(patch.Slice(at, Math.Min(chunk, patch.Length - at)));
         }
 
-        return error == DeltaApplyError.None ? target.ToArray() : throw new InvalidDataException($"The patch does not apply to this base ({error}).");
+        error = error == DeltaApplyError.None ? applier.Finish() : error;
+        return target.ToArray();
     }
 }

@@ -163,40 +163,12 @@ public sealed class DeltaPatchTests
         }
     }
 
-    private static byte[] ApplyInChunks(byte[] baseImage, byte[] patch, int chunk, out DeltaApplyError error)
-    {
-        var output = new MemoryStream();
-        var applier = new DeltaApplier(DeltaFormat.TryReadHeader(patch, out _, out uint size, out _) ? size : 0, (uint)baseImage.Length,
-            (offset, buffer) =>
-            {
-                baseImage.AsMemory((int)offset, buffer.Length).CopyTo(buffer);
-                return true;
-            },
-            bytes =>
-            {
-                output.Write(bytes.Span);
-                return true;
-            });
-        error = DeltaApplyError.None;
-        for (int at = 0; at < patch.Length && error == DeltaApplyError.None; at += chunk)
-        {
-            error = applier.Feed(patch.AsSpan(at, Math.Min(chunk, patch.Length - at)));
-        }
-
-        error = error == DeltaApplyError.None ? applier.Finish() : error;
-        return output.ToArray();
-    }
+    private static byte[] ApplyInChunks(byte[] baseImage, byte[] patch, int chunk, out DeltaApplyError error) =>
+        DeltaPatch.Apply(baseImage, patch, DeltaFormat.TryReadHeader(patch, out _, out uint size, out _) ? size : 0, chunk, out error);
 
     private static DeltaApplyError ApplyError(byte[] baseImage, byte[] patch, uint targetSize)
     {
-        var applier = new DeltaApplier(targetSize, (uint)baseImage.Length,
-            (offset, buffer) =>
-            {
-                baseImage.AsMemory((int)offset, buffer.Length).CopyTo(buffer);
-                return true;
-            },
-            _ => true);
-        var error = applier.Feed(patch);
-        return error == DeltaApplyError.None ? applier.Finish() : error;
+        DeltaPatch.Apply(baseImage, patch, targetSize, Math.Max(1, patch.Length), out var error);
+        return error;
     }
 }

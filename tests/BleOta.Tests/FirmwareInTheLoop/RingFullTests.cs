@@ -36,7 +36,7 @@ public sealed class RingFullTests
     }
 
     /// <summary>Counts the RING_FULLs the device sends and the packets written while its ring is full; restarts its writer after a few.</summary>
-    private sealed class StallingDevice(IBleConnection inner, Action restartWriter, int ringFullsBeforeTheWriterMoves) : IBleConnection
+    private sealed class StallingDevice(IBleConnection inner, Action restartWriter, int ringFullsBeforeTheWriterMoves) : ForwardingConnection(inner)
     {
         private bool _stalled;
 
@@ -44,38 +44,18 @@ public sealed class RingFullTests
 
         public int WritesWhileFull { get; private set; }
 
-        public event EventHandler<BleDisconnectedEventArgs>? Disconnected
-        {
-            add => inner.Disconnected += value;
-            remove => inner.Disconnected -= value;
-        }
-
-        public string Address => inner.Address;
-
-        public bool IsConnected => inner.IsConnected;
-
-        public int Mtu => inner.Mtu;
-
-        public TimeProvider Clock => inner.Clock;
-
-        public Task<int> RequestMtuAsync(int preferredMtu, CancellationToken cancellationToken) => inner.RequestMtuAsync(preferredMtu, cancellationToken);
-
-        public bool HasCharacteristic(Guid characteristic) => inner.HasCharacteristic(characteristic);
-
-        public Task<byte[]> ReadAsync(Guid characteristic, CancellationToken cancellationToken) => inner.ReadAsync(characteristic, cancellationToken);
-
-        public Task WriteAsync(Guid characteristic, ReadOnlyMemory<byte> value, WriteType writeType, CancellationToken cancellationToken)
+        public override Task WriteAsync(Guid characteristic, ReadOnlyMemory<byte> value, WriteType writeType, CancellationToken cancellationToken)
         {
             if (characteristic == OtaUuids.Data && _stalled)
             {
                 WritesWhileFull++;
             }
 
-            return inner.WriteAsync(characteristic, value, writeType, cancellationToken);
+            return base.WriteAsync(characteristic, value, writeType, cancellationToken);
         }
 
-        public Task SubscribeAsync(Guid characteristic, Action<byte[]> onNotification, CancellationToken cancellationToken) =>
-            inner.SubscribeAsync(characteristic, value =>
+        public override Task SubscribeAsync(Guid characteristic, Action<byte[]> onNotification, CancellationToken cancellationToken) =>
+            base.SubscribeAsync(characteristic, value =>
             {
                 if (V2Notification.TryParse(value, out var note) && note.Error == V2Error.RingFull && ++RingFulls == ringFullsBeforeTheWriterMoves)
                 {
@@ -89,7 +69,5 @@ public sealed class RingFullTests
 
                 onNotification(value);
             }, cancellationToken);
-
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 }

@@ -16,29 +16,11 @@ internal sealed class StaleInfoTransport(IBleTransport inner, byte[] namedImageS
     public async Task<IBleConnection> ConnectAsync(string address, CancellationToken cancellationToken) =>
         new Connection(await inner.ConnectAsync(address, cancellationToken).ConfigureAwait(false), namedImageSha256);
 
-    private sealed class Connection(IBleConnection inner, byte[] namedImageSha256) : IBleConnection
+    private sealed class Connection(IBleConnection inner, byte[] namedImageSha256) : ForwardingConnection(inner)
     {
-        public event EventHandler<BleDisconnectedEventArgs>? Disconnected
+        public override async Task<byte[]> ReadAsync(Guid characteristic, CancellationToken cancellationToken)
         {
-            add => inner.Disconnected += value;
-            remove => inner.Disconnected -= value;
-        }
-
-        public string Address => inner.Address;
-
-        public bool IsConnected => inner.IsConnected;
-
-        public int Mtu => inner.Mtu;
-
-        public TimeProvider Clock => inner.Clock;
-
-        public Task<int> RequestMtuAsync(int preferredMtu, CancellationToken cancellationToken) => inner.RequestMtuAsync(preferredMtu, cancellationToken);
-
-        public bool HasCharacteristic(Guid characteristic) => inner.HasCharacteristic(characteristic);
-
-        public async Task<byte[]> ReadAsync(Guid characteristic, CancellationToken cancellationToken)
-        {
-            var value = await inner.ReadAsync(characteristic, cancellationToken).ConfigureAwait(false);
+            var value = await base.ReadAsync(characteristic, cancellationToken).ConfigureAwait(false);
             if (characteristic == OtaUuids.Info)
             {
                 namedImageSha256.CopyTo(value, DeviceInfo.SizeWithoutImageHash);
@@ -46,13 +28,5 @@ internal sealed class StaleInfoTransport(IBleTransport inner, byte[] namedImageS
 
             return value;
         }
-
-        public Task WriteAsync(Guid characteristic, ReadOnlyMemory<byte> value, WriteType writeType, CancellationToken cancellationToken) =>
-            inner.WriteAsync(characteristic, value, writeType, cancellationToken);
-
-        public Task SubscribeAsync(Guid characteristic, Action<byte[]> onNotification, CancellationToken cancellationToken) =>
-            inner.SubscribeAsync(characteristic, onNotification, cancellationToken);
-
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 }
