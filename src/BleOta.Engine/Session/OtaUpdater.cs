@@ -219,7 +219,7 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
         }
 
         session.SetState(OtaState.Verifying);
-        return await new UpdateVerifier(options).VerifyAsync(session.Device, connection, session.Image.Version, cancellationToken).ConfigureAwait(false);
+        return await new UpdateVerifier(options).VerifyAsync(session.Device, connection, session.Image.Version, session.Image.FileSha256, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Auto: v2 when the device's Info offers it, else v1. V2 on a device without it is refused with a reason.</summary>

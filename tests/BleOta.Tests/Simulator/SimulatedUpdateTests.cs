@@ -171,6 +171,18 @@ public class SimulatedUpdateTests
     }
 
     [Fact]
+    public async Task Verify_catches_a_rollback_to_another_build_of_the_same_version_by_the_image_hash()
+    {
+        var fleet = new Fleet();
+        var device = fleet.Add(new DeviceFaults { SelfTestFails = true }, runs: TestImages.Build(version: "2.0.0", seed: 1));
+
+        var result = await Update(fleet, device, TestImages.Build(version: "2.0.0", seed: 2), Fast with { Verify = true });
+
+        Assert.Equal((OtaStatus.Failed, OtaErrorCode.RolledBack, false), (result.Status, result.ErrorCode, result.Verified));
+        Assert.Contains("runs 2.0.0 of another build, not 2.0.0", result.Error);
+    }
+
+    [Fact]
     public async Task Verify_reports_a_rollback_as_a_failure_and_the_device_keeps_booting()
     {
         var fleet = new Fleet();
