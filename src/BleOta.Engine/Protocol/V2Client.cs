@@ -187,7 +187,11 @@ public sealed class V2Client(OtaTimeouts timeouts, TransferCounter? counter = nu
 
                 if (note.Offset > _acked)
                 {
-                    resends = 0; // the device took packets before it asked
+                    // The device took packets before it asked: that is progress.
+                    _acked = note.Offset;
+                    resends = 0;
+                    _ringFullSince = null;
+                    Report();
                 }
 
                 if (note.Error == V2Error.RingFull)
@@ -200,8 +204,7 @@ public sealed class V2Client(OtaTimeouts timeouts, TransferCounter? counter = nu
                         $"The device kept asking to resend from offset {note.Offset} ({note.Error}); the link loses too many packets. Move closer and retry.");
                 }
 
-                _acked = Math.Max(_acked, note.Offset); // the device's offset is the truth; a stale one never goes back
-                ResendFrom(_acked);
+                ResendFrom(_acked); // the device's offset is the truth; a stale one never goes back
             }
         }
 
