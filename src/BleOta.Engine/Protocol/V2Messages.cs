@@ -33,8 +33,8 @@ public enum V2Error : byte
     Unsupported = 22,
     Aborted = 23,
     InsufficientEncryption = 24,
-    BaseMismatch = 25,
-    Delta = 26,
+    BaseMismatch = 27,
+    Delta = 28,
 }
 
 /// <summary>

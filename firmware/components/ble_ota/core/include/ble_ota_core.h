@@ -60,8 +60,9 @@ typedef enum {
     BLE_OTA_ERR_UNSUPPORTED = 22,      /*!< v2: feature not offered (compression off in Kconfig) */
     BLE_OTA_ERR_ABORTED = 23,          /*!< v2: the client sent ABORT */
     BLE_OTA_ERR_INSUFFICIENT_ENC = 24, /*!< write on an unencrypted link while encryption is required */
-    BLE_OTA_ERR_BASE_MISMATCH = 25,    /*!< v2 delta: the running image is not the base the patch was made against */
-    BLE_OTA_ERR_DELTA = 26,            /*!< v2 delta: the patch is damaged or not for this image */
+    /* 25 and 26 are reserved. */
+    BLE_OTA_ERR_BASE_MISMATCH = 27,    /*!< v2 delta: the running image is not the base the patch was made against */
+    BLE_OTA_ERR_DELTA = 28,            /*!< v2 delta: the patch is damaged or not for this image */
 } ble_ota_err_t;
 
 /** Short, stable name of an error code ("BLE_OTA_ERR_FLASH"...). */
