@@ -11,8 +11,11 @@ namespace BleOta.Engine.Protocol;
 /// </summary>
 public sealed class V2Client(OtaTimeouts timeouts)
 {
-    /// <summary>Resends in a row without the acknowledged offset moving before the update is given up.</summary>
+    /// <summary>Resends the device asks for in a row (OFFSET, RING_FULL) without the acknowledged offset moving before the update is given up.</summary>
     public const int MaxResendsWithoutProgress = 16;
+
+    /// <summary>Acknowledgement waits in a row that run out without a word from the device before the update is given up.</summary>
+    public const int MaxSilentAckTimeouts = 4;
 
     /// <summary>How long to let the device's writer drain its ring after it said the ring was full.</summary>
     public static readonly TimeSpan RingFullBackoff = TimeSpan.FromMilliseconds(50);
@@ -46,7 +49,8 @@ public sealed class V2Client(OtaTimeouts timeouts)
         using var control = await NotificationInbox.SubscribeAsync(connection, OtaUuids.Control, cancellationToken).ConfigureAwait(false);
         try
         {
-            await GattWriter.SendAsync(connection, OtaUuids.Control, request.ToBytes(), WriteType.WithResponse, timeouts, cancellationToken).ConfigureAwait(false);
+            // The device answers REQUEST once its slot is open (erased first unless it erases as data arrives).
+            await GattWriter.SendAsync(connection, OtaUuids.Control, request.ToBytes(), WriteType.WithResponse, timeouts.Request, cancellationToken).ConfigureAwait(false);
             var reply = await ReceiveAsync(control, timeouts.Request, "REQUEST_ACK", cancellationToken, OtaOpcode.RequestAck, OtaOpcode.RequestNak).ConfigureAwait(false);
             if (reply.Opcode == OtaOpcode.RequestNak)
             {
@@ -56,7 +60,8 @@ public sealed class V2Client(OtaTimeouts timeouts)
             using var transfer = new Transfer(connection, control, stream, payload, Math.Max(1, reply.Window), progress, timeouts);
             await transfer.RunAsync(reply.Offset, cancellationToken).ConfigureAwait(false);
 
-            await GattWriter.SendAsync(connection, OtaUuids.Control, V2Messages.Done, WriteType.WithResponse, timeouts, cancellationToken).ConfigureAwait(false);
+            // The device answers DONE only after it drained its writer and hashed what it wrote: the DONE timeout.
+            await GattWriter.SendAsync(connection, OtaUuids.Control, V2Messages.Done, WriteType.WithResponse, timeouts.Done, cancellationToken).ConfigureAwait(false);
             reply = await ReceiveAsync(control, timeouts.Done, "DONE_ACK", cancellationToken, OtaOpcode.DoneAck, OtaOpcode.DoneNak).ConfigureAwait(false);
             if (reply.Opcode == OtaOpcode.DoneNak)
             {
@@ -77,7 +82,7 @@ public sealed class V2Client(OtaTimeouts timeouts)
         using var timeout = new CancellationTokenSource(timeouts.Write);
         try
         {
-            await GattWriter.SendAsync(connection, OtaUuids.Control, V2Messages.Abort, WriteType.WithResponse, timeouts, timeout.Token).ConfigureAwait(false);
+            await GattWriter.SendAsync(connection, OtaUuids.Control, V2Messages.Abort, WriteType.WithResponse, timeouts.Write, timeout.Token).ConfigureAwait(false);
             await ReceiveAsync(control, timeouts.Write, "ABORT_ACK", timeout.Token, OtaOpcode.AbortAck).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OtaException or OperationCanceledException or BleTransportException)
@@ -103,18 +108,21 @@ public sealed class V2Client(OtaTimeouts timeouts)
     {
         // Reused for every packet: a transport consumes the value before its write completes.
         private readonly byte[] _packet = new byte[V2Messages.DataHeaderLength + payload];
-        private readonly GattWriter _writer = new(connection, timeouts);
-        private readonly Queue<uint> _inFlight = new(); // end offsets of packets sent and not yet acknowledged
+        private readonly GattWriter _writer = new(connection, timeouts.Write);
+        private readonly AckTimer _ackTimer = new(timeouts.Write);
+        private readonly Queue<(uint End, long SentAt)> _inFlight = new(); // packets sent and not yet acknowledged; SentAt -1: a resend
         private readonly int _totalPackets = PacketCount(stream.Length, payload);
         private uint _acked;
         private uint _next;
+        private uint _highestSent; // packets ending at or below it were sent before: their acknowledgements time nothing
 
         public async Task RunAsync(uint resumeAt, CancellationToken cancellationToken)
         {
             uint total = (uint)stream.Length;
-            _acked = _next = resumeAt;
+            _acked = _next = _highestSent = resumeAt;
             Report();
             int resends = 0;
+            int silentTimeouts = 0;
             while (_acked < total)
             {
                 while (_inFlight.Count < window && _next < total)
@@ -123,20 +131,23 @@ public sealed class V2Client(OtaTimeouts timeouts)
                     int length = V2Messages.WriteDataPacket(_packet, _next, stream.Span.Slice((int)_next, n));
                     await _writer.SendAsync(OtaUuids.Data, _packet.AsMemory(0, length), WriteType.WithoutResponse, cancellationToken).ConfigureAwait(false);
                     _next += (uint)n;
-                    _inFlight.Enqueue(_next);
+                    _inFlight.Enqueue((_next, _next > _highestSent ? connection.Clock.GetTimestamp() : -1));
+                    _highestSent = Math.Max(_highestSent, _next);
                 }
 
                 V2Notification note;
                 try
                 {
-                    note = await ReceiveAsync(control, timeouts.Write, "DATA_ACK", cancellationToken, OtaOpcode.DataAck, OtaOpcode.DoneNak).ConfigureAwait(false);
+                    note = await ReceiveAsync(control, _ackTimer.Timeout, "DATA_ACK", cancellationToken, OtaOpcode.DataAck, OtaOpcode.DoneNak).ConfigureAwait(false);
                 }
-                catch (OtaException ex) when (ex.Code == OtaErrorCode.AckTimeout && ++resends <= MaxResendsWithoutProgress)
+                catch (OtaException ex) when (ex.Code == OtaErrorCode.AckTimeout && ++silentTimeouts < MaxSilentAckTimeouts)
                 {
+                    _ackTimer.Expired();
                     ResendFrom(_acked); // packets or their acknowledgement were lost
                     continue;
                 }
 
+                silentTimeouts = 0;
                 if (note.Opcode == OtaOpcode.DoneNak)
                 {
                     throw V2Messages.ToException(note.Error, "while receiving");
@@ -151,11 +162,7 @@ public sealed class V2Client(OtaTimeouts timeouts)
                         Report();
                     }
 
-                    while (_inFlight.Count > 0 && _inFlight.Peek() <= _acked)
-                    {
-                        _inFlight.Dequeue();
-                    }
-
+                    Acknowledge();
                     if (_next < _acked)
                     {
                         ResendFrom(_acked); // the device is ahead of us (a resumed or duplicated stream)
@@ -177,6 +184,21 @@ public sealed class V2Client(OtaTimeouts timeouts)
 
                 _acked = Math.Max(_acked, note.Offset); // the device's offset is the truth; a stale one never goes back
                 ResendFrom(_acked);
+            }
+        }
+
+        /// <summary>Drops the acknowledged packets, timing the round trip of the newest one that was sent only once.</summary>
+        private void Acknowledge()
+        {
+            long sentAt = -1;
+            while (_inFlight.Count > 0 && _inFlight.Peek().End <= _acked)
+            {
+                sentAt = _inFlight.Dequeue().SentAt;
+            }
+
+            if (sentAt >= 0)
+            {
+                _ackTimer.Measured(connection.Clock.GetElapsedTime(sentAt));
             }
         }
 
