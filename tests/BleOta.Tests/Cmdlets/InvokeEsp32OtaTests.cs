@@ -217,7 +217,8 @@ public sealed class InvokeEsp32OtaTests : IDisposable
         var waiting = _fleet.Add();
         _fleet.Transport.Speed = 1; // real time, so the first update is still running when the pipeline stops
         _host.Set("devices", Devices(running, waiting));
-        _host.Set("image", TestImages.WriteTemp(TestImages.Build(size: 400_000)));
+        string image = TestImages.WriteTemp(TestImages.Build(size: 400_000));
+        _host.Set("image", image);
 
         using var shell = _host.Start("$devices | Invoke-Esp32Ota -Path $image -Force -ThrottleLimit 1", out _);
         var deadline = DateTime.UtcNow.AddSeconds(20);
@@ -228,7 +229,7 @@ public sealed class InvokeEsp32OtaTests : IDisposable
 
         Assert.True(running.Flash.IsUpdating, "the first update never started");
         shell.Stop();
-        OtaProgress Queued() => OtaSessionRegistry.Shared.Snapshots().Single(s => s.Address == waiting.Address);
+        OtaProgress Queued() => OtaSessionRegistry.Shared.Snapshots().Single(s => s.Address == waiting.Address && s.ImagePath == image);
         deadline = DateTime.UtcNow.AddSeconds(10);
         while (!Queued().IsFinished && DateTime.UtcNow < deadline)
         {
