@@ -26,12 +26,9 @@ public sealed class WinRtTransport : IBleTransport
     {
         var found = Channel.CreateUnbounded<BleAdvertisement>();
         var watcher = new BluetoothLEAdvertisementWatcher { ScanningMode = BluetoothLEScanningMode.Active };
-        watcher.Received += (_, e) => found.Writer.TryWrite(new BleAdvertisement(FormatAddress(e.BluetoothAddress),
-            string.IsNullOrEmpty(e.Advertisement.LocalName) ? null : e.Advertisement.LocalName, e.RawSignalStrengthInDBm,
-            [.. e.Advertisement.ServiceUuids], this)
-        {
-            ScanResponsePending = ScanResponseFollows(e.AdvertisementType, e.IsScannable, e.IsScanResponse),
-        });
+        watcher.Received += (_, e) => found.Writer.TryWrite(BleAdvertisement.FromPacket(FormatAddress(e.BluetoothAddress),
+            e.Advertisement.LocalName, e.RawSignalStrengthInDBm, [.. e.Advertisement.ServiceUuids],
+            e.IsScanResponse ? AdvertisingPdu.ScanResponse : (AdvertisingPdu)(int)e.AdvertisementType, e.IsScannable, this));
         watcher.Stopped += (_, e) => found.Writer.TryComplete(e.Error == BluetoothError.Success ? null : ScanStopped(e.Error));
 
         watcher.Start();
@@ -65,18 +62,6 @@ public sealed class WinRtTransport : IBleTransport
             watcher.Stop();
         }
     }
-
-    /// <summary>
-    /// Whether an active scan still asks this advertiser for a scan response: legacy ADV_IND and ADV_SCAN_IND are
-    /// scannable (BluetoothLEAdvertisementType); an extended advertisement says so itself (IsScannable).
-    /// </summary>
-    private static bool ScanResponseFollows(BluetoothLEAdvertisementType type, bool isScannable, bool isScanResponse) =>
-        !isScanResponse && type switch
-        {
-            BluetoothLEAdvertisementType.ConnectableUndirected or BluetoothLEAdvertisementType.ScannableUndirected => true,
-            BluetoothLEAdvertisementType.Extended => isScannable,
-            _ => false,
-        };
 
     public async Task<IBleConnection> ConnectAsync(string address, CancellationToken cancellationToken)
     {
