@@ -125,11 +125,12 @@ internal sealed class BlueZConnection : IBleConnection
         {
             try
             {
-                Mtu = Math.Max(MtuWaiter.DefaultMtu, (int)(await _bus.GetPropertyAsync(characteristic.Path, BlueZNames.GattCharacteristic, "MTU").ConfigureAwait(false)).GetUInt16());
+                var mtu = await GattCallAsync("reading the MTU", () => _bus.GetPropertyAsync(characteristic.Path, BlueZNames.GattCharacteristic, "MTU")).ConfigureAwait(false);
+                Mtu = Math.Max(MtuWaiter.DefaultMtu, (int)mtu.GetUInt16());
                 _mtuSource = "from the MTU property";
                 return Mtu;
             }
-            catch (DBusErrorReplyException)
+            catch (BleTransportException ex) when (ex is not BleLinkLostException)
             {
                 break; // BlueZ before 5.62: "No such property 'MTU'" on every characteristic
             }
@@ -185,7 +186,11 @@ internal sealed class BlueZConnection : IBleConnection
             // bluetoothd refuses WriteValue while the socket is held ("Write acquired"): give it back first.
             _writeSocket = null;
             target.AcquireWriteRefused = true;
-            await held.ReleaseAsync().ConfigureAwait(false);
+            await BlueZTransport.Guard($"giving back the write socket of {characteristic}", async () =>
+            {
+                await held.ReleaseAsync().ConfigureAwait(false);
+                return true;
+            }).ConfigureAwait(false);
         }
 
         byte[] bytes = value.ToArray();
@@ -329,7 +334,7 @@ internal sealed class BlueZConnection : IBleConnection
             return _writeSocket;
         }
 
-        _writeSocket = await BlueZWriteSocket.AcquireAsync(_bus, target.Path).ConfigureAwait(false);
+        _writeSocket = await BlueZTransport.Guard("acquiring the write socket", () => BlueZWriteSocket.AcquireAsync(_bus, target.Path)).ConfigureAwait(false);
         target.AcquireWriteRefused = _writeSocket is null;
         return _writeSocket;
     }

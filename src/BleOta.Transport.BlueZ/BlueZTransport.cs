@@ -21,6 +21,7 @@ public sealed class BlueZTransport : IBleTransport, IDisposable
     private readonly string _busAddress;
     private readonly string? _adapterName;
     private readonly SemaphoreSlim _connectGate = new(1, 1);
+    private readonly object _discoveryGate = new();
     private BlueZBus? _bus;
     private BlueZDiscovery? _discovery;
 
@@ -196,7 +197,7 @@ public sealed class BlueZTransport : IBleTransport, IDisposable
     private async Task<IAsyncDisposable> JoinDiscoveryAsync(BlueZBus bus, string adapter, CancellationToken cancellationToken)
     {
         BlueZDiscovery discovery;
-        lock (_connectGate)
+        lock (_discoveryGate)
         {
             if (_discovery?.AdapterPath != adapter)
             {
