@@ -121,18 +121,18 @@ internal sealed class BlueZConnection : IBleConnection
     {
         EnsureConnected();
         cancellationToken.ThrowIfCancellationRequested();
-        foreach (var characteristic in _characteristics.Values)
+        if (_characteristics.Values.FirstOrDefault() is { } any)
         {
             try
             {
-                var mtu = await GattCallAsync("reading the MTU", () => _bus.GetPropertyAsync(characteristic.Path, BlueZNames.GattCharacteristic, "MTU")).ConfigureAwait(false);
+                var mtu = await GattCallAsync("reading the MTU", () => _bus.GetPropertyAsync(any.Path, BlueZNames.GattCharacteristic, "MTU")).ConfigureAwait(false);
                 Mtu = Math.Max(MtuWaiter.DefaultMtu, (int)mtu.GetUInt16());
                 _mtuSource = "from the MTU property";
                 return Mtu;
             }
             catch (BleTransportException ex) when (ex is not BleLinkLostException)
             {
-                break; // BlueZ before 5.62: "No such property 'MTU'" on every characteristic
+                // BlueZ before 5.62: "No such property 'MTU'".
             }
         }
 
