@@ -20,13 +20,13 @@ public sealed class V2BurstyLinkTests
     public async Task The_window_gets_through_bursts_and_stalls_without_a_resend_storm(int seed)
     {
         var flash = new SimulatedFlash(SimulatedDevice.DefaultSlotSize, SampleImages.Factory, LinkProfile.Default);
-        var server = new OtaServer(flash, DeviceFaults.None, 514, 16, false);
+        var server = new BleOtaFirmwareModel(flash, DeviceFaults.None, 512, 16, false);
         var link = new BurstyWindowsLink(server, 247, seed);
         var image = TestImages.Build(size: 60_000);
 
         await new V2Client(OtaTimeouts.Default).SendAsync(link, image, image, false, 514, null, CancellationToken.None);
 
-        Assert.True(server.RestartPending);
+        Assert.Equal(RestartAfterWrite.AfterResponse, server.Restart);
         flash.Reboot();
         Assert.Equal(image, flash.RunningImage!.Bytes[..image.Length]);
         int needed = V2Client.PacketCount(image.Length, V2Client.PayloadSizeFor(247, 514));

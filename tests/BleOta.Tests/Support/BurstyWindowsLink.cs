@@ -15,7 +15,7 @@ namespace BleOta.Tests.Support;
 /// </summary>
 internal sealed class BurstyWindowsLink : TimeProvider, IBleConnection
 {
-    private readonly OtaServer _server;
+    private readonly BleOtaFirmwareModel _server;
     private readonly Random _random;
     private readonly Queue<Write> _osQueue = new();
     private readonly Queue<(long At, byte[] Value)> _notifications = new();
@@ -25,7 +25,7 @@ internal sealed class BurstyWindowsLink : TimeProvider, IBleConnection
     private int _burstLeft; // packets left in the burst going at _nextBurst; 0: draw a new one
     private uint _highestEnd;
 
-    public BurstyWindowsLink(OtaServer server, int mtu, int seed)
+    public BurstyWindowsLink(BleOtaFirmwareModel server, int mtu, int seed)
     {
         _server = server;
         _random = new Random(seed);
