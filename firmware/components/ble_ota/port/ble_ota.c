@@ -158,7 +158,10 @@ esp_err_t ble_ota_init(const ble_ota_config_t *cfg)
     core_cfg.restart_delay_ms = o->cfg.restart_delay_ms;
     core_cfg.progress_interval_ms = o->cfg.progress_interval_ms;
     core_cfg.window = CONFIG_BLE_OTA_WINDOW;
-    core_cfg.compression = CONFIG_BLE_OTA_COMPRESSION;
+    /* A Kconfig bool that is off is absent from sdkconfig.h: test it, never use it as a value. */
+#if CONFIG_BLE_OTA_COMPRESSION
+    core_cfg.compression = true;
+#endif
 #if CONFIG_BLE_OTA_REQUIRE_ENCRYPTION
     core_cfg.require_encryption = true;
 #endif

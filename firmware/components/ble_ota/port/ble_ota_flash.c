@@ -106,9 +106,16 @@ err:
     return to_core_err(ret);
 }
 
+/* A Kconfig bool that is off is absent from sdkconfig.h: test it, never use it as a value. */
+#if CONFIG_BLE_OTA_SEQUENTIAL_ERASE
+#define V1_SEQUENTIAL_ERASE true
+#else
+#define V1_SEQUENTIAL_ERASE false
+#endif
+
 static ble_ota_err_t port_flash_begin(void *ctx, uint32_t image_size, uint32_t *capacity)
 {
-    return ble_ota_flash_open((ble_ota_ctx_t *)ctx, image_size, CONFIG_BLE_OTA_SEQUENTIAL_ERASE, capacity);
+    return ble_ota_flash_open((ble_ota_ctx_t *)ctx, image_size, V1_SEQUENTIAL_ERASE, capacity);
 }
 
 ble_ota_err_t ble_ota_flash_append(ble_ota_ctx_t *o, const uint8_t *data, size_t len)
