@@ -62,8 +62,11 @@ static esp_err_t resolve_config(const ble_ota_config_t *in, ble_ota_ctx_t *o)
         memset(&c, 0, sizeof(c));
     }
     const char *name = c.device_name != NULL ? c.device_name : CONFIG_BLE_OTA_DEVICE_NAME;
-    strncpy(o->name, name, BLE_OTA_NAME_MAX);
-    o->name[BLE_OTA_NAME_MAX] = '\0';
+    /* A longer name would not fit the advertising packets and advertising would never start. */
+    ESP_RETURN_ON_FALSE(strlen(name) <= BLE_OTA_NAME_MAX, ESP_ERR_INVALID_ARG, TAG,
+                        "device name \"%s\" is %u bytes; at most %u fit the advertising packets", name,
+                        (unsigned)strlen(name), (unsigned)BLE_OTA_NAME_MAX);
+    memcpy(o->name, name, strlen(name) + 1);
     c.device_name = o->name;
     if (c.max_packet_size == 0) {
         c.max_packet_size = CONFIG_BLE_OTA_MAX_PACKET_SIZE;

@@ -18,9 +18,8 @@
 #include "freertos/task.h"
 
 #include "ble_ota.h"
+#include "ble_ota_adv.h" /* BLE_OTA_NAME_MAX */
 #include "ble_ota_core.h"
-
-#define BLE_OTA_NAME_MAX 29 /* fits a legacy advertising / scan response packet */
 
 /* First bytes of an app image: esp_image_header_t (24), the first
  * esp_image_segment_header_t (8), then that segment starts with esp_app_desc_t. */
