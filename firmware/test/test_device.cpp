@@ -351,11 +351,17 @@ TEST_F(Device, TruncatedImageGetsDoneNak)
     ExpectBootsVersion("0.0.0-factory");
 }
 
-TEST_F(Device, WrongChipImageGetsDoneNak)
+TEST_F(Device, WrongChipImageIsRefusedAtItsHeader)
 {
     AppImageSpec s = Spec("s3-build");
     s.chip_id = 9;
-    EXPECT_EQ(FullUpdate(BuildAppImage(s), 247), BLE_OTA_OP_DONE_NAK);
+    std::vector<uint8_t> img = BuildAppImage(s);
+    Connect();
+    Begin(244);
+    EXPECT_EQ(WriteData(img.data(), 244), BLE_OTA_ATT_ERR_WRONG_CHIP);
+    EXPECT_EQ(bo_host_last_error(h), BLE_OTA_ERR_WRONG_CHIP);
+    EXPECT_EQ(bo_host_state(h), BO_HOST_STATE_IDLE);
+    EXPECT_EQ(ReadControl(), BLE_OTA_OP_DONE_NAK);
     ExpectBootsVersion("0.0.0-factory");
 }
 

@@ -30,6 +30,8 @@ const char *ble_ota_err_name(ble_ota_err_t err)
     case BLE_OTA_ERR_DISCONNECTED:      return "BLE_OTA_ERR_DISCONNECTED";
     case BLE_OTA_ERR_NOTIFY:            return "BLE_OTA_ERR_NOTIFY";
     case BLE_OTA_ERR_INSUFFICIENT_ENC:  return "BLE_OTA_ERR_INSUFFICIENT_ENC";
+    case BLE_OTA_ERR_NOT_APP:           return "BLE_OTA_ERR_NOT_APP";
+    case BLE_OTA_ERR_WRONG_CHIP:        return "BLE_OTA_ERR_WRONG_CHIP";
     case BLE_OTA_ERR_INTERNAL:          return "BLE_OTA_ERR_INTERNAL";
     case BLE_OTA_ERR_OFFSET:            return "BLE_OTA_ERR_OFFSET";
     case BLE_OTA_ERR_RING_FULL:         return "BLE_OTA_ERR_RING_FULL";
@@ -57,6 +59,8 @@ uint8_t ble_ota_err_to_att(ble_ota_err_t err)
     case BLE_OTA_ERR_IMAGE_TOO_LARGE:   return BLE_OTA_ATT_ERR_IMAGE_TOO_LARGE;
     case BLE_OTA_ERR_IMAGE_INVALID:     return BLE_OTA_ATT_ERR_IMAGE_INVALID;
     case BLE_OTA_ERR_INSUFFICIENT_ENC:  return BLE_OTA_ATT_ERR_INSUFFICIENT_ENC;
+    case BLE_OTA_ERR_NOT_APP:           return BLE_OTA_ATT_ERR_NOT_APP;
+    case BLE_OTA_ERR_WRONG_CHIP:        return BLE_OTA_ATT_ERR_WRONG_CHIP;
     default:                            return BLE_OTA_ATT_ERR_UNLIKELY;
     }
 }

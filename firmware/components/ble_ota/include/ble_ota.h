@@ -35,8 +35,9 @@ typedef struct {
 /** How an update ended. */
 typedef struct {
     esp_err_t err;            /*!< ESP_OK: image valid, boot partition set, restart follows.
-                                   ESP_ERR_OTA_VALIDATE_FAILED: image rejected (v2 also: SHA-256 or size
-                                   differs from the announced one, corrupt deflate stream); ESP_ERR_INVALID_SIZE:
+                                   ESP_ERR_OTA_VALIDATE_FAILED: image rejected (not an app for this chip:
+                                   reason BLE_OTA_ERR_NOT_APP or BLE_OTA_ERR_WRONG_CHIP; v2 also: SHA-256 or
+                                   size differs from the announced one, corrupt deflate stream); ESP_ERR_INVALID_SIZE:
                                    larger than the partition; ESP_ERR_FLASH_OP_FAIL: flash write failed;
                                    ESP_ERR_INVALID_STATE: client disconnected (v1), aborted, restarted or
                                    broke the protocol; ESP_FAIL: other */

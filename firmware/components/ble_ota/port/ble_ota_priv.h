@@ -19,6 +19,7 @@
 
 #include "ble_ota.h"
 #include "ble_ota_adv.h" /* BLE_OTA_NAME_MAX */
+#include "ble_ota_app_check.h"
 #include "ble_ota_core.h"
 
 /* First bytes of an app image: esp_image_header_t (24), the first
@@ -41,6 +42,7 @@ typedef struct {
     uint8_t *rx_buf;                  /* max_packet_size bytes, only during a session */
     uint8_t *prefix;                  /* first bytes of the image, for the version log */
     size_t prefix_len;
+    ble_ota_app_check_t app_check;    /* is the image an app for this chip (fed before esp_ota_write) */
 
     /* v2 receive stream (ble_ota_stream.c): ring buffer drained by the writer task */
     RingbufHandle_t ring;

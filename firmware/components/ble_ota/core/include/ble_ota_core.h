@@ -60,6 +60,9 @@ typedef enum {
     BLE_OTA_ERR_UNSUPPORTED = 22,      /*!< v2: feature not offered (compression off in Kconfig) */
     BLE_OTA_ERR_ABORTED = 23,          /*!< v2: the client sent ABORT */
     BLE_OTA_ERR_INSUFFICIENT_ENC = 24, /*!< write on an unencrypted link while encryption is required */
+    BLE_OTA_ERR_NOT_APP = 25,          /*!< not an app image (a bootloader, RAM-only or merged flash image):
+                                            no app descriptor in flash-mapped segment 0, or no code mapped from flash */
+    BLE_OTA_ERR_WRONG_CHIP = 26,       /*!< an image for another chip (esp_image_header_t.chip_id) */
 } ble_ota_err_t;
 
 /** Short, stable name of an error code ("BLE_OTA_ERR_FLASH"...). */
