@@ -32,6 +32,9 @@ public enum V2Error : byte
     Inflate = 21,
     Unsupported = 22,
     Aborted = 23,
+    InsufficientEncryption = 24,
+    NotAnApp = 25,
+    WrongChip = 26,
 }
 
 /// <summary>v2 REQUEST: what the client is about to send, so the device can check it before the boot slot changes.</summary>
@@ -141,6 +144,12 @@ public static class V2Messages
             $"The image the device wrote does not match the announced SHA-256 (v2 error {(int)error} ShaMismatch {during}); the boot partition was not changed. Retry the update."),
         V2Error.SizeMismatch or V2Error.Inflate or V2Error.ImageInvalid => new(OtaErrorCode.ImageRejected,
             $"The device rejected the image (v2 error {(int)error} {error} {during}); it keeps its current firmware."),
+        V2Error.NotAnApp => new(OtaErrorCode.ImageNotAnApp,
+            $"The device refused the file as not an app (v2 error {(int)error} NotAnApp {during}): it is a bootloader, a RAM-only image or a merged flash image " +
+            "(one that starts with the bootloader), not the app that idf.py writes as build/<project>.bin. The device keeps its firmware; send the app image."),
+        V2Error.WrongChip => new(OtaErrorCode.ImageWrongChip,
+            $"The device refused the image as built for another chip (v2 error {(int)error} WrongChip {during}); it keeps its firmware. " +
+            "Build the app for the device's chip (idf.py set-target) and send that image."),
         V2Error.Unsupported => new(OtaErrorCode.ProtocolNotSupported,
             $"The device does not support what BleOta asked for (v2 error {(int)error} Unsupported {during}), e.g. compression. Retry with -Protocol V1."),
         _ => new(OtaErrorCode.RequestRejected,

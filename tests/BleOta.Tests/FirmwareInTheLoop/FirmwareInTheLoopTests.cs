@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using BleOta.Engine.Discovery;
 using BleOta.Engine.Image;
 using BleOta.Engine.Protocol;
@@ -135,6 +136,58 @@ public sealed class FirmwareInTheLoopTests : IDisposable
         Assert.Equal("9.2.0", device.RunningVersion);
         Assert.Equal(image, device.ReadRunningImage()![..image.Length]);
         Assert.Equal(0, device.NorViolations);
+    }
+
+    /// <summary>
+    /// What a bootloader or a RAM-only image looks like to the device: an ESP32 image whose segment 0 loads into DRAM
+    /// (0x3FFB0000) instead of flash-mapped data. Without the appended SHA-256, which the edit would break.
+    /// </summary>
+    private static byte[] RamLoadedImage()
+    {
+        var image = TestImages.Build(version: "9.9.9", size: 40_000, appendSha256: false);
+        BinaryPrimitives.WriteUInt32LittleEndian(image.AsSpan(24), 0x3FFB0000);
+        return image;
+    }
+
+    [SkippableTheory]
+    [InlineData(OtaProtocolVersion.V1, OtaErrorCode.ImageRejected)] // v1's DONE_NAK carries no reason
+    [InlineData(OtaProtocolVersion.V2, OtaErrorCode.ImageNotAnApp)]
+    public async Task The_core_refuses_an_image_that_is_not_an_app(OtaProtocolVersion protocol, OtaErrorCode expected)
+    {
+        var transport = Transport();
+        var device = transport.AddDevice();
+        string? before = device.RunningVersion;
+        var image = RamLoadedImage();
+        await using var connection = await transport.ConnectAsync(device.Address, CancellationToken.None);
+        await connection.RequestMtuAsync(247, CancellationToken.None);
+
+        var error = await Assert.ThrowsAsync<OtaException>(() => protocol == OtaProtocolVersion.V1
+            ? new V1Client(Options.Timeouts).SendAsync(connection, image, null, CancellationToken.None)
+            : new V2Client(Options.Timeouts).SendAsync(connection, image, image, false, 512, null, CancellationToken.None));
+
+        Assert.Equal(expected, error.Code);
+        Assert.Equal(25, device.LastError); // BLE_OTA_ERR_NOT_APP
+        device.Reboot();
+        Assert.Equal(before, device.RunningVersion);
+    }
+
+    [SkippableFact]
+    public async Task The_core_refuses_another_chips_image_even_when_the_client_sends_it()
+    {
+        var transport = Transport();
+        var device = transport.AddDevice();
+        string? before = device.RunningVersion;
+        var image = TestImages.Build(chip: EspChip.Esp32S3);
+        await using var connection = await transport.ConnectAsync(device.Address, CancellationToken.None);
+        await connection.RequestMtuAsync(247, CancellationToken.None);
+
+        var error = await Assert.ThrowsAsync<OtaException>(() =>
+            new V2Client(Options.Timeouts).SendAsync(connection, image, image, false, 512, null, CancellationToken.None));
+
+        Assert.Equal(OtaErrorCode.ImageWrongChip, error.Code);
+        Assert.Equal(26, device.LastError); // BLE_OTA_ERR_WRONG_CHIP
+        device.Reboot();
+        Assert.Equal(before, device.RunningVersion);
     }
 
     [SkippableFact]
