@@ -161,32 +161,42 @@ err:
     return ret == ESP_ERR_INVALID_STATE ? BLE_OTA_ERR_INVALID_STATE : to_core_err(ret);
 }
 
-static ble_ota_err_t port_flash_end(void *ctx)
+/* In the DONE task: esp_ota_end verifies the image, esp_ota_set_boot_partition verifies it again and switches. */
+static ble_ota_err_t verify_and_switch(ble_ota_ctx_t *o, void *arg)
 {
-    ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
+    (void)arg;
     esp_err_t ret = ESP_OK;
     ble_ota_err_t result = BLE_OTA_ERR_IMAGE_INVALID;
-
-    ESP_GOTO_ON_FALSE(o->ota_open, ESP_ERR_INVALID_STATE, err, TAG, "end without a session");
-    ble_ota_stream_release(o); /* v2: the writer has drained (stream_finish); stop it before the handle closes */
-    ble_ota_err_t verdict = ble_ota_app_check_finish(&o->app_check);
-    if (verdict != BLE_OTA_OK) {
-        ESP_LOGE(TAG, "refusing the image at DONE: %s", ble_ota_err_name(verdict));
-        session_release(o); /* esp_ota_abort: the boot partition is never touched */
-        return verdict;
-    }
-    /* esp_ota_end verifies the image (esp_image_verify) and always frees the handle. */
-    o->ota_open = false;
+    o->ota_open = false; /* esp_ota_end frees the handle whatever it finds */
     ESP_GOTO_ON_ERROR(esp_ota_end(o->ota_handle), err, TAG, "image rejected after %" PRIu32 " bytes", o->written);
     result = BLE_OTA_ERR_SET_BOOT;
     ESP_GOTO_ON_ERROR(esp_ota_set_boot_partition(o->update_part), err, TAG, "esp_ota_set_boot_partition failed");
-    ESP_LOGI(TAG, "image of %" PRIu32 " bytes valid, %s will boot next", o->written, o->update_part->label);
-    session_release(o);
     return BLE_OTA_OK;
 
 err:
-    session_release(o);
-    return ret == ESP_ERR_INVALID_STATE ? BLE_OTA_ERR_INVALID_STATE : result;
+    (void)ret;
+    return result;
+}
+
+static ble_ota_err_t port_flash_end(void *ctx)
+{
+    ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
+    if (!o->ota_open) {
+        ESP_LOGE(TAG, "end without a session");
+        return BLE_OTA_ERR_INVALID_STATE;
+    }
+    ble_ota_stream_release(o); /* v2: the writer has drained (stream_finish); stop it before the handle closes */
+    ble_ota_err_t result = ble_ota_app_check_finish(&o->app_check);
+    if (result != BLE_OTA_OK) {
+        ESP_LOGE(TAG, "refusing the image at DONE: %s", ble_ota_err_name(result));
+    } else {
+        result = ble_ota_run_done_job(o, verify_and_switch, NULL);
+    }
+    if (result == BLE_OTA_OK) {
+        ESP_LOGI(TAG, "image of %" PRIu32 " bytes valid, %s will boot next", o->written, o->update_part->label);
+    }
+    session_release(o); /* esp_ota_abort if the handle is still open: the boot partition stays */
+    return result;
 }
 
 static ble_ota_err_t port_flash_write(void *ctx, const uint8_t *data, size_t len)

@@ -85,6 +85,12 @@ ble_ota_err_t ble_ota_stream_push(void *ctx, const uint8_t *data, size_t len);
 ble_ota_err_t ble_ota_stream_finish(void *ctx, uint8_t sha256[BLE_OTA_SHA256_LEN], uint32_t *image_len);
 void ble_ota_stream_release(ble_ota_ctx_t *o);
 
+/* ble_ota_done_task.c: runs job(o, arg) in a task with CONFIG_BLE_OTA_DONE_STACK_SIZE bytes of stack and waits
+ * for it, so DONE's image verification never runs on the NimBLE host task's stack. BLE_OTA_ERR_NO_MEM when the
+ * task cannot be created (the job did not run). */
+typedef ble_ota_err_t (*ble_ota_done_job_t)(ble_ota_ctx_t *o, void *arg);
+ble_ota_err_t ble_ota_run_done_job(ble_ota_ctx_t *o, ble_ota_done_job_t job, void *arg);
+
 /* ble_ota.c */
 void ble_ota_device_info_fill(ble_ota_device_info_t *out);
 

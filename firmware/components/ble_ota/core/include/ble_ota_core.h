@@ -165,8 +165,10 @@ typedef struct {
      * (none: the device speaks v1 only and Info says protocol 1).
      *
      * On ESP-IDF stream_push only copies into a ring buffer that a writer task
-     * drains (inflating if compressed, hashing, writing flash), so the BLE
-     * host task never waits on flash; the host port models the same split.
+     * drains (inflating if compressed, writing flash), so the GATT callback
+     * never waits for the writer; the host port models the same split. (While
+     * the SPI flash erases or programs, every task is suspended anyway, the
+     * BLE host included: see port/ble_ota_stream.c.)
      */
     /**
      * Open a flash session for an image of image_size bytes (known up front),
