@@ -109,7 +109,7 @@ for target in "${targets[@]}"; do
                 if [[ -n "$problems" ]]; then
                     echo "$problems" | head -n 10 | sed 's/^/     /'
                 else
-                    echo "     not compiled: is it in a CMakeLists.txt SRCS list? log: $log"
+                    echo "     not compiled: the build stopped before it, or it is in no CMakeLists.txt SRCS list; log: $log"
                 fi
             fi
         done
