@@ -59,8 +59,6 @@ uint8_t ble_ota_err_to_att(ble_ota_err_t err)
     case BLE_OTA_ERR_IMAGE_TOO_LARGE:   return BLE_OTA_ATT_ERR_IMAGE_TOO_LARGE;
     case BLE_OTA_ERR_IMAGE_INVALID:     return BLE_OTA_ATT_ERR_IMAGE_INVALID;
     case BLE_OTA_ERR_INSUFFICIENT_ENC:  return BLE_OTA_ATT_ERR_INSUFFICIENT_ENC;
-    case BLE_OTA_ERR_NOT_APP:           return BLE_OTA_ATT_ERR_NOT_APP;
-    case BLE_OTA_ERR_WRONG_CHIP:        return BLE_OTA_ATT_ERR_WRONG_CHIP;
     default:                            return BLE_OTA_ATT_ERR_UNLIKELY;
     }
 }
@@ -785,7 +783,8 @@ static ble_ota_err_t data_receiving(ble_ota_core_t *core, uint16_t conn, const u
         return BLE_OTA_ERR_INVALID_ARG; /* the port must buffer anything up to packet_size */
     }
     ble_ota_err_t err = core->port->flash_write(core->ctx, data, len);
-    if (err == BLE_OTA_ERR_IMAGE_INVALID || err == BLE_OTA_ERR_IMAGE_TOO_LARGE) {
+    if (err == BLE_OTA_ERR_IMAGE_INVALID || err == BLE_OTA_ERR_IMAGE_TOO_LARGE || err == BLE_OTA_ERR_NOT_APP ||
+        err == BLE_OTA_ERR_WRONG_CHIP) {
         v1_reject(core, err);
         return BLE_OTA_OK;
     }

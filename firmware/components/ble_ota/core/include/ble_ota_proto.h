@@ -132,8 +132,6 @@ typedef enum {
 #define BLE_OTA_ATT_ERR_IMAGE_TOO_LARGE      0x83u /*!< image does not fit the partition, update aborted */
 #define BLE_OTA_ATT_ERR_BUSY                 0x84u /*!< another connection owns the update */
 #define BLE_OTA_ATT_ERR_IMAGE_INVALID        0x85u /*!< image rejected while writing (e.g. bad magic), update aborted */
-#define BLE_OTA_ATT_ERR_NOT_APP              0x86u /*!< not an app image (bootloader, RAM-only, merged), update aborted */
-#define BLE_OTA_ATT_ERR_WRONG_CHIP           0x87u /*!< an image for another chip, update aborted */
 
 #ifdef __cplusplus
 }
