@@ -357,11 +357,18 @@ TEST_F(Device, TruncatedImageGetsDoneNak)
     ExpectBootsVersion("0.0.0-factory");
 }
 
-TEST_F(Device, WrongChipImageGetsDoneNak)
+TEST_F(Device, WrongChipImageIsRefusedAtItsHeaderAndEndsInDoneNak)
 {
     AppImageSpec s = Spec("s3-build");
     s.chip_id = 9;
-    EXPECT_EQ(FullUpdate(BuildAppImage(s), 247), BLE_OTA_OP_DONE_NAK);
+    std::vector<uint8_t> img = BuildAppImage(s);
+    Connect();
+    Begin(244);
+    EXPECT_EQ(SendRange(img, 244, 0, img.size()), 0) << "every packet is taken, as the tutorial's firmware does";
+    EXPECT_EQ(bo_host_last_error(h), BLE_OTA_ERR_WRONG_CHIP);
+    EXPECT_EQ(bo_host_erase_count(h), 0) << "refused at its header: the slot was never touched";
+    ASSERT_EQ(WriteControl(BLE_OTA_OP_DONE), 0);
+    EXPECT_EQ(TakeNote(), BLE_OTA_OP_DONE_NAK);
     ExpectBootsVersion("0.0.0-factory");
 }
 

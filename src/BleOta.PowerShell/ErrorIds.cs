@@ -25,6 +25,7 @@ internal static class ErrorIds
         OtaErrorCode.DeviceNotFound => ("DeviceNotFound", ErrorCategory.ObjectNotFound),
         OtaErrorCode.NotAnOtaDevice => ("NotAnOtaDevice", ErrorCategory.InvalidOperation),
         OtaErrorCode.ImageWrongChip => ("ImageWrongChip", ErrorCategory.InvalidData),
+        OtaErrorCode.ImageNotAnApp => ("ImageNotAnApp", ErrorCategory.InvalidData),
         OtaErrorCode.ImageTooLarge => ("ImageTooLarge", ErrorCategory.LimitsExceeded),
         OtaErrorCode.RequestRejected => ("DeviceRejectedRequest", ErrorCategory.ResourceUnavailable),
         OtaErrorCode.ImageRejected => ("DeviceRejectedImage", ErrorCategory.InvalidResult),

@@ -82,7 +82,7 @@ internal sealed class UpdateQueue(PSCmdlet cmdlet, OtaUpdater updater, OtaOption
         }
         catch (OperationCanceledException)
         {
-            running.Result = null; // cancelled while waiting for a slot: nothing was sent
+            OtaUpdater.CancelQueued(running.Session); // cancelled while waiting for a slot: nothing was sent
         }
         finally
         {

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using BleOta.Engine.Transport;
 using Tmds.DBus.Protocol;
 
@@ -7,8 +6,10 @@ namespace BleOta.Transport.BlueZ;
 /// <summary>
 /// A GATT link through BlueZ. Writes with response are <c>WriteValue</c> type "request"; writes without
 /// response go through the socket <c>AcquireWrite</c> hands out when the characteristic offers it (one
-/// packet per send, no D-Bus round trip), else <c>WriteValue</c> type "command". Notifications come from
-/// <c>StartNotify</c> as PropertiesChanged of <c>Value</c>; the link's end is <c>Device1.Connected</c> turning false.
+/// packet per send, no D-Bus round trip), else <c>WriteValue</c> type "command" (BlueZ before 5.51 ignores the
+/// type and sends a write request). Notifications come from <c>StartNotify</c> as PropertiesChanged of
+/// <c>Value</c>; the link's end is <c>Device1.Connected</c> turning false, or bluetoothd shutting the write
+/// socket, or a GATT call failing because the link is gone, whichever BleOta sees first.
 /// </summary>
 internal sealed class BlueZConnection : IBleConnection
 {
@@ -17,8 +18,9 @@ internal sealed class BlueZConnection : IBleConnection
     private readonly Dictionary<Guid, Characteristic> _characteristics;
     private readonly List<IDisposable> _watches = [];
     private readonly Dictionary<string, Action<byte[]>> _subscribers = new(StringComparer.Ordinal);
-    private Socket? _writeSocket;
-    private int _writeSocketMtu;
+    private readonly TaskCompletionSource _dropped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private BlueZWriteSocket? _writeSocket;
+    private string _mtuSource = "BlueZ reported none";
     private int _connected = 1;
 
     private BlueZConnection(BlueZBus bus, string address, string devicePath, Dictionary<Guid, Characteristic> characteristics)
@@ -40,10 +42,13 @@ internal sealed class BlueZConnection : IBleConnection
     public TimeProvider Clock => TimeProvider.System;
 
     /// <summary>How the last write without response travelled, for the verbose stream.</summary>
-    public string WithoutResponsePath => _writeSocket is not null ? $"AcquireWrite socket (MTU {_writeSocketMtu})" : "WriteValue type=command";
+    public string WithoutResponsePath =>
+        _writeSocket is { } socket ? $"AcquireWrite socket (MTU {socket.Mtu})"
+        : _characteristics.Values.Any(c => c.AcquireWriteRefused) ? "WriteValue type=command (BlueZ before 5.51 sends that as a write request)" // AcquireWrite is there from 5.48
+        : "AcquireWrite socket (acquired with the first packet)";
 
     public string DescribeLink() =>
-        $"BlueZ: ATT MTU {Mtu} (negotiated by bluetoothd), PHY not reported by BlueZ, writes with response as WriteValue type=request, "
+        $"BlueZ: ATT MTU {Mtu} (negotiated by bluetoothd, {_mtuSource}), PHY not reported by BlueZ, writes with response as WriteValue type=request, "
         + $"without response as {WithoutResponsePath}, notifications by StartNotify";
 
     internal static async Task<BlueZConnection> OpenAsync(BlueZBus bus, string address, string devicePath, CancellationToken cancellationToken)
@@ -87,7 +92,7 @@ internal sealed class BlueZConnection : IBleConnection
                 .With(BlueZNames.GattCharacteristic, devicePath)
                 .Where(c => Guid.TryParse(c.Properties.String("UUID"), out _))
                 .GroupBy(c => Guid.Parse(c.Properties.String("UUID")!))
-                .ToDictionary(g => g.Key, g => new Characteristic(g.First().Path, g.First().Properties.Strings("Flags"), g.First().Properties.Int("MTU")));
+                .ToDictionary(g => g.Key, g => new Characteristic(g.First().Path, g.First().Properties.Strings("Flags")));
             opened = new BlueZConnection(bus, address, devicePath, characteristics);
             opened._watches.Add(deviceWatch);
             return opened;
@@ -108,26 +113,36 @@ internal sealed class BlueZConnection : IBleConnection
         }
     }
 
-    /// <summary>bluetoothd exchanges the MTU itself on connect; this reports what it got.</summary>
+    /// <summary>
+    /// bluetoothd exchanges the MTU itself while connecting; this reports what it got: from the characteristics'
+    /// MTU property (BlueZ 5.62 and later), else from the AcquireWrite reply, whose socket v2 then writes through.
+    /// </summary>
     public async Task<int> RequestMtuAsync(int preferredMtu, CancellationToken cancellationToken)
     {
         EnsureConnected();
         cancellationToken.ThrowIfCancellationRequested();
-        int? mtu = null;
-        foreach (var characteristic in _characteristics.Values)
+        if (_characteristics.Values.FirstOrDefault() is { } any)
         {
             try
             {
-                mtu = (int)(await _bus.GetPropertyAsync(characteristic.Path, BlueZNames.GattCharacteristic, "MTU").ConfigureAwait(false)).GetUInt16();
-                break;
+                var mtu = await GattCallAsync("reading the MTU", () => _bus.GetPropertyAsync(any.Path, BlueZNames.GattCharacteristic, "MTU")).ConfigureAwait(false);
+                Mtu = Math.Max(MtuWaiter.DefaultMtu, (int)mtu.GetUInt16());
+                _mtuSource = "from the MTU property";
+                return Mtu;
             }
-            catch (DBusErrorReplyException)
+            catch (BleTransportException ex) when (ex is not BleLinkLostException)
             {
-                // BlueZ before 5.62 has no MTU property; the AcquireWrite reply carries it instead.
+                // BlueZ before 5.62: "No such property 'MTU'".
             }
         }
 
-        Mtu = Math.Max(MtuWaiter.DefaultMtu, mtu ?? _characteristics.Values.Select(c => c.Mtu ?? 0).DefaultIfEmpty(0).Max());
+        var writable = _characteristics.Values.FirstOrDefault(c => c.Flags.Contains("write-without-response"));
+        if (writable is not null && await WriteSocketAsync(writable).ConfigureAwait(false) is { } socket)
+        {
+            Mtu = Math.Max(MtuWaiter.DefaultMtu, socket.Mtu);
+            _mtuSource = "from the AcquireWrite reply, as BlueZ before 5.62 has no MTU property";
+        }
+
         return Mtu;
     }
 
@@ -136,7 +151,7 @@ internal sealed class BlueZConnection : IBleConnection
     public Task<byte[]> ReadAsync(Guid characteristic, CancellationToken cancellationToken)
     {
         var target = Find(characteristic);
-        return BlueZTransport.Guard($"reading {characteristic}", () => _bus.CallAsync(target.Path, BlueZNames.GattCharacteristic, "ReadValue",
+        return GattCallAsync($"reading {characteristic}", () => _bus.CallAsync(target.Path, BlueZNames.GattCharacteristic, "ReadValue",
             (m, _) => m.GetBodyReader().ReadArrayOfByte(), "a{sv}", (ref MessageWriter w) => w.WriteDictionary(new Dictionary<string, VariantValue>()))
             .WaitAsync(cancellationToken));
     }
@@ -153,14 +168,34 @@ internal sealed class BlueZConnection : IBleConnection
 
             if (await WriteSocketAsync(target).ConfigureAwait(false) is { } socket)
             {
-                await socket.SendAsync(value, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await socket.SendAsync(value, cancellationToken).ConfigureAwait(false);
+                }
+                catch (BleLinkLostException)
+                {
+                    Drop("bluetoothd shut the write socket: the link dropped");
+                    throw;
+                }
+
                 return;
             }
+        }
+        else if (_writeSocket is { } held && held.CharacteristicPath == target.Path)
+        {
+            // bluetoothd refuses WriteValue while the socket is held ("Write acquired"): give it back first.
+            _writeSocket = null;
+            target.AcquireWriteRefused = true;
+            await BlueZTransport.Guard($"giving back the write socket of {characteristic}", async () =>
+            {
+                await held.ReleaseAsync().ConfigureAwait(false);
+                return true;
+            }).ConfigureAwait(false);
         }
 
         byte[] bytes = value.ToArray();
         string type = writeType == WriteType.WithResponse ? "request" : "command";
-        await BlueZTransport.Guard($"writing {characteristic}", async () =>
+        await GattCallAsync($"writing {characteristic}", async () =>
         {
             await _bus.CallAsync(target.Path, BlueZNames.GattCharacteristic, "WriteValue", "aya{sv}", (ref MessageWriter w) =>
             {
@@ -199,7 +234,7 @@ internal sealed class BlueZConnection : IBleConnection
             }
         }).ConfigureAwait(false);
         _watches.Add(watch);
-        await BlueZTransport.Guard($"subscribing to {characteristic}", async () =>
+        await GattCallAsync($"subscribing to {characteristic}", async () =>
         {
             await _bus.CallAsync(target.Path, BlueZNames.GattCharacteristic, "StartNotify").WaitAsync(cancellationToken).ConfigureAwait(false);
             return true;
@@ -213,6 +248,7 @@ internal sealed class BlueZConnection : IBleConnection
             return;
         }
 
+        _writeSocket?.Dispose();
         try
         {
             await _bus.CallAsync(_devicePath, BlueZNames.Device, "Disconnect").ConfigureAwait(false);
@@ -238,34 +274,69 @@ internal sealed class BlueZConnection : IBleConnection
             watch.Dispose();
         }
 
+        _dropped.TrySetResult();
         Disconnected?.Invoke(this, new BleDisconnectedEventArgs(reason));
     }
 
+    /// <summary>
+    /// A GATT call whose failure is told apart: the device refused (an ATT error), or the link is gone. bluetoothd
+    /// answers a request the disconnect cut off with ATT error 0x0E (src/shared/att.c disconnect_cb fails the
+    /// pending request without a PDU; gatt-client.c process_error makes that BT_ATT_ERROR_UNLIKELY), which a
+    /// device may also send itself; Connected turning false within a moment decides which it was.
+    /// </summary>
+    private async Task<T> GattCallAsync<T>(string action, Func<Task<T>> call)
+    {
+        try
+        {
+            return await BlueZTransport.Guard(action, call).ConfigureAwait(false);
+        }
+        catch (BleTransportException ex)
+        {
+            if (ex is BleLinkLostException
+                || (ex is BleAttException { AttError: UnlikelyError } && await DroppedWithinAsync(LinkLossGrace).ConfigureAwait(false))
+                || (ex is not BleAttException && !await StillConnectedAsync().ConfigureAwait(false)))
+            {
+                Drop("the device disconnected");
+                throw ex as BleLinkLostException ?? new BleLinkLostException($"The link dropped while {action} ({ex.Message}).", ex);
+            }
+
+            throw;
+        }
+    }
+
+    private const byte UnlikelyError = 0x0E;
+
+    /// <summary>How long a 0x0E answer waits for Connected=false before it counts as the device's own error.</summary>
+    private static readonly TimeSpan LinkLossGrace = TimeSpan.FromSeconds(1);
+
+    private async Task<bool> DroppedWithinAsync(TimeSpan grace) =>
+        await Task.WhenAny(_dropped.Task, Task.Delay(grace)).ConfigureAwait(false) == _dropped.Task;
+
+    /// <summary>Whether bluetoothd still counts the device as connected (false when it cannot say).</summary>
+    private async Task<bool> StillConnectedAsync()
+    {
+        try
+        {
+            var connected = await _bus.GetPropertyAsync(_devicePath, BlueZNames.Device, "Connected").ConfigureAwait(false);
+            return connected.Type == VariantValueType.Bool && connected.GetBool();
+        }
+        catch (Exception ex) when (ex is DBusErrorReplyException or DBusConnectionException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The AcquireWrite socket for this characteristic, or null where BlueZ does not hand one out.</summary>
-    private async Task<Socket?> WriteSocketAsync(Characteristic target)
+    private async Task<BlueZWriteSocket?> WriteSocketAsync(Characteristic target)
     {
         if (_writeSocket is not null || target.AcquireWriteRefused)
         {
             return _writeSocket;
         }
 
-        try
-        {
-            (var handle, int mtu) = await _bus.CallAsync(target.Path, BlueZNames.GattCharacteristic, "AcquireWrite", (m, _) =>
-            {
-                var reader = m.GetBodyReader();
-                var fd = reader.ReadHandle<SafeSocketHandle>()!;
-                return (fd, (int)reader.ReadUInt16());
-            }, "a{sv}", (ref MessageWriter w) => w.WriteDictionary(new Dictionary<string, VariantValue>())).ConfigureAwait(false);
-            _writeSocket = new Socket(handle);
-            _writeSocketMtu = mtu;
-            return _writeSocket;
-        }
-        catch (DBusErrorReplyException)
-        {
-            target.AcquireWriteRefused = true; // e.g. NotSupported, or already acquired elsewhere
-            return null;
-        }
+        _writeSocket = await BlueZTransport.Guard("acquiring the write socket", () => BlueZWriteSocket.AcquireAsync(_bus, target.Path)).ConfigureAwait(false);
+        target.AcquireWriteRefused = _writeSocket is null;
+        return _writeSocket;
     }
 
     private Characteristic Find(Guid characteristic)
@@ -280,17 +351,15 @@ internal sealed class BlueZConnection : IBleConnection
     {
         if (!IsConnected)
         {
-            throw new BleTransportException($"Not connected to {Address}.");
+            throw new BleLinkLostException($"Not connected to {Address}.");
         }
     }
 
-    private sealed class Characteristic(string path, string[] flags, int? mtu)
+    private sealed class Characteristic(string path, string[] flags)
     {
         public string Path { get; } = path;
 
         public string[] Flags { get; } = flags;
-
-        public int? Mtu { get; } = mtu;
 
         public bool AcquireWriteRefused { get; set; }
     }

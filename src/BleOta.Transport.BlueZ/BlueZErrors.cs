@@ -25,7 +25,8 @@ public static partial class BlueZErrors
         DBusErrorReplyException reply => FromReply(reply, action),
         DBusConnectFailedException => new BleTransportException(
             $"Cannot reach the D-Bus system bus while {action} ({error.Message}). BlueZ is reached through it: check that dbus is running; in a container, mount /run/dbus/system_bus_socket.", error),
-        DBusConnectionClosedException or DBusConnectionException => new BleTransportException(
+        // Without the bus there is no link either (bluetoothd restarted, or dbus went away): resumable once it is back.
+        DBusConnectionClosedException or DBusConnectionException => new BleLinkLostException(
             $"The D-Bus connection closed while {action} ({error.Message}). {NotRunningHint}", error),
         _ => error,
     };
@@ -52,23 +53,44 @@ public static partial class BlueZErrors
                 return new BleTransportException($"The Bluetooth adapter is not ready while {action}. Turn it on with 'bluetoothctl power on'.", reply);
             case "org.bluez.Error.DoesNotExist":
             case "org.freedesktop.DBus.Error.UnknownObject":
-                return new BleTransportException($"BlueZ no longer knows the device while {action}: it went out of range or was removed. Scan again with Find-Esp32Device.", reply);
+                return new BleLinkLostException($"BlueZ no longer knows the device while {action}: it went out of range or was removed.", reply);
             case "org.bluez.Error.NotConnected":
-                return new BleTransportException($"The device is not connected while {action}.", reply);
+                return new BleLinkLostException($"The device is not connected while {action}.", reply);
         }
 
-        if (AttError().Match(reply.ErrorMessage) is { Success: true } att)
+        if (AttErrorReply(reply) is { } att)
         {
-            byte code = byte.Parse(att.Groups[1].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-            return new BleAttException(code, $"The device refused {action} with ATT error 0x{code:X2}.");
+            return new BleAttException(att, $"The device refused {action} ({detail}).");
         }
 
-        return new BleTransportException($"BlueZ failed {action} ({detail}).", reply);
+        // gatt-client.c answers a GATT call on a device whose GATT client is gone (the link dropped) with this.
+        return reply.ErrorName == "org.bluez.Error.Failed" && reply.ErrorMessage == "Not connected"
+            ? new BleLinkLostException($"The link to the device is gone while {action} ({detail}).", reply)
+            : new BleTransportException($"BlueZ failed {action} ({detail}).", reply);
     }
+
+    /// <summary>
+    /// The ATT error code behind a GATT call's error reply, as bluez src/gatt-client.c create_gatt_dbus_error
+    /// words it: 0x05, 0x0C and 0x0F become NotPermitted "Not paired" (the exact code is lost; 0x0F stands for
+    /// them), 0x02/0x03 NotPermitted "Read/Write not permitted", 0x07 and 0x0D InvalidArguments "Invalid offset"
+    /// and "Invalid Length", 0x08 NotAuthorized, and every other code Failed "Operation failed with ATT error: 0x..".
+    /// </summary>
+    private static byte? AttErrorReply(DBusErrorReplyException reply) => (reply.ErrorName, reply.ErrorMessage) switch
+    {
+        ("org.bluez.Error.NotPermitted", "Not paired") => 0x0F,
+        ("org.bluez.Error.NotPermitted", "Read not permitted") => 0x02,
+        ("org.bluez.Error.NotPermitted", "Write not permitted") => 0x03,
+        ("org.bluez.Error.InvalidArguments", "Invalid offset") => 0x07,
+        ("org.bluez.Error.InvalidArguments", "Invalid Length") => 0x0D,
+        ("org.bluez.Error.NotAuthorized", _) => 0x08,
+        ("org.bluez.Error.Failed", var message) when AttError().Match(message) is { Success: true } att =>
+            byte.Parse(att.Groups[1].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture),
+        _ => null,
+    };
 
     private static string AdapterName(string adapterPath) => adapterPath[(adapterPath.LastIndexOf('/') + 1)..];
 
-    // BlueZ's gatt-client reports an ATT error response as org.bluez.Error.Failed "Operation failed with ATT error: 0x80".
-    [GeneratedRegex(@"ATT error: 0x([0-9A-Fa-f]{2})")]
+    // src/gatt-client.c create_gatt_dbus_error: "Operation failed with ATT error: 0x%02x".
+    [GeneratedRegex(@"^Operation failed with ATT error: 0x([0-9A-Fa-f]{2})$")]
     private static partial Regex AttError();
 }

@@ -9,6 +9,9 @@ namespace BleOta.Transport.BlueZ;
 /// Linux radio through BlueZ over D-Bus: discovery on an <c>org.bluez.Adapter1</c> with an LE discovery
 /// filter, <c>Device1.Connect</c>, GATT objects from the ObjectManager. Speaks to the system bus unless
 /// <see cref="BusEnvironmentVariable"/> names another (tests point it at a private bus with a fake bluetoothd).
+/// bluetoothd forgets a device it has not seen advertise for <c>TemporaryTimeout</c> (30 s by default,
+/// src/main.conf; src/device.c set_temporary_timer) unless it is paired or connected, so connecting to an
+/// address it no longer knows first runs a short discovery until the device shows up again.
 /// </summary>
 public sealed class BlueZTransport : IBleTransport, IDisposable
 {
@@ -18,7 +21,9 @@ public sealed class BlueZTransport : IBleTransport, IDisposable
     private readonly string _busAddress;
     private readonly string? _adapterName;
     private readonly SemaphoreSlim _connectGate = new(1, 1);
+    private readonly object _discoveryGate = new();
     private BlueZBus? _bus;
+    private BlueZDiscovery? _discovery;
 
     /// <summary>The system bus (or <see cref="BusEnvironmentVariable"/>) and the first adapter: what the module uses.</summary>
     public BlueZTransport() : this(null, null)
@@ -36,12 +41,15 @@ public sealed class BlueZTransport : IBleTransport, IDisposable
 
     public string Name => "BlueZ";
 
+    /// <summary>How long a connect looks for a device bluetoothd has forgotten before it gives up.</summary>
+    public TimeSpan RediscoveryTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>The adapter's object path once a scan or connect found it, e.g. /org/bluez/hci0.</summary>
     public string? AdapterPath { get; private set; }
 
     public string Describe() => AdapterPath is null
         ? $"BlueZ over D-Bus ({_busAddress})"
-        : $"BlueZ adapter {AdapterPath[(AdapterPath.LastIndexOf('/') + 1)..]}, LE discovery, over D-Bus ({_busAddress})";
+        : $"BlueZ adapter {AdapterPath[(AdapterPath.LastIndexOf('/') + 1)..]}, LE discovery (service UUIDs matched by BleOta, so names in scan responses arrive), over D-Bus ({_busAddress})";
 
     public async IAsyncEnumerable<BleAdvertisement> ScanAsync(ScanFilter filter, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -64,11 +72,12 @@ public sealed class BlueZTransport : IBleTransport, IDisposable
                     all[name] = value;
                 }
 
-                // A device object without RSSI is one BlueZ remembers, not one advertising now.
+                // A device object without RSSI is one BlueZ remembers, not one advertising now. BlueZ merges what
+                // the advertisement and the scan response carried; a name may still come with a later scan response.
                 if (all.Int("RSSI") is { } rssi && all.String("Address") is { } address)
                 {
                     var uuids = all.Strings("UUIDs").Select(u => Guid.TryParse(u, out var g) ? g : Guid.Empty).Where(g => g != Guid.Empty).ToList();
-                    found.Writer.TryWrite(new BleAdvertisement(address, all.String("Name"), rssi, uuids, this));
+                    found.Writer.TryWrite(new BleAdvertisement(address, all.String("Name"), rssi, uuids, this) { ScanResponsePending = all.String("Name") is null });
                 }
             }
         }
@@ -82,28 +91,13 @@ public sealed class BlueZTransport : IBleTransport, IDisposable
         }).ConfigureAwait(false);
         using var changed = await bus.WatchPropertiesAsync(adapter, change =>
         {
-            if (change.Interface == BlueZNames.Device && change.Changed.ContainsKey("RSSI"))
+            if (change.Interface == BlueZNames.Device && (change.Changed.ContainsKey("RSSI") || change.Changed.ContainsKey("Name") || change.Changed.ContainsKey("UUIDs")))
             {
                 Seen(change.Path, change.Changed);
             }
         }).ConfigureAwait(false);
 
-        await Guard("scanning", async () =>
-        {
-            await bus.CallAsync(adapter, BlueZNames.Adapter, "SetDiscoveryFilter", "a{sv}", (ref MessageWriter w) =>
-            {
-                var options = new Dictionary<string, VariantValue> { ["Transport"] = "le" };
-                if (filter.OsServiceUuid is { } uuid)
-                {
-                    options["UUIDs"] = VariantValue.Array(new[] { uuid.ToString() });
-                }
-
-                w.WriteDictionary(options);
-            }).ConfigureAwait(false);
-            await bus.CallAsync(adapter, BlueZNames.Adapter, "StartDiscovery").ConfigureAwait(false);
-            return true;
-        }).ConfigureAwait(false);
-
+        var discovery = await Guard("scanning", () => JoinDiscoveryAsync(bus, adapter, cancellationToken)).ConfigureAwait(false);
         try
         {
             foreach (var (path, device) in (await bus.GetManagedObjectsAsync().ConfigureAwait(false)).With(BlueZNames.Device, adapter))
@@ -128,14 +122,7 @@ public sealed class BlueZTransport : IBleTransport, IDisposable
         }
         finally
         {
-            try
-            {
-                await bus.CallAsync(adapter, BlueZNames.Adapter, "StopDiscovery").ConfigureAwait(false);
-            }
-            catch (DBusErrorReplyException)
-            {
-                // Discovery already stopped (adapter reset or powered off): nothing to undo.
-            }
+            await discovery.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -148,7 +135,7 @@ public sealed class BlueZTransport : IBleTransport, IDisposable
         var objects = await Guard(action, bus.GetManagedObjectsAsync).ConfigureAwait(false);
         if (!objects.ContainsKey(path))
         {
-            throw new BleTransportException($"BlueZ has not seen {address}. Scan for it first (Find-Esp32Device), as BlueZ connects only to devices it discovered.");
+            await Guard(action, () => RediscoverAsync(bus, adapter, path, address, cancellationToken)).ConfigureAwait(false);
         }
 
         return await Guard(action, () => BlueZConnection.OpenAsync(bus, address, path, cancellationToken)).ConfigureAwait(false);
@@ -171,6 +158,56 @@ public sealed class BlueZTransport : IBleTransport, IDisposable
         {
             throw translated;
         }
+    }
+
+    /// <summary>
+    /// Scans until bluetoothd has a device object for <paramref name="devicePath"/> again (it removed it
+    /// TemporaryTimeout after it last saw the device), or fails saying why it may be missing.
+    /// </summary>
+    private async Task<bool> RediscoverAsync(BlueZBus bus, string adapter, string devicePath, string address, CancellationToken cancellationToken)
+    {
+        var appeared = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var added = await bus.WatchInterfacesAddedAsync((path, interfaces) =>
+        {
+            if (path == devicePath && interfaces.ContainsKey(BlueZNames.Device))
+            {
+                appeared.TrySetResult();
+            }
+        }).ConfigureAwait(false);
+        await using var discovery = await JoinDiscoveryAsync(bus, adapter, cancellationToken).ConfigureAwait(false);
+        if ((await bus.GetManagedObjectsAsync().ConfigureAwait(false)).ContainsKey(devicePath))
+        {
+            return true; // another scan found it meanwhile
+        }
+
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(RediscoveryTimeout);
+        try
+        {
+            await appeared.Task.WaitAsync(limit.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new BleTransportException(
+                $"{address} did not advertise within {RediscoveryTimeout.TotalSeconds:0} s. BlueZ forgets a device it has not seen for 30 s (TemporaryTimeout in /etc/bluetooth/main.conf), so BleOta scanned for it again without finding it: check that it is powered, in range and not connected to another computer.");
+        }
+    }
+
+    private async Task<IAsyncDisposable> JoinDiscoveryAsync(BlueZBus bus, string adapter, CancellationToken cancellationToken)
+    {
+        BlueZDiscovery discovery;
+        lock (_discoveryGate)
+        {
+            if (_discovery?.AdapterPath != adapter)
+            {
+                _discovery = new BlueZDiscovery(bus, adapter);
+            }
+
+            discovery = _discovery;
+        }
+
+        return await discovery.JoinAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<BlueZBus> BusAsync(CancellationToken cancellationToken)

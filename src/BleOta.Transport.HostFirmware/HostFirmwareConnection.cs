@@ -215,7 +215,7 @@ internal sealed class HostFirmwareConnection : IBleConnection
     {
         if (!IsConnected)
         {
-            throw new BleTransportException($"Not connected to {_device.Name}.");
+            throw new BleLinkLostException($"Not connected to {_device.Name}.");
         }
     }
 

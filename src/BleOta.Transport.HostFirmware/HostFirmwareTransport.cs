@@ -41,12 +41,8 @@ public sealed class HostFirmwareTransport : IBleTransport, IDisposable
                 continue; // a bricked device does not advertise; a connected one stops advertising
             }
 
-            // The firmware advertises the OTA service UUID (CONFIG_BLE_OTA_ADVERTISE_SERVICE_UUID) unless it has no Info.
-            if (filter.OsServiceUuid is { } wanted && !device.AdvertisedServices.Contains(wanted))
-            {
-                continue;
-            }
-
+            // The firmware advertises the OTA service UUID (CONFIG_BLE_OTA_ADVERTISE_SERVICE_UUID) unless it has no
+            // Info; like the radios, this transport leaves matching to the engine.
             yield return new BleAdvertisement(device.Address, device.Name, device.Rssi, device.AdvertisedServices, this);
             await Task.Yield();
         }

@@ -216,7 +216,7 @@ internal sealed class SimulatedConnection : IBleConnection
     {
         if (!IsConnected)
         {
-            throw new BleTransportException($"The link to {Address} is down.");
+            throw new BleLinkLostException($"The link to {Address} is down.");
         }
     }
 

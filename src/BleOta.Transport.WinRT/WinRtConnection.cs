@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.InteropServices;
 using System.Runtime.InteropServices.WindowsRuntime;
 using BleOta.Engine.Transport;
 using Windows.Devices.Bluetooth;
@@ -28,6 +29,7 @@ internal sealed class WinRtConnection : IBleConnection
     private readonly WriteWindow _window = new(WindowSize);
     private readonly List<(GattCharacteristic Characteristic, Windows.Foundation.TypedEventHandler<GattCharacteristic, GattValueChangedEventArgs> Handler)> _subscriptions = [];
     private string _connectionParameters = "connection parameters: OS default";
+    private BluetoothLEPreferredConnectionParametersRequest? _throughputRequest; // Windows holds the request while this object lives
     private int _connected = 1;
 
     private WinRtConnection(BluetoothLEDevice device, GattSession session, GattDeviceService service, Dictionary<Guid, GattCharacteristic> characteristics, string address)
@@ -106,7 +108,8 @@ internal sealed class WinRtConnection : IBleConnection
 
     public async Task<byte[]> ReadAsync(Guid characteristic, CancellationToken cancellationToken)
     {
-        var result = await Find(characteristic).ReadValueAsync(BluetoothCacheMode.Uncached).AsTask(cancellationToken).ConfigureAwait(false);
+        var target = Find(characteristic);
+        var result = await WinRtCallAsync(() => target.ReadValueAsync(BluetoothCacheMode.Uncached).AsTask(cancellationToken)).ConfigureAwait(false);
         Check(result.Status, result.ProtocolError, $"reading {characteristic}");
         return result.Value.ToArray();
     }
@@ -118,18 +121,18 @@ internal sealed class WinRtConnection : IBleConnection
         if (writeType == WriteType.WithResponse)
         {
             await _window.DrainAsync(cancellationToken).ConfigureAwait(false); // keep order with earlier unacknowledged writes
-            var result = await target.WriteValueWithResultAsync(buffer, GattWriteOption.WriteWithResponse).AsTask(cancellationToken).ConfigureAwait(false);
+            var result = await WinRtCallAsync(() => target.WriteValueWithResultAsync(buffer, GattWriteOption.WriteWithResponse).AsTask(cancellationToken)).ConfigureAwait(false);
             Check(result.Status, result.ProtocolError, $"writing {characteristic}");
             return;
         }
 
         await _window.EnterAsync(cancellationToken).ConfigureAwait(false);
-        _ = target.WriteValueWithResultAsync(buffer, GattWriteOption.WriteWithoutResponse).AsTask().ContinueWith(done =>
+        _ = WinRtCallAsync(() => target.WriteValueWithResultAsync(buffer, GattWriteOption.WriteWithoutResponse).AsTask()).ContinueWith(done =>
         {
             Exception? failure = done.Exception?.GetBaseException();
             if (failure is null && done.Result.Status != GattCommunicationStatus.Success)
             {
-                failure = new BleTransportException($"A write without response to {characteristic} failed ({Describe(done.Result.Status, done.Result.ProtocolError)}).");
+                failure = Failure(done.Result.Status, done.Result.ProtocolError, $"a write without response to {characteristic}");
             }
 
             _window.Leave(failure);
@@ -142,8 +145,8 @@ internal sealed class WinRtConnection : IBleConnection
         void Handler(GattCharacteristic c, GattValueChangedEventArgs e) => onNotification(e.CharacteristicValue.ToArray());
         target.ValueChanged += Handler;
         _subscriptions.Add((target, Handler));
-        var status = await target.WriteClientCharacteristicConfigurationDescriptorWithResultAsync(
-            GattClientCharacteristicConfigurationDescriptorValue.Notify).AsTask(cancellationToken).ConfigureAwait(false);
+        var status = await WinRtCallAsync(() => target.WriteClientCharacteristicConfigurationDescriptorWithResultAsync(
+            GattClientCharacteristicConfigurationDescriptorValue.Notify).AsTask(cancellationToken)).ConfigureAwait(false);
         Check(status.Status, status.ProtocolError, $"subscribing to {characteristic}");
     }
 
@@ -166,7 +169,13 @@ internal sealed class WinRtConnection : IBleConnection
             characteristic.ValueChanged -= handler;
         }
 
-        // Windows holds the link while any session, service or device object lives: release them all.
+        // Windows holds the link while any session, service or device object lives: release them all, and
+        // withdraw the throughput request, which Windows keeps only while its request object lives.
+        if (OperatingSystem.IsWindowsVersionAtLeast(10, 0, 22000))
+        {
+            _throughputRequest?.Dispose();
+        }
+
         _session.MaintainConnection = false;
         _service?.Dispose();
         _session.Dispose();
@@ -183,7 +192,11 @@ internal sealed class WinRtConnection : IBleConnection
         }
     }
 
-    /// <summary>Windows 11 lets an app ask for short connection intervals; older Windows keeps its defaults.</summary>
+    /// <summary>
+    /// Windows 11 lets an app ask for short connection intervals; older Windows keeps its defaults. Windows holds
+    /// the preference only while the request object lives (BluetoothLEPreferredConnectionParametersRequest is
+    /// IClosable; closing it withdraws the request), so it is kept until the link closes.
+    /// </summary>
     private void AskForThroughput()
     {
         if (!OperatingSystem.IsWindowsVersionAtLeast(10, 0, 22000))
@@ -191,10 +204,23 @@ internal sealed class WinRtConnection : IBleConnection
             return;
         }
 
-        var request = _device.RequestPreferredConnectionParameters(BluetoothLEPreferredConnectionParameters.ThroughputOptimized);
-        _connectionParameters = request.Status == BluetoothLEPreferredConnectionParametersRequestStatus.Success
-            ? "connection parameters: throughput-optimised (Windows 11)"
-            : $"connection parameters: OS default (throughput request {request.Status})";
+        _throughputRequest = _device.RequestPreferredConnectionParameters(BluetoothLEPreferredConnectionParameters.ThroughputOptimized);
+        _connectionParameters = _throughputRequest.Status == BluetoothLEPreferredConnectionParametersRequestStatus.Success
+            ? "connection parameters: throughput-optimised (Windows 11, held for the connection)"
+            : $"connection parameters: OS default (throughput request {_throughputRequest.Status})";
+    }
+
+    /// <summary>A WinRT GATT call; one that throws once the link is gone (closed objects, device gone) is a lost link.</summary>
+    private async Task<T> WinRtCallAsync<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is COMException or ObjectDisposedException && (!IsConnected || _device.ConnectionStatus == BluetoothConnectionStatus.Disconnected))
+        {
+            throw new BleLinkLostException($"The link to {Address} dropped ({ex.Message}).", ex);
+        }
     }
 
     private GattCharacteristic Find(Guid characteristic)
@@ -211,16 +237,19 @@ internal sealed class WinRtConnection : IBleConnection
 
     private static void Check(GattCommunicationStatus status, byte? protocolError, string action)
     {
-        if (status == GattCommunicationStatus.ProtocolError && protocolError is { } att)
-        {
-            throw new BleAttException(att, $"The device refused {action} with ATT error 0x{att:X2}.");
-        }
-
         if (status != GattCommunicationStatus.Success)
         {
-            throw new BleTransportException($"Failed {action} ({Describe(status, protocolError)}).");
+            throw Failure(status, protocolError, action);
         }
     }
+
+    /// <summary>A failed GATT status as the engine's exception: the device's ATT error, a lost link (Unreachable), or another failure.</summary>
+    private static BleTransportException Failure(GattCommunicationStatus status, byte? protocolError, string action) => status switch
+    {
+        GattCommunicationStatus.ProtocolError when protocolError is { } att => new BleAttException(att, $"The device refused {action} with ATT error 0x{att:X2}."),
+        GattCommunicationStatus.Unreachable => new BleLinkLostException($"Failed {action} ({Describe(status, protocolError)})."),
+        _ => new BleTransportException($"Failed {action} ({Describe(status, protocolError)})."),
+    };
 
     private static string Describe(GattCommunicationStatus status, byte? protocolError) => status switch
     {

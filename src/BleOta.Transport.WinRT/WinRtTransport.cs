@@ -9,43 +9,26 @@ using Windows.Devices.Bluetooth.Advertisement;
 namespace BleOta.Transport.WinRT;
 
 /// <summary>
-/// Windows radio: active scanning with <see cref="BluetoothLEAdvertisementWatcher"/> (the OS filters on the
-/// service UUID unless a name may match instead), connecting with <see cref="BluetoothLEDevice.FromBluetoothAddressAsync(ulong)"/>, GATT
-/// looked up uncached, so a device that changed its firmware is seen as it is now.
+/// Windows radio: active scanning with <see cref="BluetoothLEAdvertisementWatcher"/>, connecting with
+/// <see cref="BluetoothLEDevice.FromBluetoothAddressAsync(ulong)"/>, GATT looked up uncached, so a device that
+/// changed its firmware is seen as it is now. The watcher raises one Received event per packet, the
+/// advertisement and its scan response apart, so the service UUID and the name arrive separately; its
+/// service UUID filter would pass only the packet that carries the UUID and the name would never be seen
+/// (MicrosoftDocs/winrt-api issue 1983), so every packet is passed on and the engine merges and filters them.
 /// </summary>
 public sealed class WinRtTransport : IBleTransport
 {
     public string Name => "WinRT";
 
-    public string Describe() => "WinRT BluetoothLEAdvertisementWatcher, active scanning";
+    public string Describe() => "WinRT BluetoothLEAdvertisementWatcher, active scanning, advertisement and scan response merged and filtered by BleOta";
 
     public async IAsyncEnumerable<BleAdvertisement> ScanAsync(ScanFilter filter, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var found = Channel.CreateUnbounded<BleAdvertisement>();
         var watcher = new BluetoothLEAdvertisementWatcher { ScanningMode = BluetoothLEScanningMode.Active };
-        if (filter.OsServiceUuid is { } uuid)
-        {
-            watcher.AdvertisementFilter.Advertisement.ServiceUuids.Add(uuid);
-        }
-
-        // Names arrive in scan responses, separately from the service UUIDs: remember both per address.
-        var names = new Dictionary<ulong, string>();
-        watcher.Received += (_, e) =>
-        {
-            string? name;
-            lock (names)
-            {
-                if (!string.IsNullOrEmpty(e.Advertisement.LocalName))
-                {
-                    names[e.BluetoothAddress] = e.Advertisement.LocalName;
-                }
-
-                names.TryGetValue(e.BluetoothAddress, out name);
-            }
-
-            found.Writer.TryWrite(new BleAdvertisement(FormatAddress(e.BluetoothAddress), name, e.RawSignalStrengthInDBm,
-                [.. e.Advertisement.ServiceUuids], this));
-        };
+        watcher.Received += (_, e) => found.Writer.TryWrite(BleAdvertisement.FromPacket(FormatAddress(e.BluetoothAddress),
+            e.Advertisement.LocalName, e.RawSignalStrengthInDBm, [.. e.Advertisement.ServiceUuids],
+            e.IsScanResponse ? AdvertisingPdu.ScanResponse : (AdvertisingPdu)(int)e.AdvertisementType, e.IsScannable, this));
         watcher.Stopped += (_, e) => found.Writer.TryComplete(e.Error == BluetoothError.Success ? null : ScanStopped(e.Error));
 
         watcher.Start();

@@ -18,6 +18,7 @@
 
 #include <zlib.h>
 
+#include "ble_ota_app_check.h"
 #include "ble_ota_core.h"
 #include "ble_ota_delta.h"
 #include "bo_image.h"
@@ -56,6 +57,8 @@ struct bo_host {
     int32_t target;
     uint32_t written;
     uint32_t erased_upto;      /* sequential erase: bytes [0, erased_upto) erased */
+    int app_check_on;          /* the chip is in k_chip_maps (not BO_CHIP_ANY) */
+    ble_ota_app_check_t app_check;
 
     /* v2 receive stream: ring buffer drained by the writer */
     uint8_t *ring;
@@ -134,6 +137,31 @@ static bo_image_result_t slot_verify(bo_host_t *h, int32_t slot, bo_image_info_t
     return bo_image_verify(h->slot[slot], h->slot_size, h->chip_id, info);
 }
 
+/* ---- what an app for each chip looks like -------------------------------- */
+
+/* The flash-mapped ranges of ESP-IDF v5.3.2's components/soc/<chip>/include/soc/soc.h (SOC_DROM_LOW/HIGH,
+ * SOC_IROM_LOW/HIGH; C6 and H2 with the 64 KB MMU page of a 4 MB flash), which the ESP-IDF port passes to the
+ * same check. */
+static const ble_ota_app_rules_t k_chip_maps[] = {
+    { 0x0000, 0x3F400000u, 0x3F800000u, 0x400D0000u, 0x40400000u }, /* ESP32 */
+    { 0x0002, 0x3F000000u, 0x3FF80000u, 0x40080000u, 0x40800000u }, /* ESP32-S2 */
+    { 0x0005, 0x3C000000u, 0x3C800000u, 0x42000000u, 0x42800000u }, /* ESP32-C3 */
+    { 0x0009, 0x3C000000u, 0x3E000000u, 0x42000000u, 0x44000000u }, /* ESP32-S3 */
+    { 0x000C, 0x3C000000u, 0x3C400000u, 0x42000000u, 0x42400000u }, /* ESP32-C2 */
+    { 0x000D, 0x42000000u, 0x43000000u, 0x42000000u, 0x43000000u }, /* ESP32-C6 */
+    { 0x0010, 0x42000000u, 0x43000000u, 0x42000000u, 0x43000000u }, /* ESP32-H2 */
+};
+
+static const ble_ota_app_rules_t *chip_map(uint16_t chip_id)
+{
+    for (size_t i = 0; i < sizeof(k_chip_maps) / sizeof(k_chip_maps[0]); i++) {
+        if (k_chip_maps[i].chip_id == chip_id) {
+            return &k_chip_maps[i];
+        }
+    }
+    return NULL;
+}
+
 /* ---- port callbacks ------------------------------------------------------- */
 
 static ble_ota_err_t port_flash_begin(void *ctx, uint32_t image_size, uint32_t *capacity)
@@ -157,6 +185,11 @@ static ble_ota_err_t port_flash_begin(void *ctx, uint32_t image_size, uint32_t *
     h->session_open = 1;
     h->written = 0;
     h->erased_upto = 0;        /* OTA_WITH_SEQUENTIAL_WRITES: erase as data arrives */
+    const ble_ota_app_rules_t *rules = chip_map(h->chip_id);
+    h->app_check_on = rules != NULL;
+    if (rules != NULL) {
+        ble_ota_app_check_init(&h->app_check, rules);
+    }
     *capacity = h->slot_size;
     return BLE_OTA_OK;
 }
@@ -166,6 +199,13 @@ static ble_ota_err_t flash_append(bo_host_t *h, const uint8_t *data, size_t len)
 {
     if (!h->session_open) {
         return BLE_OTA_ERR_INVALID_STATE;
+    }
+    /* As port/ble_ota_flash.c: judged before esp_ota_write. */
+    if (h->app_check_on) {
+        ble_ota_err_t verdict = ble_ota_app_check_feed(&h->app_check, data, len);
+        if (verdict != BLE_OTA_OK) {
+            return verdict;
+        }
     }
     if (h->written == 0 && len > 0 && data[0] != BO_IMAGE_MAGIC) {
         return BLE_OTA_ERR_IMAGE_INVALID; /* esp_ota_write checks the first byte */
@@ -368,6 +408,12 @@ static ble_ota_err_t port_flash_end(void *ctx)
         return BLE_OTA_ERR_INVALID_STATE;
     }
     h->session_open = 0;
+    if (h->app_check_on) {
+        ble_ota_err_t verdict = ble_ota_app_check_finish(&h->app_check);
+        if (verdict != BLE_OTA_OK) {
+            return verdict; /* as port/ble_ota_flash.c: refused before esp_ota_end */
+        }
+    }
     /* Only what was written counts: verify that prefix, not stale slot bytes. */
     if (bo_image_verify(h->slot[h->target], h->written, h->chip_id, NULL) != BO_IMAGE_OK) {
         return BLE_OTA_ERR_IMAGE_INVALID;

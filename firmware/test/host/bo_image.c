@@ -140,8 +140,11 @@ bo_image_result_t bo_image_verify(const uint8_t *img, size_t len, uint16_t expec
 size_t bo_image_build_minimal(uint8_t *out, size_t cap, const char *version, const char *project,
                               const char *idf_ver)
 {
-    const size_t seg_len = BO_APP_DESC_LEN;
-    size_t pos = BO_IMAGE_HEADER_LEN + BO_IMAGE_SEG_HEADER_LEN + seg_len;
+    /* Segment 0: the esp_app_desc_t, mapped as data (DROM); segment 1: code mapped from flash (IROM), as every
+     * ESP-IDF app has. ESP32 addresses (soc/esp32/include/soc/soc.h). */
+    const size_t desc_len = BO_APP_DESC_LEN;
+    const size_t code_len = 16u;
+    size_t pos = BO_IMAGE_HEADER_LEN + 2u * BO_IMAGE_SEG_HEADER_LEN + desc_len + code_len;
     size_t ck_pos = pos + (15u - pos % 16u);
     size_t total = ck_pos + 1 + 32;
     if (out == NULL || cap < total) {
@@ -149,16 +152,16 @@ size_t bo_image_build_minimal(uint8_t *out, size_t cap, const char *version, con
     }
     memset(out, 0, total);
     out[HDR_MAGIC] = BO_IMAGE_MAGIC;
-    out[HDR_SEGMENT_COUNT] = 1;
+    out[HDR_SEGMENT_COUNT] = 2;
     out[HDR_SPI_MODE] = 2;          /* DIO */
     out[HDR_SPI_SPEED_SIZE] = 0x20; /* 40 MHz, 4 MB */
-    wr32(out + HDR_ENTRY, 0x40080000u);
+    wr32(out + HDR_ENTRY, 0x400D0020u);
     out[HDR_WP_PIN] = 0xEE;
     out[HDR_HASH_APPENDED] = 1;
 
     uint8_t *seg = out + BO_IMAGE_HEADER_LEN;
     wr32(seg, 0x3F400020u);            /* DROM load address */
-    wr32(seg + 4, (uint32_t)seg_len);
+    wr32(seg + 4, (uint32_t)desc_len);
     uint8_t *desc = seg + BO_IMAGE_SEG_HEADER_LEN;
     wr32(desc + DESC_MAGIC, BO_APP_DESC_MAGIC);
     if (version != NULL) {
@@ -170,9 +173,17 @@ size_t bo_image_build_minimal(uint8_t *out, size_t cap, const char *version, con
     if (idf_ver != NULL) {
         strncpy((char *)desc + DESC_IDF_VER, idf_ver, 31);
     }
+    uint8_t *code_seg = desc + desc_len;
+    wr32(code_seg, 0x400D0020u);       /* IROM load address */
+    wr32(code_seg + 4, (uint32_t)code_len);
+    uint8_t *code = code_seg + BO_IMAGE_SEG_HEADER_LEN;
+    memset(code, 0x13, code_len);      /* RISC-V/Xtensa filler; only its checksum matters here */
     uint8_t checksum = BO_IMAGE_CHECKSUM_SEED;
-    for (size_t i = 0; i < seg_len; i++) {
+    for (size_t i = 0; i < desc_len; i++) {
         checksum ^= desc[i];
+    }
+    for (size_t i = 0; i < code_len; i++) {
+        checksum ^= code[i];
     }
     out[ck_pos] = checksum;
     bo_sha256(out, ck_pos + 1, out + ck_pos + 1);

@@ -53,10 +53,10 @@ bo_image_result_t bo_image_verify(const uint8_t *img, size_t len, uint16_t expec
 const char *bo_image_result_name(bo_image_result_t r);
 
 /*
- * Builds a minimal valid image (one segment holding an esp_app_desc_t with
- * the given version/project/idf_ver, any of them may be NULL; checksum,
- * SHA-256) into out. Returns its length, or 0 if cap is too small (512 bytes
- * always suffice).
+ * Builds a minimal valid ESP32 app image (an esp_app_desc_t with the given
+ * version/project/idf_ver, any of them may be NULL, in flash-mapped data, a
+ * short flash-mapped code segment, checksum, SHA-256) into out. Returns its
+ * length, or 0 if cap is too small (512 bytes always suffice).
  */
 size_t bo_image_build_minimal(uint8_t *out, size_t cap, const char *version, const char *project,
                               const char *idf_ver);

@@ -1,6 +1,8 @@
 #include "esp_image_builder.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 
 #include "bo_sha256.h"
 
@@ -70,17 +72,22 @@ std::vector<uint8_t> BuildAppImage(const AppImageSpec &spec)
     // reserved[4] at 19..22 stay 0
     img[23] = spec.hash_appended ? 1 : 0;               // hash_appended
 
-    static const uint32_t kLoadAddrs[] = {0x3F400020u, 0x3FFB0000u, 0x40080000u, 0x400D0020u};
+    // ESP32 app: DROM (the app descriptor), IROM, DRAM, IRAM (soc/esp32/include/soc/soc.h ranges).
+    static const uint32_t kEsp32AppAddrs[] = {0x3F400020u, 0x400D0020u, 0x3FFB0000u, 0x40080000u};
     uint32_t rnd = spec.fill_seed ? spec.fill_seed : 1;
     uint8_t checksum = 0xEF;
     for (size_t s = 0; s < seg_lens.size(); s++) {
         size_t at = img.size();
         img.resize(at + kSegHeaderLen + seg_lens[s], 0);
-        Put32(img, at, kLoadAddrs[s % 4]);
+        Put32(img, at, spec.load_addrs.empty() ? kEsp32AppAddrs[s % 4] : spec.load_addrs[s % spec.load_addrs.size()]);
         Put32(img, at + 4, static_cast<uint32_t>(seg_lens[s]));
         size_t data = at + kSegHeaderLen;
         size_t first = 0;
-        if (s == 0) {
+        if (s == 0 && !spec.app_desc) {
+            // esp_bootloader_desc_t starts with its magic byte 0x50 (ESP_BOOTLOADER_DESC_MAGIC_BYTE)
+            img[data] = 0x50;
+            first = 1;
+        } else if (s == 0) {
             // esp_app_desc_t (256 bytes)
             Put32(img, data + 0, 0xABCD5432u);          // magic_word
             Put32(img, data + 4, 0);                    // secure_version
@@ -112,6 +119,58 @@ std::vector<uint8_t> BuildAppImage(const AppImageSpec &spec)
         img.insert(img.end(), digest, digest + 32);
     }
     return img;
+}
+
+AppImageSpec Esp32C3App(const std::string &version)
+{
+    AppImageSpec spec;
+    spec.version = version;
+    spec.chip_id = kChipEsp32C3;
+    spec.load_addrs = {0x3C060020u, 0x3FC93C00u, 0x40380000u, 0x42000020u};
+    spec.extra_segments = {2048, 4096, 8192};
+    return spec;
+}
+
+AppImageSpec Esp32C3Bootloader()
+{
+    AppImageSpec spec;
+    spec.chip_id = kChipEsp32C3;
+    spec.app_desc = false;
+    spec.load_addrs = {0x3FCD5820u, 0x403CC710u, 0x403CE710u};
+    spec.app_payload = 5888;
+    spec.extra_segments = {2968, 12288};
+    return spec;
+}
+
+AppImageSpec Esp32C3RamOnly()
+{
+    AppImageSpec spec;
+    spec.chip_id = kChipEsp32C3;
+    spec.load_addrs = {0x3FC93C00u, 0x40380000u};
+    spec.extra_segments = {8192};
+    return spec;
+}
+
+AppImageSpec Esp32C3NoFlashCode()
+{
+    AppImageSpec spec;
+    spec.chip_id = kChipEsp32C3;
+    spec.load_addrs = {0x3C060020u, 0x3FC93C00u, 0x40380000u};
+    spec.extra_segments = {2048, 4096};
+    return spec;
+}
+
+std::vector<uint8_t> BuildMergedFlashImage(const std::vector<uint8_t> &bootloader, const std::vector<uint8_t> &app)
+{
+    constexpr size_t kPartitionTable = 0x8000;
+    constexpr size_t kApp = 0x10000;
+    std::vector<uint8_t> out(kApp, 0xFF);
+    std::copy(bootloader.begin(), bootloader.end(), out.begin());
+    // First entry of the partition table (esp_partition_info_t): magic 0x50AA, data/nvs at 0x9000, 16 KB.
+    const uint8_t nvs[] = {0xAA, 0x50, 0x01, 0x02, 0x00, 0x90, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 'n', 'v', 's'};
+    std::copy(std::begin(nvs), std::end(nvs), out.begin() + kPartitionTable);
+    out.insert(out.end(), app.begin(), app.end());
+    return out;
 }
 
 }  // namespace bo_test

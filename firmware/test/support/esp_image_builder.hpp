@@ -24,10 +24,29 @@ struct AppImageSpec {
     std::vector<size_t> extra_segments = {8192, 1024}; // data lengths of further segments
     uint32_t fill_seed = 1;          // pseudo-random contents
     bool compressible = false;       // contents of 4 bits of entropy per byte, so deflate halves them like code
+    std::vector<uint32_t> load_addrs;  // segment i loads at load_addrs[i % size]; empty: an ESP32 app's
+                                       // (DROM, IROM, DRAM, IRAM)
+    bool app_desc = true;            // segment 0 starts with esp_app_desc_t; false: with esp_bootloader_desc_t
 };
 
 // A valid image for the spec. Segment lengths are rounded up to 4 bytes.
 std::vector<uint8_t> BuildAppImage(const AppImageSpec &spec = AppImageSpec());
+
+// Real ESP32-C3 layouts, read with esptool.py image_info from ESP-IDF v5.3.2 builds of firmware/: the app
+// (DROM 0x3C060020 with the app descriptor, DRAM 0x3FC93C00, IRAM 0x40380000, IROM 0x42000020) and the
+// bootloader (DRAM 0x3FCD5820, IRAM 0x403CC710, IRAM 0x403CE710).
+constexpr uint16_t kChipEsp32C3 = 5;
+AppImageSpec Esp32C3App(const std::string &version = "1.0.0");
+AppImageSpec Esp32C3Bootloader();
+// A RAM-only image (esptool elf2image --ram-only-header of a RAM-linked ELF): DRAM and IRAM segments only,
+// even with an app descriptor in segment 0.
+AppImageSpec Esp32C3RamOnly();
+// An app descriptor in flash-mapped data, but no code mapped from flash.
+AppImageSpec Esp32C3NoFlashCode();
+
+// What esptool.py merge_bin writes for an ESP32-C3 (bootloader at 0x0): the bootloader, 0xFF up to the
+// partition table at 0x8000, 0xFF up to the app at 0x10000, the app.
+std::vector<uint8_t> BuildMergedFlashImage(const std::vector<uint8_t> &bootloader, const std::vector<uint8_t> &app);
 
 // Offsets inside a built image.
 constexpr size_t kHeaderLen = 24;

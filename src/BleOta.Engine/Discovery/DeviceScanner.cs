@@ -3,7 +3,10 @@ using BleOta.Engine.Transport;
 
 namespace BleOta.Engine.Discovery;
 
-/// <summary>Scans a transport for a while and yields each device once, as soon as it is first seen.</summary>
+/// <summary>
+/// Scans a transport for a while and yields each device once: as soon as its advertisement and scan response
+/// are both known (<see cref="ScanMerger"/>), or when the scan ends with what was seen of it.
+/// </summary>
 public static class DeviceScanner
 {
     public static async IAsyncEnumerable<Esp32Device> ScanAsync(
@@ -11,7 +14,7 @@ public static class DeviceScanner
     {
         using var scanWindow = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         scanWindow.CancelAfter(timeout);
-        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var merger = new ScanMerger(filter);
         var advertisements = transport.ScanAsync(filter, scanWindow.Token).GetAsyncEnumerator(scanWindow.Token);
         try
         {
@@ -21,24 +24,28 @@ public static class DeviceScanner
                 {
                     if (!await advertisements.MoveNextAsync().ConfigureAwait(false))
                     {
-                        yield break;
+                        break;
                     }
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
-                    yield break; // the scan window closed: a normal end
+                    break; // the scan window closed: a normal end
                 }
 
-                var advertisement = advertisements.Current;
-                if (filter.Matches(advertisement) && seen.Add(advertisement.Address))
+                if (merger.Add(advertisements.Current) is { } device)
                 {
-                    yield return Esp32Device.FromAdvertisement(advertisement);
+                    yield return device;
                 }
             }
         }
         finally
         {
             await advertisements.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var device in merger.Remaining())
+        {
+            yield return device;
         }
     }
 }

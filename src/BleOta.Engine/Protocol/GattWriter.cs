@@ -3,40 +3,46 @@ using BleOta.Engine.Transport;
 namespace BleOta.Engine.Protocol;
 
 /// <summary>
-/// GATT writes as both protocol clients need them: each bounded by the write timeout, failures turned into
-/// update errors. One writer serves a whole transfer, so the timeout source is reset per write rather than
-/// a linked source and a timer allocated for every packet.
+/// GATT writes as both protocol clients need them: each bounded by its timeout, failures turned into update
+/// errors, a lost link into the resumable <see cref="OtaErrorCode.Disconnected"/>. One writer serves a whole
+/// transfer, so the timeout source is reset per write rather than a linked source and a timer allocated for
+/// every packet.
 /// </summary>
-internal sealed class GattWriter(IBleConnection connection, OtaTimeouts timeouts) : IDisposable
+/// <param name="connection">The link written to.</param>
+/// <param name="timeout">
+/// How long one write may take: the write timeout for data, longer for writes the device answers only after
+/// flash work (REQUEST erases, DONE verifies the whole image).
+/// </param>
+internal sealed class GattWriter(IBleConnection connection, TimeSpan timeout) : IDisposable
 {
     private CancellationTokenSource? _timeout;
     private CancellationToken _linkedTo;
 
     /// <summary>One write on its own, for the few control messages.</summary>
-    public static async Task SendAsync(IBleConnection connection, Guid characteristic, ReadOnlyMemory<byte> value, WriteType writeType, OtaTimeouts timeouts, CancellationToken cancellationToken)
+    public static async Task SendAsync(IBleConnection connection, Guid characteristic, ReadOnlyMemory<byte> value, WriteType writeType, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var writer = new GattWriter(connection, timeouts);
+        using var writer = new GattWriter(connection, timeout);
         await writer.SendAsync(characteristic, value, writeType, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task SendAsync(Guid characteristic, ReadOnlyMemory<byte> value, WriteType writeType, CancellationToken cancellationToken)
     {
-        var timeout = TimeoutFor(cancellationToken);
+        var timeoutSource = TimeoutFor(cancellationToken);
         try
         {
-            await connection.WriteAsync(characteristic, value, writeType, timeout.Token).ConfigureAwait(false);
+            await connection.WriteAsync(characteristic, value, writeType, timeoutSource.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new OtaException(OtaErrorCode.AckTimeout, $"The device did not acknowledge a write within {timeouts.Write.TotalSeconds:0.#} s.");
+            throw new OtaException(OtaErrorCode.AckTimeout, $"The device did not acknowledge a write within {timeout.TotalSeconds:0.#} s.");
         }
         catch (BleAttException ex)
         {
             throw OtaAttError.ToException(ex.AttError);
         }
-        catch (BleTransportException ex) when (!connection.IsConnected)
+        catch (BleTransportException ex) when (ex is BleLinkLostException || !connection.IsConnected)
         {
-            throw new OtaException(OtaErrorCode.Disconnected, "The device disconnected during the update; it keeps its current firmware.", ex);
+            throw new OtaException(OtaErrorCode.Disconnected, $"The link to the device was lost during the update ({ex.Message}); it keeps its current firmware.", ex);
         }
         catch (BleTransportException ex)
         {
@@ -54,7 +60,7 @@ internal sealed class GattWriter(IBleConnection connection, OtaTimeouts timeouts
             _linkedTo = cancellationToken;
         }
 
-        _timeout.CancelAfter(timeouts.Write);
+        _timeout.CancelAfter(timeout);
         return _timeout;
     }
 

@@ -33,14 +33,17 @@ internal sealed class NotificationInbox : IDisposable
         }
     }
 
-    /// <summary>Waits for the next notification; <paramref name="what"/> names it in the timeout message.</summary>
+    /// <summary>
+    /// Waits for the next notification, for at most <paramref name="timeout"/> on the link's clock;
+    /// <paramref name="what"/> names it in the timeout message.
+    /// </summary>
     public async Task<byte[]> ReceiveAsync(TimeSpan timeout, string what, CancellationToken cancellationToken)
     {
-        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeoutSource.CancelAfter(timeout);
+        using var timeoutSource = new CancellationTokenSource(timeout, _connection.Clock);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token);
         try
         {
-            return await _channel.Reader.ReadAsync(timeoutSource.Token).ConfigureAwait(false);
+            return await _channel.Reader.ReadAsync(either.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

@@ -12,6 +12,9 @@ public enum OtaErrorCode
     /// <summary>The image is for a different chip than the device reports.</summary>
     ImageWrongChip,
 
+    /// <summary>The file is an ESP image but not an app: a bootloader, a RAM-only image or a merged flash image.</summary>
+    ImageNotAnApp,
+
     /// <summary>The image does not fit the device's OTA slot.</summary>
     ImageTooLarge,
 

@@ -6,13 +6,18 @@ public sealed record OtaTimeouts
     /// <summary>Connect and GATT discovery.</summary>
     public TimeSpan Connect { get; init; } = TimeSpan.FromSeconds(20);
 
-    /// <summary>REQUEST to REQUEST_ACK: the device opens its OTA partition (it may erase first).</summary>
-    public TimeSpan Request { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// The REQUEST write and its REQUEST_ACK: the device opens its OTA slot, and a device that does not erase as
+    /// data arrives (BLE_OTA_SEQUENTIAL_ERASE off) erases the whole slot first, up to about 25 s for 1.9 MB
+    /// (firmware/README.md). 30 s is ATT's transaction timeout (Core 5.3 Vol 3 Part F 3.3.3): an OS drops a link
+    /// whose write stays unanswered that long, so waiting longer gains nothing.
+    /// </summary>
+    public TimeSpan Request { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>One acknowledged write.</summary>
+    /// <summary>One acknowledged write; also the shortest wait for a v2 data acknowledgement.</summary>
     public TimeSpan Write { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>DONE to DONE_ACK: the device hashes and validates the whole image.</summary>
+    /// <summary>The DONE write and its DONE_ACK: the device hashes and validates the whole image before it answers either.</summary>
     public TimeSpan Done { get; init; } = TimeSpan.FromSeconds(20);
 
     /// <summary>DONE_ACK to the device advertising again from its new firmware (-Verify): reset, boot, self-test.</summary>

@@ -25,12 +25,13 @@ public sealed class V1Client(OtaTimeouts timeouts, TransferCounter? counter = nu
 
         var sizeBytes = new byte[2];
         BinaryPrimitives.WriteUInt16LittleEndian(sizeBytes, (ushort)packetSize);
-        await WriteAsync(connection, OtaUuids.Data, sizeBytes, cancellationToken).ConfigureAwait(false);
+        await WriteAsync(connection, OtaUuids.Data, sizeBytes, timeouts.Write, cancellationToken).ConfigureAwait(false);
         counter?.Add(sizeBytes.Length);
 
         using var control = await NotificationInbox.SubscribeAsync(connection, OtaUuids.Control, cancellationToken).ConfigureAwait(false);
 
-        await WriteAsync(connection, OtaUuids.Control, new byte[] { (byte)OtaOpcode.Request }, cancellationToken).ConfigureAwait(false);
+        // The device answers REQUEST only once its slot is open, which may mean erasing all of it first.
+        await WriteAsync(connection, OtaUuids.Control, new byte[] { (byte)OtaOpcode.Request }, timeouts.Request, cancellationToken).ConfigureAwait(false);
         var reply = await ReceiveOpcodeAsync(control, timeouts.Request, "REQUEST_ACK", OtaOpcode.RequestAck, OtaOpcode.RequestNak, cancellationToken).ConfigureAwait(false);
         if (reply == OtaOpcode.RequestNak)
         {
@@ -42,7 +43,7 @@ public sealed class V1Client(OtaTimeouts timeouts, TransferCounter? counter = nu
         {
             int offset = packet * packetSize;
             var chunk = image.Slice(offset, Math.Min(packetSize, image.Length - offset));
-            await WriteAsync(connection, OtaUuids.Data, chunk, cancellationToken).ConfigureAwait(false);
+            await WriteAsync(connection, OtaUuids.Data, chunk, timeouts.Write, cancellationToken).ConfigureAwait(false);
             counter?.Add(chunk.Length);
             progress?.Report(new TransferProgress(offset + chunk.Length, image.Length, packet + 1, totalPackets));
         }
@@ -50,7 +51,7 @@ public sealed class V1Client(OtaTimeouts timeouts, TransferCounter? counter = nu
         OtaException? doneUnanswered = null;
         try
         {
-            await WriteAsync(connection, OtaUuids.Control, new byte[] { (byte)OtaOpcode.Done }, cancellationToken).ConfigureAwait(false);
+            await WriteAsync(connection, OtaUuids.Control, new byte[] { (byte)OtaOpcode.Done }, timeouts.Done, cancellationToken).ConfigureAwait(false);
         }
         catch (OtaException ex) when (ex.Code == OtaErrorCode.AckTimeout || ex.InnerException is BleTransportException)
         {
@@ -78,8 +79,8 @@ public sealed class V1Client(OtaTimeouts timeouts, TransferCounter? counter = nu
         }
     }
 
-    private Task WriteAsync(IBleConnection connection, Guid characteristic, ReadOnlyMemory<byte> value, CancellationToken cancellationToken) =>
-        GattWriter.SendAsync(connection, characteristic, value, WriteType.WithResponse, timeouts, cancellationToken);
+    private static Task WriteAsync(IBleConnection connection, Guid characteristic, ReadOnlyMemory<byte> value, TimeSpan timeout, CancellationToken cancellationToken) =>
+        GattWriter.SendAsync(connection, characteristic, value, WriteType.WithResponse, timeout, cancellationToken);
 
     private static async Task<OtaOpcode> ReceiveOpcodeAsync(NotificationInbox inbox, TimeSpan timeout, string what, OtaOpcode ack, OtaOpcode nak, CancellationToken cancellationToken)
     {

@@ -11,8 +11,11 @@ namespace BleOta.Engine.Protocol;
 /// </summary>
 public sealed class V2Client(OtaTimeouts timeouts, TransferCounter? counter = null)
 {
-    /// <summary>Resends in a row without the acknowledged offset moving before the update is given up (lost packets; a full ring is not counted).</summary>
+    /// <summary>Resends the device asks for in a row (OFFSET) without the acknowledged offset moving before the update is given up; a full ring is not counted.</summary>
     public const int MaxResendsWithoutProgress = 16;
+
+    /// <summary>Acknowledgement waits in a row that run out without a word from the device before the update is given up.</summary>
+    public const int MaxSilentAckTimeouts = 4;
 
     /// <summary>The first wait after the device said its ring was full; each full ring in a row doubles it, up to <see cref="RingFullMaxBackoff"/>.</summary>
     public static readonly TimeSpan RingFullBackoff = TimeSpan.FromMilliseconds(50);
@@ -57,7 +60,8 @@ public sealed class V2Client(OtaTimeouts timeouts, TransferCounter? counter = nu
         using var control = await NotificationInbox.SubscribeAsync(connection, OtaUuids.Control, cancellationToken).ConfigureAwait(false);
         try
         {
-            await GattWriter.SendAsync(connection, OtaUuids.Control, request.ToBytes(), WriteType.WithResponse, timeouts, cancellationToken).ConfigureAwait(false);
+            // The device answers REQUEST once its slot is open (erased first unless it erases as data arrives).
+            await GattWriter.SendAsync(connection, OtaUuids.Control, request.ToBytes(), WriteType.WithResponse, timeouts.Request, cancellationToken).ConfigureAwait(false);
             var reply = await ReceiveAsync(control, timeouts.Request, "REQUEST_ACK", cancellationToken, OtaOpcode.RequestAck, OtaOpcode.RequestNak).ConfigureAwait(false);
             if (reply.Opcode == OtaOpcode.RequestNak)
             {
@@ -67,7 +71,9 @@ public sealed class V2Client(OtaTimeouts timeouts, TransferCounter? counter = nu
             using var transfer = new Transfer(connection, control, stream, payload, Math.Max(1, reply.Window), progress, timeouts, writerBudget, counter);
             await transfer.RunAsync(reply.Offset, cancellationToken).ConfigureAwait(false);
 
-            await GattWriter.SendAsync(connection, OtaUuids.Control, V2Messages.Done, WriteType.WithResponse, timeouts with { Write = writerBudget }, cancellationToken).ConfigureAwait(false);
+            // The device answers DONE only after it drained its writer and hashed what it wrote: the DONE timeout,
+            // longer for a patch.
+            await GattWriter.SendAsync(connection, OtaUuids.Control, V2Messages.Done, WriteType.WithResponse, writerBudget, cancellationToken).ConfigureAwait(false);
             reply = await ReceiveAsync(control, writerBudget, "DONE_ACK", cancellationToken, OtaOpcode.DoneAck, OtaOpcode.DoneNak).ConfigureAwait(false);
             if (reply.Opcode == OtaOpcode.DoneNak)
             {
@@ -88,7 +94,7 @@ public sealed class V2Client(OtaTimeouts timeouts, TransferCounter? counter = nu
         using var timeout = new CancellationTokenSource(timeouts.Write);
         try
         {
-            await GattWriter.SendAsync(connection, OtaUuids.Control, V2Messages.Abort, WriteType.WithResponse, timeouts, timeout.Token).ConfigureAwait(false);
+            await GattWriter.SendAsync(connection, OtaUuids.Control, V2Messages.Abort, WriteType.WithResponse, timeouts.Write, timeout.Token).ConfigureAwait(false);
             await ReceiveAsync(control, timeouts.Write, "ABORT_ACK", timeout.Token, OtaOpcode.AbortAck).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OtaException or OperationCanceledException or BleTransportException)
@@ -118,11 +124,13 @@ public sealed class V2Client(OtaTimeouts timeouts, TransferCounter? counter = nu
     {
         // Reused for every packet: a transport consumes the value before its write completes.
         private readonly byte[] _packet = new byte[V2Messages.DataHeaderLength + payload];
-        private readonly GattWriter _writer = new(connection, timeouts);
-        private readonly Queue<uint> _inFlight = new(); // end offsets of packets sent and not yet acknowledged
+        private readonly GattWriter _writer = new(connection, timeouts.Write);
+        private readonly AckTimer _ackTimer = new(timeouts.Write);
+        private readonly Queue<(uint End, long SentAt)> _inFlight = new(); // packets sent and not yet acknowledged; SentAt -1: a resend
         private readonly int _totalPackets = PacketCount(stream.Length, payload);
         private uint _acked;
         private uint _next;
+        private uint _highestSent; // packets ending at or below it were sent before: their acknowledgements time nothing
         private bool _probing;          // after a full ring: one packet at a time until the device takes one
         private long? _ringFullSince;   // since when the device takes nothing because its ring is full; null while it takes packets
         private TimeSpan _backoff;
@@ -130,9 +138,10 @@ public sealed class V2Client(OtaTimeouts timeouts, TransferCounter? counter = nu
         public async Task RunAsync(uint resumeAt, CancellationToken cancellationToken)
         {
             uint total = (uint)stream.Length;
-            _acked = _next = resumeAt;
+            _acked = _next = _highestSent = resumeAt;
             Report();
             int resends = 0;
+            int silentTimeouts = 0;
             while (_acked < total)
             {
                 while (_inFlight.Count < (_probing ? 1 : window) && _next < total)
@@ -142,20 +151,23 @@ public sealed class V2Client(OtaTimeouts timeouts, TransferCounter? counter = nu
                     await _writer.SendAsync(OtaUuids.Data, _packet.AsMemory(0, length), WriteType.WithoutResponse, cancellationToken).ConfigureAwait(false);
                     counter?.Add(length);
                     _next += (uint)n;
-                    _inFlight.Enqueue(_next);
+                    _inFlight.Enqueue((_next, _next > _highestSent ? connection.Clock.GetTimestamp() : -1));
+                    _highestSent = Math.Max(_highestSent, _next);
                 }
 
                 V2Notification note;
                 try
                 {
-                    note = await ReceiveAsync(control, timeouts.Write, "DATA_ACK", cancellationToken, OtaOpcode.DataAck, OtaOpcode.DoneNak).ConfigureAwait(false);
+                    note = await ReceiveAsync(control, _ackTimer.Timeout, "DATA_ACK", cancellationToken, OtaOpcode.DataAck, OtaOpcode.DoneNak).ConfigureAwait(false);
                 }
-                catch (OtaException ex) when (ex.Code == OtaErrorCode.AckTimeout && ++resends <= MaxResendsWithoutProgress)
+                catch (OtaException ex) when (ex.Code == OtaErrorCode.AckTimeout && ++silentTimeouts < MaxSilentAckTimeouts)
                 {
+                    _ackTimer.Expired();
                     ResendFrom(_acked); // packets or their acknowledgement were lost
                     continue;
                 }
 
+                silentTimeouts = 0;
                 if (note.Opcode == OtaOpcode.DoneNak)
                 {
                     throw V2Messages.ToException(note.Error, "while receiving");
@@ -172,11 +184,7 @@ public sealed class V2Client(OtaTimeouts timeouts, TransferCounter? counter = nu
                         Report();
                     }
 
-                    while (_inFlight.Count > 0 && _inFlight.Peek() <= _acked)
-                    {
-                        _inFlight.Dequeue();
-                    }
-
+                    Acknowledge();
                     if (_next < _acked)
                     {
                         ResendFrom(_acked); // the device is ahead of us (a resumed or duplicated stream)
@@ -228,6 +236,21 @@ public sealed class V2Client(OtaTimeouts timeouts, TransferCounter? counter = nu
 
             await Task.Delay(_backoff, connection.Clock, cancellationToken).ConfigureAwait(false);
             _probing = true;
+        }
+
+        /// <summary>Drops the acknowledged packets, timing the round trip of the newest one that was sent only once.</summary>
+        private void Acknowledge()
+        {
+            long sentAt = -1;
+            while (_inFlight.Count > 0 && _inFlight.Peek().End <= _acked)
+            {
+                sentAt = _inFlight.Dequeue().SentAt;
+            }
+
+            if (sentAt >= 0)
+            {
+                _ackTimer.Measured(connection.Clock.GetElapsedTime(sentAt));
+            }
         }
 
         private void ResendFrom(uint offset)

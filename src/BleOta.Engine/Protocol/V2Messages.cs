@@ -33,6 +33,8 @@ public enum V2Error : byte
     Unsupported = 22,
     Aborted = 23,
     InsufficientEncryption = 24,
+    NotAnApp = 25,
+    WrongChip = 26,
     BaseMismatch = 27,
     Delta = 28,
 }
@@ -166,6 +168,12 @@ public static class V2Messages
             $"The device does not run the image the patch was made against (v2 error {(int)error} BaseMismatch {during}); it keeps its firmware. Update it with -Delta Off."),
         V2Error.SizeMismatch or V2Error.Inflate or V2Error.Delta or V2Error.ImageInvalid => (OtaErrorCode.ImageRejected,
             $"The device rejected the image (v2 error {(int)error} {error} {during}); it keeps its current firmware."),
+        V2Error.NotAnApp => (OtaErrorCode.ImageNotAnApp,
+            $"The device refused the file as not an app (v2 error {(int)error} NotAnApp {during}): it is a bootloader, a RAM-only image or a merged flash image " +
+            "(one that starts with the bootloader), not the app that idf.py writes as build/<project>.bin. The device keeps its firmware; send the app image."),
+        V2Error.WrongChip => (OtaErrorCode.ImageWrongChip,
+            $"The device refused the image as built for another chip (v2 error {(int)error} WrongChip {during}); it keeps its firmware. " +
+            "Build the app for the device's chip (idf.py set-target) and send that image."),
         V2Error.Unsupported => (OtaErrorCode.ProtocolNotSupported,
             $"The device does not support what BleOta asked for (v2 error {(int)error} Unsupported {during}), e.g. compression. Retry with -Protocol V1."),
         _ => (OtaErrorCode.RequestRejected,

@@ -33,6 +33,10 @@ internal static class DeviceLink
         {
             return DeviceInfo.Parse(await connection.ReadAsync(OtaUuids.Info, cancellationToken).ConfigureAwait(false));
         }
+        catch (BleLinkLostException ex)
+        {
+            throw new OtaException(OtaErrorCode.Disconnected, $"The link dropped while reading the device's Info: {ex.Message}", ex);
+        }
         catch (Exception ex) when (ex is FormatException or BleTransportException)
         {
             throw new OtaException(OtaErrorCode.TransportError, $"Could not read the device's Info: {ex.Message}", ex);

@@ -20,6 +20,10 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
     /// <summary>Opens a session now, so it is visible to <c>Get-OtaProgress</c> while it waits its turn.</summary>
     public OtaSession CreateSession(Esp32Device device, FirmwareImage image) => registry.Start(device, image);
 
+    /// <summary>Ends a session cancelled while it waited for its turn, so Get-OtaProgress never shows it waiting forever.</summary>
+    public static void CancelQueued(OtaSession session) =>
+        session.SetState(OtaState.Cancelled, "Cancelled before it started; the device was not touched.");
+
     /// <summary>The protocols this engine speaks, oldest first; <c>Auto</c> picks the newest the device offers.</summary>
     public static IReadOnlyList<OtaProtocolVersion> SupportedProtocols { get; } = [OtaProtocolVersion.V1, OtaProtocolVersion.V2];
 
@@ -73,10 +77,12 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
                     {
                         // The device keeps a v2 update for its client: the same REQUEST resumes at the device's offset.
                         reconnects++;
-                        log.Verbose($"The link dropped after {session.Snapshot().BytesSent:N0} acknowledged bytes; reconnecting to resume ({reconnects} of {options.MaxReconnects}).");
-                        var next = await ConnectAsync(session, options, cancellationToken).ConfigureAwait(false);
+                        log.Verbose($"The link dropped after {session.Snapshot().BytesSent:N0} acknowledged bytes ({ex.Message}); reconnecting to resume ({reconnects} of {options.MaxReconnects}).");
+                        // Closed before reconnecting: closing a link the OS still counts as up (its write socket
+                        // was shut first) would otherwise disconnect the new one.
                         await connection.DisposeAsync().ConfigureAwait(false);
-                        connection = next;
+                        connection = null;
+                        connection = await ConnectAsync(session, options, cancellationToken).ConfigureAwait(false);
                         await connection.RequestMtuAsync(options.PreferredMtu, cancellationToken).ConfigureAwait(false);
                         if (await RunsAlreadyAsync(connection, session.Image, cancellationToken).ConfigureAwait(false))
                         {
@@ -124,7 +130,16 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
         catch (BleTransportException ex)
         {
             // A GATT step outside the image transfer failed (subscribe, read, MTU exchange).
-            var failure = new OtaException(OtaErrorCode.TransportError, $"The link to the device failed: {ex.Message}", ex);
+            var failure = ex is BleLinkLostException
+                ? new OtaException(OtaErrorCode.Disconnected, $"The link to the device was lost: {ex.Message}", ex)
+                : new OtaException(OtaErrorCode.TransportError, $"The link to the device failed: {ex.Message}", ex);
+            session.SetState(OtaState.Failed, failure.Message);
+            return Finish(OtaStatus.Failed, versionBefore, failure);
+        }
+        catch (Exception ex)
+        {
+            // A transport let an OS error (or its own timeout) escape untranslated: still a result, never a session left running.
+            var failure = new OtaException(OtaErrorCode.TransportError, $"The {session.Device.TransportName} transport failed unexpectedly ({ex.GetType().Name}: {ex.Message}).", ex);
             session.SetState(OtaState.Failed, failure.Message);
             return Finish(OtaStatus.Failed, versionBefore, failure);
         }

@@ -8,3 +8,9 @@ public sealed class BleAttException(byte attError, string message) : BleTranspor
 {
     public byte AttError { get; } = attError;
 }
+
+/// <summary>
+/// The link to the peripheral is gone: it disconnected, or the OS closed the path to it (a write socket, the
+/// D-Bus connection). Nothing the device decided: a v2 update resumes after reconnecting.
+/// </summary>
+public sealed class BleLinkLostException(string message, Exception? inner = null) : BleTransportException(message, inner);

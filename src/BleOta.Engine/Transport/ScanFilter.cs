@@ -4,8 +4,9 @@ namespace BleOta.Engine.Transport;
 
 /// <summary>
 /// What a scan looks for: devices that advertise <see cref="ServiceUuid"/>, or whose advertised name is one of
-/// <see cref="Names"/> (exactly, as the tutorial's client compares it). Transports apply what their OS can filter
-/// on and the engine applies the rest (<see cref="Matches"/>).
+/// <see cref="Names"/> (exactly, as the tutorial's client compares it). Transports pass every packet on unfiltered
+/// (an OS-level service filter would drop a name that comes in a separate scan response, or a device that
+/// advertises no service); the engine merges each device's packets and applies <see cref="Matches"/>.
 /// </summary>
 public sealed record ScanFilter(Guid? ServiceUuid = null, IReadOnlyList<string>? Names = null)
 {
@@ -18,15 +19,9 @@ public sealed record ScanFilter(Guid? ServiceUuid = null, IReadOnlyList<string>?
     /// <summary>OTA devices: BleOta firmware by its advertised service, tutorial firmware by its name.</summary>
     public static ScanFilter OtaService { get; } = new(OtaUuids.Service, [TutorialName]);
 
-    /// <summary>
-    /// The service UUID an OS-level filter may use: only when no name can match instead, as the OS would drop
-    /// devices that advertise a wanted name but no service.
-    /// </summary>
-    public Guid? OsServiceUuid => Names is null or [] ? ServiceUuid : null;
-
-    /// <summary>True when the advertisement is one the scan looks for.</summary>
-    public bool Matches(BleAdvertisement advertisement) =>
+    /// <summary>True when a device with this name and these advertised services is one the scan looks for.</summary>
+    public bool Matches(string? name, IReadOnlyCollection<Guid> serviceUuids) =>
         ServiceUuid is not { } uuid
-        || advertisement.ServiceUuids.Contains(uuid)
-        || (advertisement.Name is { } name && Names is not null && Names.Contains(name, StringComparer.Ordinal));
+        || serviceUuids.Contains(uuid)
+        || (name is not null && Names is not null && Names.Contains(name, StringComparer.Ordinal));
 }

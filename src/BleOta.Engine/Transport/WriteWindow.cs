@@ -74,9 +74,12 @@ public sealed class WriteWindow : IDisposable
 
     private void ThrowIfFailed()
     {
-        if (Volatile.Read(ref _failure) is { } failure)
+        switch (Volatile.Read(ref _failure))
         {
-            throw new BleTransportException($"An earlier write without response failed: {failure.Message}", failure);
+            case BleLinkLostException lost:
+                throw new BleLinkLostException($"An earlier write without response failed: {lost.Message}", lost);
+            case { } failure:
+                throw new BleTransportException($"An earlier write without response failed: {failure.Message}", failure);
         }
     }
 }

@@ -1,5 +1,3 @@
-using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using BleOta.Engine.Protocol;
 using BleOta.Engine.Transport;
 using BleOta.Transport.BlueZ;
@@ -20,8 +18,9 @@ public enum FakeAdapter
 /// <summary>
 /// A stand-in for bluetoothd on a private bus: exports org.bluez's Adapter1, Device1, GattService1 and
 /// GattCharacteristic1 objects through an ObjectManager, as BlueZ lays them out, and answers the calls the
-/// transport makes. Its peripherals are <see cref="HostFirmwareDevice"/>s, so behind the D-Bus API runs the
-/// firmware's real C core. ATT errors come back as BlueZ words them ("Operation failed with ATT error: 0x80").
+/// transport makes as the bluez source does (each behaviour names the file and function it follows), for the
+/// release it is told to be (<see cref="FakeBluezRelease"/>). Its peripherals are <see cref="HostFirmwareDevice"/>s,
+/// so behind the D-Bus API runs the firmware's real C core.
 /// </summary>
 internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
 {
@@ -38,15 +37,25 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
     private readonly DBusConnection _bus;
     private readonly HostFirmwareTransport _firmware;
     private readonly FakeAdapter _adapter;
+    private readonly FakeBluezRelease _release;
+    private readonly TimeProvider _clock;
     private readonly object _gate = new();
     private readonly Dictionary<string, Dictionary<string, Dictionary<string, VariantValue>>> _objects = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IBleConnection> _links = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, FakeWriteSocket> _writeSockets = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ITimer> _temporaryTimers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string[]> _discoveryFilters = new(StringComparer.Ordinal); // sender → UUIDs ([] = all)
+    private readonly HashSet<string> _discovering = new(StringComparer.Ordinal);
+    private int _socketPackets;
+    private int? _dropLinkAfterSocketPackets;
 
-    private FakeBluetoothd(DBusConnection bus, HostFirmwareTransport firmware, FakeAdapter adapter)
+    private FakeBluetoothd(DBusConnection bus, HostFirmwareTransport firmware, FakeAdapter adapter, FakeBluezRelease release, TimeProvider clock)
     {
         _bus = bus;
         _firmware = firmware;
         _adapter = adapter;
+        _release = release;
+        _clock = clock;
         if (adapter != FakeAdapter.Missing)
         {
             _objects[AdapterPath] = new()
@@ -68,23 +77,62 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
     /// <summary>Calls the transport made, as "Interface.Member", in order.</summary>
     public List<string> Calls { get; } = [];
 
-    /// <summary>Whether AcquireWrite hands out a socket (BlueZ 5.46 and later) or answers NotSupported.</summary>
-    public bool AcquireWriteSupported { get; set; } = true;
-
-    /// <summary>The UUIDs of the last SetDiscoveryFilter; empty: every LE device.</summary>
-    public string[] DiscoveryUuids { get; private set; } = [];
-
-    /// <summary>Packets written without response, each with how it arrived ("socket" or "command"); all go on to the core.</summary>
+    /// <summary>
+    /// Packets the client sent as writes without response, each with how bluetoothd put it on air: "socket"
+    /// (AcquireWrite), "command" (WriteValue type=command) or "request" (a release that ignores the type).
+    /// </summary>
     public List<(string Path, byte[] Packet)> WithoutResponsePackets { get; } = [];
 
-    public static async Task<FakeBluetoothd> StartAsync(string busAddress, HostFirmwareTransport firmware, FakeAdapter adapter = FakeAdapter.PoweredOn)
+    /// <summary>
+    /// TemporaryTimeout (bluez src/main.conf, default 30 s): how long after it was last seen an unconnected,
+    /// unpaired device object is removed (src/device.c set_temporary_timer, device_disappeared).
+    /// </summary>
+    public TimeSpan TemporaryTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Every advertisement and its scan response reach bluetoothd as two reports, as the kernel sends them when
+    /// another device's report comes between (net/bluetooth/hci_event.c process_adv_report flushes the pending
+    /// advertisement unmerged); false: the kernel merged them.
+    /// </summary>
+    public bool SplitScanResponses { get; init; }
+
+    /// <summary>After this many more packets through AcquireWrite sockets the link drops (a supervision timeout).</summary>
+    public int? DropLinkAfterSocketPackets
+    {
+        get => _dropLinkAfterSocketPackets;
+        set
+        {
+            lock (_gate)
+            {
+                (_dropLinkAfterSocketPackets, _socketPackets) = (value, 0);
+            }
+        }
+    }
+
+    /// <summary>The next write request whose value starts with this is cut off by the link dropping.</summary>
+    public byte[]? DropLinkDuringWriteOf { get; set; }
+
+    public static async Task<FakeBluetoothd> StartAsync(string busAddress, HostFirmwareTransport firmware, FakeAdapter adapter = FakeAdapter.PoweredOn,
+        FakeBluezRelease? release = null, TimeProvider? clock = null, bool splitScanResponses = false)
     {
         var bus = new DBusConnection(busAddress);
         await bus.ConnectAsync();
-        var fake = new FakeBluetoothd(bus, firmware, adapter);
+        var fake = new FakeBluetoothd(bus, firmware, adapter, release ?? FakeBluezRelease.Current, clock ?? TimeProvider.System)
+        {
+            SplitScanResponses = splitScanResponses,
+        };
         bus.AddMethodHandler(fake);
         await bus.RequestNameAsync(BlueZNames.Service);
         return fake;
+    }
+
+    /// <summary>Whether bluetoothd still has an object for the device (it removes temporary ones, see <see cref="TemporaryTimeout"/>).</summary>
+    public bool Knows(string address)
+    {
+        lock (_gate)
+        {
+            return _objects.ContainsKey(BlueZNames.DevicePath(AdapterPath, address));
+        }
     }
 
     public ValueTask HandleMethodAsync(MethodContext context)
@@ -103,11 +151,11 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
 
             try
             {
-                Handle(context, path, member);
+                Handle(context, path, member, request.SenderAsString ?? "");
             }
             catch (BleAttException ex)
             {
-                context.ReplyError("org.bluez.Error.Failed", $"Operation failed with ATT error: 0x{ex.AttError:x2}");
+                FakeGattErrors.Reply(context, ex.AttError);
             }
             catch (BleTransportException ex)
             {
@@ -120,15 +168,28 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
 
     public void Dispose()
     {
-        foreach (var link in _links.Values)
+        lock (_gate)
         {
-            link.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            foreach (var timer in _temporaryTimers.Values)
+            {
+                timer.Dispose();
+            }
+
+            foreach (var socket in _writeSockets.Values)
+            {
+                socket.Shut();
+            }
+
+            foreach (var link in _links.Values.ToList())
+            {
+                link.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
         }
 
         _bus.Dispose();
     }
 
-    private void Handle(MethodContext context, string path, string member)
+    private void Handle(MethodContext context, string path, string member, string sender)
     {
         switch (member)
         {
@@ -139,22 +200,13 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
                 ReplyProperty(context, path);
                 return;
             case "org.bluez.Adapter1.SetDiscoveryFilter":
-                var filter = context.Request.GetBodyReader().ReadDictionaryOfStringToVariantValue();
-                DiscoveryUuids = filter.TryGetValue("UUIDs", out var uuids) ? uuids.GetArray<string>() : [];
-                Reply(context);
+                SetDiscoveryFilter(context, sender);
                 return;
             case "org.bluez.Adapter1.StartDiscovery":
-                if (!Props(AdapterPath, BlueZNames.Adapter)["Powered"].GetBool())
-                {
-                    context.ReplyError("org.bluez.Error.NotReady", "Resource Not Ready");
-                    return;
-                }
-
-                Reply(context);
-                Discover();
+                StartDiscovery(context, sender);
                 return;
             case "org.bluez.Adapter1.StopDiscovery":
-                Reply(context);
+                StopDiscovery(context, sender);
                 return;
             case "org.bluez.Device1.Connect":
                 Connect(path);
@@ -176,22 +228,7 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
                 readReply.Dispose();
                 return;
             case "org.bluez.GattCharacteristic1.WriteValue":
-                var body = context.Request.GetBodyReader();
-                byte[] value = body.ReadArrayOfByte();
-                var options = body.ReadDictionaryOfStringToVariantValue();
-                var type = options.TryGetValue("type", out var t) && t.GetString() == "command" ? WriteType.WithoutResponse : WriteType.WithResponse;
-                if (type == WriteType.WithoutResponse)
-                {
-                    // BlueZ answers a write command once it is queued (src/gatt-client.c, characteristic_write_value).
-                    WithoutResponsePackets.Add(("command", value));
-                    Reply(context);
-                    WriteCommand(path, value);
-                    return;
-                }
-
-                // Notifications the core sends while handling the write are signalled before the reply, as on air.
-                Link(path).WriteAsync(Uuid(path), value, type, CancellationToken.None).GetAwaiter().GetResult();
-                Reply(context);
+                WriteValue(context, path);
                 return;
             case "org.bluez.GattCharacteristic1.StartNotify":
                 string characteristic = path;
@@ -204,59 +241,198 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
                 Set(path, BlueZNames.GattCharacteristic, "Notifying", false);
                 Reply(context);
                 return;
-            case "org.bluez.GattCharacteristic1.AcquireWrite":
-                if (!AcquireWriteSupported)
-                {
-                    context.ReplyError("org.bluez.Error.NotSupported", "Operation is not supported");
-                    return;
-                }
-
-                ReplyWriteSocket(context, path, Props(path, BlueZNames.GattCharacteristic)["MTU"].GetUInt16());
+            case "org.bluez.GattCharacteristic1.AcquireWrite" when _release.HasAcquireWrite:
+                AcquireWrite(context, path);
                 return;
             default:
-                context.ReplyError("org.freedesktop.DBus.Error.UnknownMethod", $"The fake bluetoothd does not implement {member} on {path}.");
+                // gdbus leaves an unknown method to libdbus, which answers it this way.
+                context.ReplyError("org.freedesktop.DBus.Error.UnknownMethod",
+                    $"Method \"{context.Request.MemberAsString}\" with signature \"{context.Request.SignatureAsString}\" on interface \"{context.Request.InterfaceAsString}\" doesn't exist");
                 return;
         }
+    }
+
+    /// <summary>src/adapter.c set_discovery_filter: per client; a key the release does not know is InvalidArguments.</summary>
+    private void SetDiscoveryFilter(MethodContext context, string sender)
+    {
+        if (!AdapterPowered())
+        {
+            context.ReplyError("org.bluez.Error.NotReady", "Resource Not Ready");
+            return;
+        }
+
+        var filter = context.Request.GetBodyReader().ReadDictionaryOfStringToVariantValue();
+        if (filter.Keys.Any(k => !_release.AcceptsFilterKey(k)))
+        {
+            context.ReplyError("org.bluez.Error.InvalidArguments", "Invalid arguments in method call");
+            return;
+        }
+
+        _discoveryFilters[sender] = filter.TryGetValue("UUIDs", out var uuids) ? uuids.GetArray<string>() : [];
+        if (_discovering.Contains(sender))
+        {
+            Discover();
+        }
+
+        Reply(context);
+    }
+
+    /// <summary>src/adapter.c start_discovery: one discovery per client (a second one is InProgress).</summary>
+    private void StartDiscovery(MethodContext context, string sender)
+    {
+        if (!AdapterPowered())
+        {
+            context.ReplyError("org.bluez.Error.NotReady", "Resource Not Ready");
+            return;
+        }
+
+        if (!_discovering.Add(sender))
+        {
+            context.ReplyError("org.bluez.Error.InProgress", "Operation already in progress"); // btd_error_busy
+            return;
+        }
+
+        Set(AdapterPath, BlueZNames.Adapter, "Discovering", true);
+        Discover();
+        Reply(context);
     }
 
     /// <summary>
-    /// Every firmware device that advertises (not bricked) and matches the filter appears with its RSSI: with filter
-    /// UUIDs, only a device advertising one of them (BlueZ's src/adapter.c, is_filter_match).
+    /// src/adapter.c stop_discovery; when the last client stops, discovery_cleanup invalidates every device's RSSI
+    /// and the devices' last sighting restarts their temporary timers.
+    /// </summary>
+    private void StopDiscovery(MethodContext context, string sender)
+    {
+        if (!_discovering.Remove(sender))
+        {
+            context.ReplyError("org.bluez.Error.Failed", "No discovery started");
+            return;
+        }
+
+        if (_discovering.Count == 0)
+        {
+            Set(AdapterPath, BlueZNames.Adapter, "Discovering", false);
+            foreach (var (path, interfaces) in _objects.Where(o => o.Value.ContainsKey(BlueZNames.Device)).ToList())
+            {
+                if (interfaces[BlueZNames.Device].Remove("RSSI"))
+                {
+                    Changed(path, BlueZNames.Device, [], invalidated: ["RSSI"]); // device_set_rssi(dev, 0)
+                }
+
+                if (!_links.ContainsKey(path))
+                {
+                    StartTemporaryTimer(path);
+                }
+            }
+        }
+
+        Reply(context);
+    }
+
+    /// <summary>
+    /// The reports of every advertising device (not bricked, not connected), as src/adapter.c btd_adapter_device_found
+    /// takes them: a new address gets an object (adapter_create_device) before the discovery filter is checked; a
+    /// report that matches no client's filter (is_filter_match: no UUID of the filter in it) changes nothing more;
+    /// a scan response alone creates nothing. While discovery runs, the devices keep advertising, so no
+    /// temporary timer runs for them (device_update_last_seen restarts it with every report).
     /// </summary>
     private void Discover()
     {
-        foreach (var device in _firmware.Devices)
+        foreach (var device in _firmware.Devices.Where(d => !d.IsBricked && !_links.ContainsKey(BlueZNames.DevicePath(AdapterPath, d.Address))))
         {
-            var advertised = device.AdvertisedServices.Select(u => u.ToString()).ToArray();
-            if (device.IsBricked || (DiscoveryUuids.Length > 0 && !DiscoveryUuids.Intersect(advertised, StringComparer.OrdinalIgnoreCase).Any()))
-            {
-                continue;
-            }
-
             string path = BlueZNames.DevicePath(AdapterPath, device.Address);
-            if (_objects.ContainsKey(path))
+            // CONFIG_BLE_OTA_ADVERTISE_SERVICE_UUID; a device without Info, like the tutorial's, advertises none.
+            string[] advertisedUuids = device.AdvertisedServices.Select(u => u.ToString()).ToArray();
+            var advertisement = new Dictionary<string, VariantValue> { ["RSSI"] = (short)device.Rssi, ["UUIDs"] = VariantValue.Array(advertisedUuids) };
+            if (!SplitScanResponses)
             {
-                Changed(path, BlueZNames.Device, new() { ["RSSI"] = (short)device.Rssi });
-                continue;
+                // The kernel merged the scan response into the report. Alias: the name, unless the user set one
+                // (doc/org.bluez.Device.rst).
+                advertisement["Name"] = advertisement["Alias"] = device.Name;
             }
 
-            var properties = new Dictionary<string, VariantValue>
+            StopTemporaryTimer(path);
+            if (!_objects.ContainsKey(path))
             {
-                ["Address"] = device.Address,
-                ["Name"] = device.Name,
-                ["Alias"] = device.Name, // BlueZ's doc/device-api.txt: the name, unless the user set an alias
-                ["AddressType"] = "public",
-                ["RSSI"] = (short)device.Rssi,
-                ["UUIDs"] = VariantValue.Array(advertised),
-                ["Connected"] = false,
-                ["ServicesResolved"] = false,
-                ["Adapter"] = VariantValue.ObjectPath(AdapterPath),
-            };
-            _objects[path] = new() { [BlueZNames.Device] = properties };
-            Added(path, _objects[path]);
+                var properties = new Dictionary<string, VariantValue>
+                {
+                    ["Address"] = device.Address,
+                    ["AddressType"] = "public",
+                    ["Connected"] = false,
+                    ["ServicesResolved"] = false,
+                    ["Adapter"] = VariantValue.ObjectPath(AdapterPath),
+                };
+                if (MatchesFilter(advertisedUuids))
+                {
+                    foreach (var (name, value) in advertisement)
+                    {
+                        properties[name] = value;
+                    }
+                }
+
+                _objects[path] = new() { [BlueZNames.Device] = properties };
+                Added(path, _objects[path]);
+            }
+            else if (MatchesFilter(advertisedUuids))
+            {
+                SetAll(path, BlueZNames.Device, advertisement);
+            }
+
+            if (SplitScanResponses && MatchesFilter([]))
+            {
+                SetAll(path, BlueZNames.Device, new() { ["RSSI"] = (short)device.Rssi, ["Name"] = device.Name, ["Alias"] = device.Name }); // the scan response: name, no UUID
+            }
         }
     }
 
+    /// <summary>The UUIDs of every client's discovery filter; empty: every client takes every LE device.</summary>
+    public string[] DiscoveryUuids
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _discoveryFilters.Values.SelectMany(u => u).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+            }
+        }
+    }
+
+    /// <summary>src/adapter.c is_filter_match: a client without UUIDs in its filter takes every report.</summary>
+    private bool MatchesFilter(string[] reportUuids) =>
+        _discovering.Any(client => !_discoveryFilters.TryGetValue(client, out var uuids) || uuids.Length == 0
+            || uuids.Any(u => reportUuids.Contains(u, StringComparer.OrdinalIgnoreCase)));
+
+    /// <summary>src/device.c set_temporary_timer: an unconnected device disappears TemporaryTimeout after it was last seen.</summary>
+    private void StartTemporaryTimer(string devicePath)
+    {
+        StopTemporaryTimer(devicePath);
+        _temporaryTimers[devicePath] = _clock.CreateTimer(_ => Disappeared(devicePath), null, TemporaryTimeout, Timeout.InfiniteTimeSpan);
+    }
+
+    private void StopTemporaryTimer(string devicePath)
+    {
+        if (_temporaryTimers.Remove(devicePath, out var timer))
+        {
+            timer.Dispose();
+        }
+    }
+
+    /// <summary>src/device.c device_disappeared: btd_adapter_remove_device unregisters the object.</summary>
+    private void Disappeared(string devicePath)
+    {
+        lock (_gate)
+        {
+            if (_links.ContainsKey(devicePath) || !_objects.Remove(devicePath))
+            {
+                return;
+            }
+
+            _temporaryTimers.Remove(devicePath);
+            Removed(devicePath, [BlueZNames.Device]);
+        }
+    }
+
+    /// <summary>Device1.Connect: src/device.c device_add_connection clears the temporary timer; GATT objects appear, then ServicesResolved.</summary>
     private void Connect(string devicePath)
     {
         if (!_objects.TryGetValue(devicePath, out var device))
@@ -273,6 +449,7 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
         var link = _firmware.ConnectAsync(address, CancellationToken.None).GetAwaiter().GetResult();
         int mtu = link.RequestMtuAsync(517, CancellationToken.None).GetAwaiter().GetResult(); // bluetoothd exchanges its own MTU
         _links[devicePath] = link;
+        StopTemporaryTimer(devicePath);
         // After the call that caused it has been answered: the firmware restarts 500 ms after its write response (or
         // after a write command, which BlueZ answers once queued), so BlueZ sees the link drop after replying.
         link.Disconnected += (_, _) => Task.Run(() => Disconnected(devicePath));
@@ -290,17 +467,24 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
         Added(service, _objects[service]);
         foreach (var (uuid, suffix, flags) in Gatt.Where(c => link.HasCharacteristic(c.Uuid)))
         {
-            _objects[service + suffix] = new()
+            var properties = new Dictionary<string, VariantValue>
             {
-                [BlueZNames.GattCharacteristic] = new()
-                {
-                    ["UUID"] = uuid.ToString(),
-                    ["Service"] = VariantValue.ObjectPath(service),
-                    ["Flags"] = VariantValue.Array(flags),
-                    ["Notifying"] = false,
-                    ["MTU"] = (ushort)mtu,
-                },
+                ["UUID"] = uuid.ToString(),
+                ["Service"] = VariantValue.ObjectPath(service),
+                ["Flags"] = VariantValue.Array(flags),
+                ["Notifying"] = false,
             };
+            if (_release.HasMtuProperty)
+            {
+                properties["MTU"] = (ushort)mtu;
+            }
+
+            if (_release.HasAcquireWrite && flags.Contains("write-without-response"))
+            {
+                properties["WriteAcquired"] = false;
+            }
+
+            _objects[service + suffix] = new() { [BlueZNames.GattCharacteristic] = properties };
             Added(service + suffix, _objects[service + suffix]);
         }
 
@@ -308,51 +492,139 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
         Set(devicePath, BlueZNames.Device, "ServicesResolved", true);
     }
 
-    /// <summary>The link dropped (the device restarted, or the client disconnected): GATT objects go, Connected turns false.</summary>
+    /// <summary>
+    /// The link dropped (the device restarted, went out of range, or the client disconnected), in bluetoothd's
+    /// order: the ATT channel's end shuts the AcquireWrite sockets (src/gatt-client.c btd_gatt_client_disconnected),
+    /// then the adapter's disconnect event removes the GATT objects and turns Connected false, and the device's
+    /// last sighting restarts its temporary timer (src/device.c device_remove_connection).
+    /// </summary>
     private void Disconnected(string devicePath)
     {
         lock (_gate)
         {
             _links.Remove(devicePath);
-            foreach (string path in _objects.Keys.Where(p => p.StartsWith(devicePath + "/", StringComparison.Ordinal)).ToList())
+            foreach (string socketPath in _writeSockets.Keys.Where(p => p.StartsWith(devicePath + "/", StringComparison.Ordinal)).ToList())
             {
-                _objects.Remove(path);
+                _writeSockets.Remove(socketPath, out var socket);
+                socket!.Shut();
             }
 
-            Set(devicePath, BlueZNames.Device, "ServicesResolved", false);
-            Set(devicePath, BlueZNames.Device, "Connected", false);
+            foreach (string path in _objects.Keys.Where(p => p.StartsWith(devicePath + "/", StringComparison.Ordinal)).OrderDescending().ToList())
+            {
+                var interfaces = _objects[path].Keys.ToArray();
+                _objects.Remove(path);
+                Removed(path, interfaces);
+            }
+
+            if (_objects.ContainsKey(devicePath))
+            {
+                Set(devicePath, BlueZNames.Device, "ServicesResolved", false);
+                Set(devicePath, BlueZNames.Device, "Connected", false);
+                StartTemporaryTimer(devicePath);
+            }
         }
     }
 
-    /// <summary>AcquireWrite: one end of a SOCK_SEQPACKET pair goes to the client; each packet it sends is one write.</summary>
-    private void ReplyWriteSocket(MethodContext context, string characteristicPath, ushort mtu)
+    /// <summary>src/gatt-client.c characteristic_write_value.</summary>
+    private void WriteValue(MethodContext context, string characteristicPath)
     {
-        var ends = new int[2];
-        if (socketpair(1 /* AF_UNIX */, 5 /* SOCK_SEQPACKET */, 0, ends) != 0)
+        var link = Link(characteristicPath);
+        if (_writeSockets.ContainsKey(characteristicPath))
         {
-            throw new BleTransportException($"socketpair failed ({Marshal.GetLastPInvokeError()})");
+            context.ReplyError("org.bluez.Error.NotPermitted", "Write acquired");
+            return;
         }
 
-        var ours = new Socket(new SafeSocketHandle(ends[0], ownsHandle: true));
-        using var theirs = new SafeSocketHandle(ends[1], ownsHandle: true);
-        var writer = context.CreateReplyWriter("hq");
-        writer.WriteHandle(theirs);
-        writer.WriteUInt16(mtu);
-        context.Reply(writer.CreateMessage());
-        writer.Dispose();
-        _ = Task.Run(async () =>
+        var body = context.Request.GetBodyReader();
+        byte[] value = body.ReadArrayOfByte();
+        var options = body.ReadDictionaryOfStringToVariantValue();
+        string? type = _release.HonoursWriteType && options.TryGetValue("type", out var t) ? t.GetString() : null;
+        bool asked = options.TryGetValue("type", out var askedType) && askedType.GetString() == "command";
+        var flags = Props(characteristicPath, BlueZNames.GattCharacteristic)["Flags"].GetArray<string>();
+
+        // "write" property set (or type "request") -> write request; else "write-without-response" -> write command.
+        if ((type is null && flags.Contains("write")) || type == "request")
         {
-            var buffer = new byte[mtu];
-            using (ours)
+            if (asked)
             {
-                int n;
-                while ((n = await ours.ReceiveAsync(buffer, SocketFlags.None)) > 0)
+                WithoutResponsePackets.Add(("request", value)); // the release ignored type=command
+            }
+
+            if (DropLinkDuringWriteOf is { } prefix && value.AsSpan().StartsWith(prefix))
+            {
+                // src/shared/att.c disconnect_cb fails the pending request without a PDU, which gatt-client.c
+                // process_error makes BT_ATT_ERROR_UNLIKELY.
+                DropLinkDuringWriteOf = null;
+                link.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                FakeGattErrors.Reply(context, 0x0E);
+                return;
+            }
+
+            // Notifications the core sends while handling the write are signalled before the reply, as on air.
+            link.WriteAsync(Uuid(characteristicPath), value, WriteType.WithResponse, CancellationToken.None).GetAwaiter().GetResult();
+            Reply(context);
+            return;
+        }
+
+        if (flags.Contains("write-without-response") && (type is null or "command"))
+        {
+            // BlueZ answers a write command once it is queued (src/gatt-client.c, characteristic_write_value).
+            WithoutResponsePackets.Add(("command", value));
+            Reply(context);
+            WriteCommand(characteristicPath, value);
+            return;
+        }
+
+        context.ReplyError("org.bluez.Error.NotSupported", "Operation is not supported");
+    }
+
+    /// <summary>src/gatt-client.c characteristic_acquire_write and create_sock: the reply carries the fd and the ATT MTU.</summary>
+    private void AcquireWrite(MethodContext context, string characteristicPath)
+    {
+        var link = Link(characteristicPath);
+        if (_writeSockets.ContainsKey(characteristicPath))
+        {
+            context.ReplyError("org.bluez.Error.NotPermitted", "Write acquired");
+            return;
+        }
+
+        if (!Props(characteristicPath, BlueZNames.GattCharacteristic)["Flags"].GetArray<string>().Contains("write-without-response"))
+        {
+            context.ReplyError("org.bluez.Error.NotSupported", "Operation is not supported");
+            return;
+        }
+
+        var socket = FakeWriteSocket.Create(out var theirs);
+        using (theirs)
+        {
+            var writer = context.CreateReplyWriter("hq");
+            writer.WriteHandle(theirs);
+            writer.WriteUInt16((ushort)link.Mtu);
+            context.Reply(writer.CreateMessage());
+            writer.Dispose();
+        }
+
+        _writeSockets[characteristicPath] = socket;
+        Set(characteristicPath, BlueZNames.GattCharacteristic, "WriteAcquired", true);
+        socket.Start(packet =>
+        {
+            lock (_gate)
+            {
+                WithoutResponsePackets.Add(("socket", packet));
+                WriteCommand(characteristicPath, packet);
+                if (++_socketPackets == DropLinkAfterSocketPackets && _links.TryGetValue(DevicePathOf(characteristicPath), out var dropping))
                 {
-                    lock (_gate)
-                    {
-                        WithoutResponsePackets.Add(("socket", buffer[..n]));
-                        WriteCommand(characteristicPath, buffer[..n]);
-                    }
+                    DropLinkAfterSocketPackets = null;
+                    dropping.DisposeAsync().AsTask().GetAwaiter().GetResult(); // a supervision timeout: the device keeps its v2 session
+                }
+            }
+        }, released: () =>
+        {
+            lock (_gate)
+            {
+                if (_writeSockets.Remove(characteristicPath) && _objects.ContainsKey(characteristicPath))
+                {
+                    Set(characteristicPath, BlueZNames.GattCharacteristic, "WriteAcquired", false); // destroy_sock
                 }
             }
         });
@@ -371,26 +643,34 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
         }
     }
 
-    [DllImport("libc", SetLastError = true)]
-    private static extern int socketpair(int domain, int type, int protocol, int[] sv);
+    private bool AdapterPowered() => Props(AdapterPath, BlueZNames.Adapter)["Powered"].GetBool();
 
-    private IBleConnection Link(string characteristicPath)
-    {
-        string devicePath = characteristicPath[..characteristicPath.IndexOf(ServiceSuffix, StringComparison.Ordinal)];
-        return _links.TryGetValue(devicePath, out var link) ? link : throw new BleTransportException("Not connected");
-    }
+    private static string DevicePathOf(string characteristicPath) => characteristicPath[..characteristicPath.IndexOf(ServiceSuffix, StringComparison.Ordinal)];
+
+    /// <summary>The device's link; without one, src/gatt-client.c answers every GATT call Failed "Not connected".</summary>
+    private IBleConnection Link(string characteristicPath) =>
+        characteristicPath.Contains(ServiceSuffix, StringComparison.Ordinal) && _links.TryGetValue(DevicePathOf(characteristicPath), out var link)
+            ? link
+            : throw new BleTransportException("Not connected");
 
     private Guid Uuid(string characteristicPath) => Guid.Parse(Props(characteristicPath, BlueZNames.GattCharacteristic)["UUID"].GetString());
 
     private Dictionary<string, VariantValue> Props(string path, string iface) =>
         _objects.TryGetValue(path, out var interfaces) && interfaces.TryGetValue(iface, out var properties)
             ? properties
-            : throw new BleTransportException($"No {iface} at {path}");
+            : throw new BleTransportException("Not connected");
 
-    private void Set(string path, string iface, string name, VariantValue value)
+    private void Set(string path, string iface, string name, VariantValue value) => SetAll(path, iface, new() { [name] = value });
+
+    private void SetAll(string path, string iface, Dictionary<string, VariantValue> values)
     {
-        Props(path, iface)[name] = value;
-        Changed(path, iface, new() { [name] = value });
+        var properties = Props(path, iface);
+        foreach (var (name, value) in values)
+        {
+            properties[name] = value;
+        }
+
+        Changed(path, iface, values);
     }
 
     private static void Reply(MethodContext context)
@@ -419,12 +699,19 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
         writer.Dispose();
     }
 
+    /// <summary>gdbus/object.c properties_get: InvalidArgs "No such interface" / "No such property".</summary>
     private void ReplyProperty(MethodContext context, string path)
     {
         var body = context.Request.GetBodyReader();
         string iface = body.ReadString();
         string name = body.ReadString();
-        if (!Props(path, iface).TryGetValue(name, out var value))
+        if (!_objects.TryGetValue(path, out var interfaces) || !interfaces.TryGetValue(iface, out var properties))
+        {
+            context.ReplyError("org.freedesktop.DBus.Error.InvalidArgs", $"No such interface '{iface}'");
+            return;
+        }
+
+        if (!properties.TryGetValue(name, out var value))
         {
             context.ReplyError("org.freedesktop.DBus.Error.InvalidArgs", $"No such property '{name}'");
             return;
@@ -459,13 +746,23 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
         writer.Dispose();
     }
 
-    private void Changed(string path, string iface, Dictionary<string, VariantValue> changed)
+    private void Removed(string path, string[] interfaces)
+    {
+        var writer = _bus.GetMessageWriter();
+        writer.WriteSignalHeader(null, "/", BlueZNames.ObjectManager, "InterfacesRemoved", "oas");
+        writer.WriteObjectPath(path);
+        writer.WriteArray(interfaces);
+        _bus.TrySendMessage(writer.CreateMessage());
+        writer.Dispose();
+    }
+
+    private void Changed(string path, string iface, Dictionary<string, VariantValue> changed, string[]? invalidated = null)
     {
         var writer = _bus.GetMessageWriter();
         writer.WriteSignalHeader(null, path, BlueZNames.Properties, "PropertiesChanged", "sa{sv}as");
         writer.WriteString(iface);
         writer.WriteDictionary(changed);
-        writer.WriteArray(Array.Empty<string>());
+        writer.WriteArray(invalidated ?? []);
         _bus.TrySendMessage(writer.CreateMessage());
         writer.Dispose();
     }

@@ -248,4 +248,34 @@ public sealed class InvokeEsp32OtaTests : IDisposable
         Assert.Equal("1.0.0", device.RunningVersion);
         Assert.Equal(1, device.BootCount);
     }
+
+    [Fact]
+    public void Stopping_the_pipeline_ends_the_sessions_still_waiting_for_a_slot()
+    {
+        var running = _fleet.Add();
+        var waiting = _fleet.Add();
+        _fleet.Transport.Speed = 1; // real time, so the first update is still running when the pipeline stops
+        _host.Set("devices", Devices(running, waiting));
+        string image = TestImages.WriteTemp(TestImages.Build(size: 400_000));
+        _host.Set("image", image);
+
+        using var shell = _host.Start("$devices | Invoke-Esp32Ota -Path $image -Force -ThrottleLimit 1", out _);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!running.Flash.IsUpdating && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(20);
+        }
+
+        Assert.True(running.Flash.IsUpdating, "the first update never started");
+        shell.Stop();
+        OtaProgress Queued() => OtaSessionRegistry.Shared.Snapshots().Single(s => s.Address == waiting.Address && s.ImagePath == image);
+        deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!Queued().IsFinished && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(20);
+        }
+
+        Assert.Equal(OtaState.Cancelled, Queued().State); // Get-OtaProgress shows it ended, not waiting forever
+        Assert.Equal("1.0.0", waiting.RunningVersion);
+    }
 }

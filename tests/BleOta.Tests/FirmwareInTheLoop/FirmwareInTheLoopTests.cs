@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using BleOta.Engine.Discovery;
 using BleOta.Engine.Image;
 using BleOta.Engine.Protocol;
@@ -135,6 +136,40 @@ public sealed class FirmwareInTheLoopTests : IDisposable
         Assert.Equal("9.2.0", device.RunningVersion);
         Assert.Equal(image, device.ReadRunningImage()![..image.Length]);
         Assert.Equal(0, device.NorViolations);
+    }
+
+    /// <summary>
+    /// What a bootloader or a RAM-only image looks like to the device: an ESP32 image whose segment 0 loads into DRAM
+    /// (0x3FFB0000) instead of flash-mapped data. Without the appended SHA-256, which the edit would break.
+    /// </summary>
+    private static byte[] RamLoadedImage()
+    {
+        var image = TestImages.Build(version: "9.9.9", size: 40_000, appendSha256: false);
+        BinaryPrimitives.WriteUInt32LittleEndian(image.AsSpan(24), 0x3FFB0000);
+        return image;
+    }
+
+    [SkippableTheory]
+    [InlineData("not an app", OtaProtocolVersion.V1, OtaErrorCode.ImageRejected, 25)] // v1's DONE_NAK carries no reason
+    [InlineData("not an app", OtaProtocolVersion.V2, OtaErrorCode.ImageNotAnApp, 25)] // BLE_OTA_ERR_NOT_APP
+    [InlineData("another chip", OtaProtocolVersion.V2, OtaErrorCode.ImageWrongChip, 26)] // BLE_OTA_ERR_WRONG_CHIP
+    public async Task The_core_refuses_an_image_that_is_not_an_app_for_it_when_a_client_sends_one(string kind, OtaProtocolVersion protocol, OtaErrorCode expected, int coreError)
+    {
+        var transport = Transport();
+        var device = transport.AddDevice();
+        string? before = device.RunningVersion;
+        var image = kind == "another chip" ? TestImages.Build(chip: EspChip.Esp32S3) : RamLoadedImage();
+        await using var connection = await transport.ConnectAsync(device.Address, CancellationToken.None);
+        await connection.RequestMtuAsync(247, CancellationToken.None);
+
+        var error = await Assert.ThrowsAsync<OtaException>(() => protocol == OtaProtocolVersion.V1
+            ? new V1Client(Options.Timeouts).SendAsync(connection, image, null, CancellationToken.None)
+            : new V2Client(Options.Timeouts).SendAsync(connection, image, image, false, 512, null, CancellationToken.None));
+
+        Assert.Equal(expected, error.Code);
+        Assert.Equal(coreError, device.LastError);
+        device.Reboot();
+        Assert.Equal(before, device.RunningVersion);
     }
 
     [SkippableFact]

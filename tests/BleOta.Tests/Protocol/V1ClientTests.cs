@@ -101,4 +101,18 @@ public class V1ClientTests
 
         Assert.Equal(OtaErrorCode.Disconnected, error.Code);
     }
+
+    [Theory]
+    [InlineData(OtaOpcode.Request, "0.2")] // a device that erases its whole slot before it answers REQUEST
+    [InlineData(OtaOpcode.Done, "0.3")] // the tutorial's firmware validates the image before it answers DONE
+    public async Task A_control_write_the_device_answers_after_flash_work_waits_that_steps_timeout(OtaOpcode unanswered, string seconds)
+    {
+        var timeouts = new OtaTimeouts { Write = TimeSpan.FromMilliseconds(100), Request = TimeSpan.FromMilliseconds(200), Done = TimeSpan.FromMilliseconds(300) };
+        var connection = new RecordingConnection(100) { UnansweredWrites = { unanswered } };
+
+        var error = await Assert.ThrowsAsync<OtaException>(() => new V1Client(timeouts).SendAsync(connection, new byte[500], null, CancellationToken.None));
+
+        Assert.Equal(OtaErrorCode.AckTimeout, error.Code);
+        Assert.Contains($"within {seconds} s", error.Message);
+    }
 }

@@ -122,4 +122,36 @@ public class V2ClientTests
         Assert.Contains("v2 error 22 Unsupported", error.Message);
         Assert.False(flash.IsUpdating);
     }
+
+    [Theory]
+    [InlineData(OtaOpcode.Request, "0.2")] // the device opens (and may erase) its slot before it answers REQUEST
+    [InlineData(OtaOpcode.Done, "0.3")] // the device drains its writer and hashes the image before it answers DONE
+    public async Task A_control_write_the_device_answers_after_flash_work_waits_that_steps_timeout(OtaOpcode unanswered, string seconds)
+    {
+        var (_, server) = Device(16);
+        var connection = new V2FaultConnection(server, 247) { UnansweredWrites = { unanswered } };
+        var timeouts = new OtaTimeouts { Write = TimeSpan.FromMilliseconds(100), Request = TimeSpan.FromMilliseconds(200), Done = TimeSpan.FromMilliseconds(300) };
+        var image = TestImages.Build(size: 20_000);
+
+        var error = await Assert.ThrowsAsync<OtaException>(() =>
+            new V2Client(timeouts).SendAsync(connection, image, image, false, 514, null, CancellationToken.None));
+
+        Assert.Equal(OtaErrorCode.AckTimeout, error.Code);
+        Assert.Contains($"within {seconds} s", error.Message);
+    }
+
+    [Fact]
+    public async Task A_write_path_the_os_shut_while_the_link_still_looks_up_is_a_resumable_link_loss()
+    {
+        var (flash, server) = Device(16);
+        var image = TestImages.Build(size: 60_000);
+        var first = new V2FaultConnection(server, 247) { ShutWritePathAfterDataWrites = 50 };
+
+        var error = await Assert.ThrowsAsync<OtaException>(() => Send(first, image));
+        Assert.Equal(OtaErrorCode.Disconnected, error.Code);
+        Assert.True(first.IsConnected, "the link itself still looked up");
+
+        await Send(new V2FaultConnection(server, 247), image); // what OtaUpdater does next: reconnect and resume
+        AssertBoots(flash, server, image);
+    }
 }

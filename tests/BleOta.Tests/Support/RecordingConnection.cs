@@ -20,6 +20,12 @@ internal sealed class RecordingConnection(int mtu) : IBleConnection
         [OtaOpcode.Done] = OtaOpcode.DoneAck,
     };
 
+    /// <summary>Thrown by every write, as a transport that lets an OS error through untranslated would.</summary>
+    public Exception? WriteFailure { get; init; }
+
+    /// <summary>Control opcodes whose write the device never answers: the write waits until the client gives up on it.</summary>
+    public HashSet<OtaOpcode> UnansweredWrites { get; } = [];
+
     public event EventHandler<BleDisconnectedEventArgs>? Disconnected;
 
     public string Address => "AA:BB:CC:DD:EE:FF";
@@ -51,6 +57,16 @@ internal sealed class RecordingConnection(int mtu) : IBleConnection
         }
 
         Log.Add(("write", characteristic, value.ToArray(), writeType));
+        if (WriteFailure is { } failure)
+        {
+            throw failure;
+        }
+
+        if (characteristic == OtaUuids.Control && UnansweredWrites.Contains((OtaOpcode)value.Span[0]))
+        {
+            return Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
         if (characteristic == OtaUuids.Control && Replies.TryGetValue((OtaOpcode)value.Span[0], out var reply)
             && _subscriptions.TryGetValue(OtaUuids.Control, out var notify))
         {

@@ -33,6 +33,15 @@ internal sealed class V2FaultConnection : IBleConnection
     /// <summary>Notifications (0-based) the link loses.</summary>
     public HashSet<int> LoseNotifications { get; } = [];
 
+    /// <summary>Control opcodes whose write the device never answers: the write waits until the client gives up on it.</summary>
+    public HashSet<OtaOpcode> UnansweredWrites { get; } = [];
+
+    /// <summary>
+    /// After this many data writes every further write fails as a lost link while the link still reports itself
+    /// up, as when bluetoothd shuts an AcquireWrite socket before it signals Connected=false.
+    /// </summary>
+    public int? ShutWritePathAfterDataWrites { get; init; }
+
     /// <summary>The link drops after this many data writes.</summary>
     public int? DropAfterDataWrites { get; init; }
 
@@ -71,6 +80,16 @@ internal sealed class V2FaultConnection : IBleConnection
         if (!IsConnected)
         {
             throw new BleTransportException("link down");
+        }
+
+        if (ShutWritePathAfterDataWrites is { } shutAfter && _dataWrites >= shutAfter)
+        {
+            throw new BleLinkLostException("the write socket was closed");
+        }
+
+        if (characteristic == OtaUuids.Control && UnansweredWrites.Contains((OtaOpcode)value.Span[0]))
+        {
+            return Task.Delay(Timeout.Infinite, cancellationToken);
         }
 
         byte status = 0;

@@ -30,6 +30,8 @@ const char *ble_ota_err_name(ble_ota_err_t err)
     case BLE_OTA_ERR_DISCONNECTED:      return "BLE_OTA_ERR_DISCONNECTED";
     case BLE_OTA_ERR_NOTIFY:            return "BLE_OTA_ERR_NOTIFY";
     case BLE_OTA_ERR_INSUFFICIENT_ENC:  return "BLE_OTA_ERR_INSUFFICIENT_ENC";
+    case BLE_OTA_ERR_NOT_APP:           return "BLE_OTA_ERR_NOT_APP";
+    case BLE_OTA_ERR_WRONG_CHIP:        return "BLE_OTA_ERR_WRONG_CHIP";
     case BLE_OTA_ERR_INTERNAL:          return "BLE_OTA_ERR_INTERNAL";
     case BLE_OTA_ERR_OFFSET:            return "BLE_OTA_ERR_OFFSET";
     case BLE_OTA_ERR_RING_FULL:         return "BLE_OTA_ERR_RING_FULL";
@@ -836,7 +838,8 @@ static ble_ota_err_t data_receiving(ble_ota_core_t *core, uint16_t conn, const u
         return BLE_OTA_ERR_INVALID_ARG; /* the port must buffer anything up to packet_size */
     }
     ble_ota_err_t err = core->port->flash_write(core->ctx, data, len);
-    if (err == BLE_OTA_ERR_IMAGE_INVALID || err == BLE_OTA_ERR_IMAGE_TOO_LARGE) {
+    if (err == BLE_OTA_ERR_IMAGE_INVALID || err == BLE_OTA_ERR_IMAGE_TOO_LARGE || err == BLE_OTA_ERR_NOT_APP ||
+        err == BLE_OTA_ERR_WRONG_CHIP) {
         v1_reject(core, err);
         return BLE_OTA_OK;
     }

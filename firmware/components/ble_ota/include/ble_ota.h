@@ -35,8 +35,9 @@ typedef struct {
 /** How an update ended. */
 typedef struct {
     esp_err_t err;            /*!< ESP_OK: image valid, boot partition set, restart follows.
-                                   ESP_ERR_OTA_VALIDATE_FAILED: image rejected (v2 also: SHA-256 or size
-                                   differs from the announced one, corrupt deflate stream); ESP_ERR_INVALID_SIZE:
+                                   ESP_ERR_OTA_VALIDATE_FAILED: image rejected (not an app for this chip:
+                                   reason BLE_OTA_ERR_NOT_APP or BLE_OTA_ERR_WRONG_CHIP; v2 also: SHA-256 or
+                                   size differs from the announced one, corrupt deflate stream); ESP_ERR_INVALID_SIZE:
                                    larger than the partition; ESP_ERR_FLASH_OP_FAIL: flash write failed;
                                    ESP_ERR_INVALID_STATE: client disconnected (v1), aborted, restarted or
                                    broke the protocol; ESP_FAIL: other */
@@ -58,7 +59,9 @@ typedef struct {
 
 /** Configuration for ble_ota_init(). Zero / NULL fields take the Kconfig default. */
 typedef struct {
-    const char *device_name;       /*!< GAP device name (copied); NULL: CONFIG_BLE_OTA_DEVICE_NAME */
+    const char *device_name;       /*!< GAP device name (copied), at most 26 bytes (it must fit the advertising
+                                        packets with the flags, the service UUID and the TX power);
+                                        NULL: CONFIG_BLE_OTA_DEVICE_NAME */
     uint16_t max_packet_size;      /*!< largest data packet accepted (receive buffer), 20..512;
                                         0: CONFIG_BLE_OTA_MAX_PACKET_SIZE */
     uint32_t restart_delay_ms;     /*!< delay between DONE_ACK and esp_restart(); 0: CONFIG_BLE_OTA_RESTART_DELAY_MS */
@@ -85,7 +88,7 @@ typedef struct {
  * @param cfg configuration, or NULL for all Kconfig defaults
  * @return
  *      - ESP_OK: running; the running image is valid (or was just marked valid)
- *      - ESP_ERR_INVALID_ARG: cfg->max_packet_size outside 20..512
+ *      - ESP_ERR_INVALID_ARG: cfg->max_packet_size outside 20..512, or cfg->device_name longer than 26 bytes
  *      - ESP_ERR_INVALID_STATE: already initialised
  *      - ESP_ERR_NO_MEM: out of memory
  *      - ESP_ERR_NOT_FOUND: the partition table has no OTA update partition

@@ -68,8 +68,11 @@ static esp_err_t resolve_config(const ble_ota_config_t *in, ble_ota_ctx_t *o)
         memset(&c, 0, sizeof(c));
     }
     const char *name = c.device_name != NULL ? c.device_name : CONFIG_BLE_OTA_DEVICE_NAME;
-    strncpy(o->name, name, BLE_OTA_NAME_MAX);
-    o->name[BLE_OTA_NAME_MAX] = '\0';
+    /* A longer name would not fit the advertising packets and advertising would never start. */
+    ESP_RETURN_ON_FALSE(strlen(name) <= BLE_OTA_NAME_MAX, ESP_ERR_INVALID_ARG, TAG,
+                        "device name \"%s\" is %u bytes; at most %u fit the advertising packets", name,
+                        (unsigned)strlen(name), (unsigned)BLE_OTA_NAME_MAX);
+    memcpy(o->name, name, strlen(name) + 1);
     c.device_name = o->name;
     if (c.max_packet_size == 0) {
         c.max_packet_size = CONFIG_BLE_OTA_MAX_PACKET_SIZE;
@@ -205,7 +208,10 @@ esp_err_t ble_ota_init(const ble_ota_config_t *cfg)
     core_cfg.restart_delay_ms = o->cfg.restart_delay_ms;
     core_cfg.progress_interval_ms = o->cfg.progress_interval_ms;
     core_cfg.window = CONFIG_BLE_OTA_WINDOW;
-    core_cfg.compression = CONFIG_BLE_OTA_COMPRESSION;
+    /* A Kconfig bool that is off is absent from sdkconfig.h: test it, never use it as a value. */
+#if CONFIG_BLE_OTA_COMPRESSION
+    core_cfg.compression = true;
+#endif
 #if CONFIG_BLE_OTA_REQUIRE_ENCRYPTION
     core_cfg.require_encryption = true;
 #endif

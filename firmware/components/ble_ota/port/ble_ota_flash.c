@@ -10,6 +10,7 @@
 #include "esp_log.h"
 #include "esp_ota_ops.h"
 #include "esp_system.h"
+#include "soc/soc.h"        /* SOC_DROM_LOW... of the target */
 #include "spi_flash_mmap.h" /* ESP_ERR_FLASH_OP_FAIL */
 #include "esp_timer.h"
 #include "host/ble_gatt.h"
@@ -18,6 +19,16 @@
 #include "ble_ota_priv.h"
 
 static const char *TAG = "ble_ota";
+
+/* What an app for this chip looks like: the build target's chip id and flash-mapped ranges, the ones
+ * bootloader_support's esp_image_format.c maps segments by (should_map). */
+static const ble_ota_app_rules_t k_app_rules = {
+    .chip_id = CONFIG_IDF_FIRMWARE_CHIP_ID,
+    .drom_low = SOC_DROM_LOW,
+    .drom_high = SOC_DROM_HIGH,
+    .irom_low = SOC_IROM_LOW,
+    .irom_high = SOC_IROM_HIGH,
+};
 
 static ble_ota_err_t to_core_err(esp_err_t err)
 {
@@ -96,6 +107,7 @@ ble_ota_err_t ble_ota_flash_open(ble_ota_ctx_t *o, uint32_t image_size, bool seq
                       "esp_ota_begin on %s failed", o->update_part->label);
     o->ota_open = true;
     o->written = 0;
+    ble_ota_app_check_init(&o->app_check, &k_app_rules);
     *capacity = o->update_part->size;
     ESP_LOGI(TAG, "update started: writing %s at 0x%" PRIx32 " (%" PRIu32 " bytes)", o->update_part->label,
              o->update_part->address, o->update_part->size);
@@ -106,9 +118,16 @@ err:
     return to_core_err(ret);
 }
 
+/* A Kconfig bool that is off is absent from sdkconfig.h: test it, never use it as a value. */
+#if CONFIG_BLE_OTA_SEQUENTIAL_ERASE
+#define V1_SEQUENTIAL_ERASE true
+#else
+#define V1_SEQUENTIAL_ERASE false
+#endif
+
 static ble_ota_err_t port_flash_begin(void *ctx, uint32_t image_size, uint32_t *capacity)
 {
-    return ble_ota_flash_open((ble_ota_ctx_t *)ctx, image_size, CONFIG_BLE_OTA_SEQUENTIAL_ERASE, capacity);
+    return ble_ota_flash_open((ble_ota_ctx_t *)ctx, image_size, V1_SEQUENTIAL_ERASE, capacity);
 }
 
 ble_ota_err_t ble_ota_flash_append(ble_ota_ctx_t *o, const uint8_t *data, size_t len)
@@ -116,6 +135,12 @@ ble_ota_err_t ble_ota_flash_append(ble_ota_ctx_t *o, const uint8_t *data, size_t
     esp_err_t ret = ESP_OK;
 
     ESP_GOTO_ON_FALSE(o->ota_open, ESP_ERR_INVALID_STATE, err, TAG, "write without a session");
+    /* Judged before they are written: a bootloader or another chip's image is refused at its header. */
+    ble_ota_err_t verdict = ble_ota_app_check_feed(&o->app_check, data, len);
+    if (verdict != BLE_OTA_OK) {
+        ESP_LOGE(TAG, "refusing the image at offset %" PRIu32 ": %s", o->written, ble_ota_err_name(verdict));
+        return verdict;
+    }
     /* Exactly the bytes received: never pad a short packet. */
     ESP_GOTO_ON_ERROR(esp_ota_write(o->ota_handle, data, len), err, TAG,
                       "esp_ota_write of %u bytes at offset %" PRIu32 " failed", (unsigned)len, o->written);
@@ -136,26 +161,42 @@ err:
     return ret == ESP_ERR_INVALID_STATE ? BLE_OTA_ERR_INVALID_STATE : to_core_err(ret);
 }
 
-static ble_ota_err_t port_flash_end(void *ctx)
+/* In the DONE task: esp_ota_end verifies the image, esp_ota_set_boot_partition verifies it again and switches. */
+static ble_ota_err_t verify_and_switch(ble_ota_ctx_t *o, void *arg)
 {
-    ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
+    (void)arg;
     esp_err_t ret = ESP_OK;
     ble_ota_err_t result = BLE_OTA_ERR_IMAGE_INVALID;
-
-    ESP_GOTO_ON_FALSE(o->ota_open, ESP_ERR_INVALID_STATE, err, TAG, "end without a session");
-    ble_ota_stream_release(o); /* v2: the writer has drained (stream_finish); stop it before the handle closes */
-    /* esp_ota_end verifies the image (esp_image_verify) and always frees the handle. */
-    o->ota_open = false;
+    o->ota_open = false; /* esp_ota_end frees the handle whatever it finds */
     ESP_GOTO_ON_ERROR(esp_ota_end(o->ota_handle), err, TAG, "image rejected after %" PRIu32 " bytes", o->written);
     result = BLE_OTA_ERR_SET_BOOT;
     ESP_GOTO_ON_ERROR(esp_ota_set_boot_partition(o->update_part), err, TAG, "esp_ota_set_boot_partition failed");
-    ESP_LOGI(TAG, "image of %" PRIu32 " bytes valid, %s will boot next", o->written, o->update_part->label);
-    session_release(o);
     return BLE_OTA_OK;
 
 err:
-    session_release(o);
-    return ret == ESP_ERR_INVALID_STATE ? BLE_OTA_ERR_INVALID_STATE : result;
+    (void)ret;
+    return result;
+}
+
+static ble_ota_err_t port_flash_end(void *ctx)
+{
+    ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
+    if (!o->ota_open) {
+        ESP_LOGE(TAG, "end without a session");
+        return BLE_OTA_ERR_INVALID_STATE;
+    }
+    ble_ota_stream_release(o); /* v2: the writer has drained (stream_finish); stop it before the handle closes */
+    ble_ota_err_t result = ble_ota_app_check_finish(&o->app_check);
+    if (result != BLE_OTA_OK) {
+        ESP_LOGE(TAG, "refusing the image at DONE: %s", ble_ota_err_name(result));
+    } else {
+        result = ble_ota_run_done_job(o, verify_and_switch, NULL);
+    }
+    if (result == BLE_OTA_OK) {
+        ESP_LOGI(TAG, "image of %" PRIu32 " bytes valid, %s will boot next", o->written, o->update_part->label);
+    }
+    session_release(o); /* esp_ota_abort if the handle is still open: the boot partition stays */
+    return result;
 }
 
 static ble_ota_err_t port_flash_write(void *ctx, const uint8_t *data, size_t len)
@@ -255,7 +296,9 @@ static void port_on_event(void *ctx, const ble_ota_core_event_t *ev)
         case BLE_OTA_ERR_SHA_MISMATCH:
         case BLE_OTA_ERR_SIZE_MISMATCH:
         case BLE_OTA_ERR_INFLATE:
-        case BLE_OTA_ERR_DELTA:           err = ESP_ERR_OTA_VALIDATE_FAILED; break;
+        case BLE_OTA_ERR_DELTA:
+        case BLE_OTA_ERR_NOT_APP:
+        case BLE_OTA_ERR_WRONG_CHIP:      err = ESP_ERR_OTA_VALIDATE_FAILED; break;
         case BLE_OTA_ERR_IMAGE_TOO_LARGE: err = ESP_ERR_INVALID_SIZE; break;
         case BLE_OTA_ERR_FLASH:           err = ESP_ERR_FLASH_OP_FAIL; break;
         case BLE_OTA_ERR_DISCONNECTED:

@@ -12,15 +12,26 @@
 #include "host/ble_hs_adv.h"
 #include "host/util/util.h"
 
+#include "ble_ota_adv.h"
 #include "ble_ota_priv.h"
 
 #if CONFIG_BT_NIMBLE_EXT_ADV
 #error "ble_ota uses legacy advertising: disable CONFIG_BT_NIMBLE_EXT_ADV"
 #endif
 
-static const char *TAG = "ble_ota";
-
+#if CONFIG_BLE_OTA_ADVERTISE_SERVICE_UUID
+#define ADVERTISE_UUID 1
 static const ble_uuid128_t k_adv_uuid = BLE_UUID128_INIT(BLE_OTA_SVC_UUID128_LE);
+#else
+#define ADVERTISE_UUID 0
+#endif
+
+/* A name that does not fit makes ble_gap_adv_*set_fields fail, advertising never starts and a new image rolls
+ * back: stop the build instead. The layout is in ble_ota_adv.h. */
+_Static_assert(BLE_OTA_NAME_FITS(sizeof(CONFIG_BLE_OTA_DEVICE_NAME) - 1u, ADVERTISE_UUID),
+               "CONFIG_BLE_OTA_DEVICE_NAME is too long for the advertising packets: at most 26 bytes");
+
+static const char *TAG = "ble_ota";
 
 static int gap_event(struct ble_gap_event *event, void *arg);
 
@@ -33,9 +44,8 @@ int ble_ota_gap_advertise(void)
     memset(&rsp, 0, sizeof(rsp));
 
     adv.flags = BLE_HS_ADV_F_DISC_GEN | BLE_HS_ADV_F_BREDR_UNSUP;
-    size_t name_len = strlen(o->name);
-    /* flags (3) + 128-bit UUID list (18) leave 10 bytes: the name goes in the
-     * scan response then; otherwise in the advertisement itself. */
+    size_t name_len = strlen(o->name); /* at most BLE_OTA_NAME_MAX (resolve_config) */
+    /* ble_ota_adv.h's layout: with the UUID the name goes in the scan response, else in the advertisement. */
     struct ble_hs_adv_fields *name_fields = &rsp;
 #if CONFIG_BLE_OTA_ADVERTISE_SERVICE_UUID
     adv.uuids128 = &k_adv_uuid;

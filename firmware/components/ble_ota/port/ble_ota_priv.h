@@ -18,10 +18,10 @@
 #include "freertos/task.h"
 
 #include "ble_ota.h"
+#include "ble_ota_adv.h" /* BLE_OTA_NAME_MAX */
+#include "ble_ota_app_check.h"
 #include "ble_ota_core.h"
 #include "ble_ota_delta.h"
-
-#define BLE_OTA_NAME_MAX 29 /* fits a legacy advertising / scan response packet */
 
 /* First bytes of an app image: esp_image_header_t (24), the first
  * esp_image_segment_header_t (8), then that segment starts with esp_app_desc_t. */
@@ -43,6 +43,7 @@ typedef struct {
     uint8_t *rx_buf;                  /* max_packet_size bytes, only during a session */
     uint8_t *prefix;                  /* first bytes of the image, for the version log */
     size_t prefix_len;
+    ble_ota_app_check_t app_check;    /* is the image an app for this chip (fed before esp_ota_write) */
 
     /* v2 receive stream (ble_ota_stream.c): ring buffer drained by the writer task */
     RingbufHandle_t ring;
@@ -86,6 +87,12 @@ ble_ota_err_t ble_ota_stream_begin(void *ctx, uint32_t image_size, ble_ota_strea
 ble_ota_err_t ble_ota_stream_push(void *ctx, const uint8_t *data, size_t len);
 ble_ota_err_t ble_ota_stream_finish(void *ctx, uint8_t sha256[BLE_OTA_SHA256_LEN], uint32_t *image_len);
 void ble_ota_stream_release(ble_ota_ctx_t *o);
+
+/* ble_ota_done_task.c: runs job(o, arg) in a task with CONFIG_BLE_OTA_DONE_STACK_SIZE bytes of stack and waits
+ * for it, so DONE's image verification never runs on the NimBLE host task's stack. BLE_OTA_ERR_NO_MEM when the
+ * task cannot be created (the job did not run). */
+typedef ble_ota_err_t (*ble_ota_done_job_t)(ble_ota_ctx_t *o, void *arg);
+ble_ota_err_t ble_ota_run_done_job(ble_ota_ctx_t *o, ble_ota_done_job_t job, void *arg);
 
 /* ble_ota.c: Info's fields, and the running image's length and SHA-256 (the base of delta patches) */
 void ble_ota_device_info_fill(ble_ota_ctx_t *o);

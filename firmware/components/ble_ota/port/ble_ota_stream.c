@@ -3,9 +3,15 @@
  * only copies packets into a FreeRTOS byte ring buffer; a writer task drains
  * it, inflates when the stream is compressed or applies it when it is a delta
  * patch (reading the running partition), and writes flash with esp_ota_write
- * in OTA_WITH_SEQUENTIAL_WRITES mode, so each 4 KB sector erase (45-65 ms)
- * happens in the writer while the ring keeps absorbing packets and the radio
- * never waits on flash.
+ * in OTA_WITH_SEQUENTIAL_WRITES mode, so the callback never waits for the
+ * writer. It does not make flash work overlap reception: while
+ * the SPI flash erases a sector (45 ms typical, hundreds of ms at worst) or
+ * programs a page, the caches are off and every task is suspended, the NimBLE
+ * host included; only IRAM code such as the controller runs, receiving until
+ * its own buffers are full (ESP-IDF "Concurrency Constraints for Flash on
+ * SPI1"; CONFIG_SPI_FLASH_AUTO_SUSPEND lifts this only where chip and flash
+ * support it). The host task catches up from the controller's buffers
+ * between flash operations.
  *
  * RAM while an update runs (defaults): ring CONFIG_BLE_OTA_RING_BUFFER_SIZE
  * (16 KB) + writer stack CONFIG_BLE_OTA_WRITER_STACK_SIZE (4 KB) + receive
@@ -17,7 +23,8 @@
  *
  * The SHA-256 the core checks at DONE is read back from flash
  * (bootloader_common_get_sha256_of_partition over the bytes written), so it
- * vouches for what is stored, not only for what was received.
+ * vouches for what is stored, not only for what was received. It runs in the
+ * DONE task (ble_ota_done_task.c), after the ring and the writer are freed.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -54,6 +61,10 @@ _Static_assert(CONFIG_BLE_OTA_RING_BUFFER_SIZE + CONFIG_BLE_OTA_WRITER_STACK_SIZ
                    512 + DELTA_RAM <= 32 * 1024,
                "BLE OTA buffers exceed the 32 KB RAM budget (turn CONFIG_BLE_OTA_DELTA off or shrink the ring)");
 #endif
+
+/* At DONE the ring and the writer are freed before the DONE task starts: its stack fits the same budget. */
+_Static_assert(CONFIG_BLE_OTA_DONE_STACK_SIZE + CONFIG_BLE_OTA_MAX_PACKET_SIZE + 512 <= 32 * 1024,
+               "the DONE task's stack exceeds the 32 KB RAM budget");
 
 #define WRITER_POLL_MS   100u /* how often an idle writer checks for stop */
 #define FINISH_POLL_MS   10u
@@ -247,6 +258,14 @@ ble_ota_err_t ble_ota_stream_push(void *ctx, const uint8_t *data, size_t len)
     return BLE_OTA_OK;
 }
 
+/* In the DONE task: read back what is stored (type data hashes the raw range). */
+static ble_ota_err_t hash_written_image(ble_ota_ctx_t *o, void *sha256)
+{
+    esp_err_t err = bootloader_common_get_sha256_of_partition(o->update_part->address, o->written,
+                                                              ESP_PARTITION_TYPE_DATA, (uint8_t *)sha256);
+    return err == ESP_OK ? BLE_OTA_OK : BLE_OTA_ERR_FLASH;
+}
+
 ble_ota_err_t ble_ota_stream_finish(void *ctx, uint8_t sha256[BLE_OTA_SHA256_LEN], uint32_t *image_len)
 {
     ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
@@ -274,10 +293,11 @@ ble_ota_err_t ble_ota_stream_finish(void *ctx, uint8_t sha256[BLE_OTA_SHA256_LEN
     if (o->written == 0) {
         return BLE_OTA_ERR_NO_DATA;
     }
-    /* Read back what is stored: type data hashes the raw range. */
-    if (bootloader_common_get_sha256_of_partition(o->update_part->address, o->written, ESP_PARTITION_TYPE_DATA,
-                                                  sha256) != ESP_OK) {
-        return BLE_OTA_ERR_FLASH;
+    /* Every byte is in flash: the ring and the writer are done; free them before the DONE task's stack. */
+    ble_ota_stream_release(o);
+    ble_ota_err_t err = ble_ota_run_done_job(o, hash_written_image, sha256);
+    if (err != BLE_OTA_OK) {
+        return err;
     }
     *image_len = o->written;
     return BLE_OTA_OK;

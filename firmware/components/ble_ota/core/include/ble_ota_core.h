@@ -60,7 +60,9 @@ typedef enum {
     BLE_OTA_ERR_UNSUPPORTED = 22,      /*!< v2: feature not offered (compression off in Kconfig) */
     BLE_OTA_ERR_ABORTED = 23,          /*!< v2: the client sent ABORT */
     BLE_OTA_ERR_INSUFFICIENT_ENC = 24, /*!< write on an unencrypted link while encryption is required */
-    /* 25 and 26 are reserved. */
+    BLE_OTA_ERR_NOT_APP = 25,          /*!< not an app image (a bootloader, RAM-only or merged flash image):
+                                            no app descriptor in flash-mapped segment 0, or no code mapped from flash */
+    BLE_OTA_ERR_WRONG_CHIP = 26,       /*!< an image for another chip (esp_image_header_t.chip_id) */
     BLE_OTA_ERR_BASE_MISMATCH = 27,    /*!< v2 delta: the running image is not the base the patch was made against */
     BLE_OTA_ERR_DELTA = 28,            /*!< v2 delta: the patch is damaged or not for this image */
 } ble_ota_err_t;
@@ -174,8 +176,10 @@ typedef struct {
      * (none: the device speaks v1 only and Info says protocol 1).
      *
      * On ESP-IDF stream_push only copies into a ring buffer that a writer task
-     * drains (inflating if compressed, hashing, writing flash), so the BLE
-     * host task never waits on flash; the host port models the same split.
+     * drains (inflating if compressed, writing flash), so the GATT callback
+     * never waits for the writer; the host port models the same split. (While
+     * the SPI flash erases or programs, every task is suspended anyway, the
+     * BLE host included: see port/ble_ota_stream.c.)
      */
     /**
      * Open a flash session for an image of image_size bytes (known up front),
