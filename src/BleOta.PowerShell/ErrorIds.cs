@@ -13,6 +13,7 @@ internal static class ErrorIds
     public const string ImagePathIsDirectory = nameof(ImagePathIsDirectory);
     public const string ImageEmpty = nameof(ImageEmpty);
     public const string ImageNotEsp = nameof(ImageNotEsp);
+    public const string ImageNotApp = nameof(ImageNotApp);
     public const string ImageDamaged = nameof(ImageDamaged);
     public const string ImageUnreadable = nameof(ImageUnreadable);
     public const string DeviceAlreadyQueued = nameof(DeviceAlreadyQueued);

@@ -98,7 +98,7 @@ internal sealed class ImageResolver(PSCmdlet cmdlet)
         {
             var image = FirmwareImage.Load(file);
             cmdlet.WriteVerbose(image.IsValid
-                ? $"Read {file}: {image.App?.ProjectName ?? "an app without a description"} {image.Version} for {image.Chip.ToDisplayName()}, {image.Length:N0} bytes."
+                ? $"Read {file}: {image.App!.ProjectName} {image.Version} for {image.Chip.ToDisplayName()}, {image.Length:N0} bytes."
                 : $"Read {file}: {image.Length:N0} bytes, not a valid app image.");
             return image;
         }
@@ -124,6 +124,9 @@ internal sealed class ImageResolver(PSCmdlet cmdlet)
                 ErrorIds.ImageEmpty, ErrorCategory.InvalidData, file),
             ImageProblem.BadMagic => Fail(new InvalidDataException($"'{file}' is not an ESP32 app image: {error.Message} Use the app .bin from idf.py build, not the .elf, a bootloader or a merged flash image."),
                 ErrorIds.ImageNotEsp, ErrorCategory.InvalidData, file),
+            ImageProblem.Bootloader or ImageProblem.RamOnlyApp or ImageProblem.MergedFlashImage or ImageProblem.NoAppDescription => Fail(
+                new InvalidDataException($"'{file}' is not an app image and was not sent: {error.Message} Send the app image that idf.py build writes as build/<project>.bin, not bootloader/bootloader.bin, a merged flash image or the .elf."),
+                ErrorIds.ImageNotApp, ErrorCategory.InvalidData, file),
             _ => Fail(new InvalidDataException($"'{file}' is damaged and was not sent: {error.Message} Copy or rebuild it and try again."),
                 ErrorIds.ImageDamaged, ErrorCategory.InvalidData, file),
         };

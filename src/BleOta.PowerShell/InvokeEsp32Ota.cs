@@ -167,7 +167,7 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
             return;
         }
 
-        string action = $"Replace the firmware with {image.App?.ProjectName ?? "image"} {image.Version ?? "(unknown version)"} from {image.Path}";
+        string action = $"Replace the firmware with {image.App!.ProjectName} {image.Version} from {image.Path}";
         bool whatIf = MyInvocation.BoundParameters.ContainsKey("WhatIf");
         if ((Force && !whatIf) || ShouldProcess(device.ToString(), action))
         {

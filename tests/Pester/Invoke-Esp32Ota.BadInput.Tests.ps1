@@ -36,6 +36,29 @@ Describe 'Invoke-Esp32Ota with bad input' -Tag 'CI' {
         if ($SlotFaults) { ($results | Where-Object Status -EQ 'Succeeded').Count | Should -Be 1 }
     }
 
+    It 'refuses a <Kind> with ImageNotApp, once for the whole fleet, says which file to use and sends nothing' -ForEach @(
+        @{ Kind = 'LegacyBootloader'; Says = 'a bootloader \(or another image that runs from RAM only\)' }
+        @{ Kind = 'Bootloader'; Says = 'an ESP-IDF bootloader \(bootloader.bin, IDF v5\.2\.1\)' }
+        @{ Kind = 'SignedBootloader'; Says = 'signed for Secure Boot v2' }
+        @{ Kind = 'RamOnlyApp'; Says = 'built to run from RAM only' }
+        @{ Kind = 'MergedFromZero'; Says = 'merged flash image' }
+        @{ Kind = 'MergedStartingWithBootloader'; Says = 'merged flash image' }
+    ) {
+        $fleet = New-TestFleet -Faults @($null, $null)
+        $file = New-NonAppImage -Kind $Kind
+
+        $results = $fleet.Devices | Invoke-Esp32Ota -Path $file.FullName -Force -PassThru -ErrorVariable problems -ErrorAction SilentlyContinue
+
+        $results | Should -BeNullOrEmpty
+        $problems.Count | Should -Be 1
+        $problems[0].FullyQualifiedErrorId | Should -Be 'ImageNotApp,BleOta.InvokeEsp32Ota'
+        $problems[0].CategoryInfo.Category | Should -Be 'InvalidData'
+        $problems[0].Exception.Message | Should -Match $Says
+        $problems[0].Exception.Message | Should -Match 'build/<project>\.bin, not bootloader/bootloader\.bin, a merged flash image'
+        $fleet.Transport.Devices.BootCount | Should -Be @(1, 1)
+        $fleet.Transport.Devices.Flash.Written | Should -Be @(0, 0)
+    }
+
     It 'gives DeviceNotFound for an address no device has, and updates the address that exists' {
         $fleet = New-TestFleet
         $image = New-TestImage -Version '6.1.0'

@@ -16,7 +16,11 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
     }
 
     /// <summary>Opens a session now, so it is visible to <c>Get-OtaProgress</c> while it waits its turn.</summary>
-    public OtaSession CreateSession(Esp32Device device, FirmwareImage image) => registry.Start(device, image);
+    /// <exception cref="ArgumentException">The image is not a valid app image: nothing of it may reach a device.</exception>
+    public OtaSession CreateSession(Esp32Device device, FirmwareImage image) =>
+        image.IsValid
+            ? registry.Start(device, image)
+            : throw new ArgumentException($"{image.Path ?? "The image"} is not a valid app image: {image.Diagnostics.First(d => d.Severity == DiagnosticSeverity.Error).Message}", nameof(image));
 
     /// <summary>Ends a session cancelled while it waited for its turn, so Get-OtaProgress never shows it waiting forever.</summary>
     public static void CancelQueued(OtaSession session) =>
@@ -177,16 +181,14 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
     /// <summary>-Verify, when the device and the image make it possible; null when the device could not be checked.</summary>
     private static async Task<string?> VerifyAsync(OtaSession session, IBleConnection connection, DeviceInfo? infoBefore, OtaOptions options, CancellationToken cancellationToken)
     {
-        if (infoBefore is null || session.Image.Version is null)
+        if (infoBefore is null)
         {
-            options.Log.Warning(infoBefore is null
-                ? "-Verify cannot check this device: its firmware has no Info characteristic to report the version it runs. The image was accepted; confirm the version on the device itself."
-                : "-Verify cannot check this device: the image has no app description, so there is no version to compare. The image was accepted.");
+            options.Log.Warning("-Verify cannot check this device: its firmware has no Info characteristic to report the version it runs. The image was accepted; confirm the version on the device itself.");
             return null;
         }
 
         session.SetState(OtaState.Verifying);
-        return await new UpdateVerifier(options).VerifyAsync(session.Device, connection, session.Image.Version, cancellationToken).ConfigureAwait(false);
+        return await new UpdateVerifier(options).VerifyAsync(session.Device, connection, session.Image.Version!, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Auto: v2 when the device's Info offers it, else v1. V2 on a device without it is refused with a reason.</summary>
