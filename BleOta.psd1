@@ -11,7 +11,7 @@
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('BleOta.Format.ps1xml')
-    CmdletsToExport      = @('Find-Esp32Device', 'Invoke-Esp32Ota', 'Get-OtaProgress', 'Get-Esp32Image')
+    CmdletsToExport      = @('Find-Esp32Device', 'Get-Esp32DeviceInfo', 'Invoke-Esp32Ota', 'Get-OtaProgress', 'Stop-OtaSession', 'Get-Esp32Image')
     FunctionsToExport    = @()
     VariablesToExport    = @()
     AliasesToExport      = @()

@@ -11,6 +11,7 @@ internal sealed class ImageResolver(PSCmdlet cmdlet)
 {
     private readonly Dictionary<string, FirmwareImage?> _byPath = new(StringComparer.Ordinal);
     private readonly HashSet<string> _refused = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _unresolved = new(StringComparer.Ordinal);
 
     /// <summary>Every file these paths name, parsed, valid or not; paths that name no readable file are reported and left out.</summary>
     public List<FirmwareImage> Read(IEnumerable<string> paths, bool literal)
@@ -63,8 +64,12 @@ internal sealed class ImageResolver(PSCmdlet cmdlet)
 
         if (provider.Name != "FileSystem")
         {
-            cmdlet.WriteError(new ErrorRecord(new ArgumentException($"'{path}' is not a file system path. Give the path of a firmware .bin file."),
-                ErrorIds.ImageNotFound, ErrorCategory.InvalidArgument, path));
+            if (_unresolved.Add(path))
+            {
+                cmdlet.WriteError(new ErrorRecord(new ArgumentException($"'{path}' is not a file system path. Give the path of a firmware .bin file."),
+                    ErrorIds.ImageNotFound, ErrorCategory.InvalidArgument, path));
+            }
+
             return [];
         }
 
@@ -76,9 +81,15 @@ internal sealed class ImageResolver(PSCmdlet cmdlet)
         return files;
     }
 
-    private void WriteNotFound(string path) =>
-        cmdlet.WriteError(new ErrorRecord(new FileNotFoundException($"Cannot find the firmware image '{path}'. Check the path; with -Path, wildcards must match at least one file."),
-            ErrorIds.ImageNotFound, ErrorCategory.ObjectNotFound, path));
+    /// <summary>Reports a path that names no file, once per pipeline however many devices were to take it.</summary>
+    private void WriteNotFound(string path)
+    {
+        if (_unresolved.Add(path))
+        {
+            cmdlet.WriteError(new ErrorRecord(new FileNotFoundException($"Cannot find the firmware image '{path}'. Check the path; with -Path, wildcards must match at least one file."),
+                ErrorIds.ImageNotFound, ErrorCategory.ObjectNotFound, path));
+        }
+    }
 
     private FirmwareImage? Load(string file)
     {
@@ -97,7 +108,7 @@ internal sealed class ImageResolver(PSCmdlet cmdlet)
         try
         {
             var image = FirmwareImage.Load(file);
-            cmdlet.WriteVerbose(image.IsValid
+            DebugSafeStreams.Verbose(cmdlet, image.IsValid
                 ? $"Read {file}: {image.App!.ProjectName} {image.Version} for {image.Chip.ToDisplayName()}, {image.Length:N0} bytes."
                 : $"Read {file}: {image.Length:N0} bytes, not a valid app image.");
             return image;

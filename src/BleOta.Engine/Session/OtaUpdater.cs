@@ -22,21 +22,24 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
             ? registry.Start(device, image)
             : throw new ArgumentException($"{image.Path ?? "The image"} is not a valid app image: {image.Diagnostics.First(d => d.Severity == DiagnosticSeverity.Error).Message}", nameof(image));
 
-    /// <summary>Ends a session cancelled while it waited for its turn, so Get-OtaProgress never shows it waiting forever.</summary>
-    public static void CancelQueued(OtaSession session) =>
-        session.SetState(OtaState.Cancelled, "Cancelled before it started; the device was not touched.");
-
     /// <summary>The protocols this engine speaks, oldest first; <c>Auto</c> picks the newest the device offers.</summary>
     public static IReadOnlyList<OtaProtocolVersion> SupportedProtocols { get; } = [OtaProtocolVersion.V1, OtaProtocolVersion.V2];
 
+    /// <summary>
+    /// Runs the session to its end. <paramref name="cancellationToken"/> and <see cref="OtaSession.Cancel"/> both stop
+    /// it; a session cancelled before it started ends at once without connecting.
+    /// </summary>
     public async Task<OtaResult> RunAsync(OtaSession session, OtaOptions options, IProgress<OtaProgress>? progress, CancellationToken cancellationToken)
     {
         string? versionBefore = null;
         var protocol = OtaProtocolVersion.V1;
         var log = options.Log;
         IBleConnection? connection = null;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, session.CancellationToken);
+        cancellationToken = stop.Token;
         try
         {
+            cancellationToken.ThrowIfCancellationRequested();
             session.SetState(OtaState.Connecting);
             progress?.Report(session.Snapshot());
             log.Verbose($"Connecting over the {session.Device.TransportName} transport.");
@@ -46,6 +49,12 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
             progress?.Report(session.Snapshot());
             var info = await NegotiateAsync(connection, session.Image, options, cancellationToken).ConfigureAwait(false);
             versionBefore = info?.RunningVersion;
+            if (options.SkipIfCurrent && RunsImage(info, session.Image, log))
+            {
+                session.SetState(OtaState.Skipped);
+                return Result(session, OtaStatus.Skipped, protocol, versionBefore, versionBefore, null);
+            }
+
             protocol = ChooseProtocol(options.Protocol, info, connection.Address);
 
             var image = session.Image.Bytes;
@@ -104,8 +113,15 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Closing the link (below) makes the device abort its OTA handle; it keeps its firmware.
-            session.SetState(OtaState.Cancelled, "Cancelled by the user; the device keeps its current firmware.");
-            return Result(session, OtaStatus.Cancelled, protocol, versionBefore, versionBefore, null);
+            var stage = session.Snapshot().State;
+            string outcome = stage switch
+            {
+                OtaState.Queued => "nothing was sent",
+                OtaState.Verifying => "the device had accepted the new image, but it was not verified",
+                _ => "the device keeps its current firmware",
+            };
+            session.SetState(OtaState.Cancelled, $"{session.CancelReason ?? "Cancelled by the user"}; {outcome}.");
+            return Result(session, OtaStatus.Cancelled, protocol, versionBefore, stage == OtaState.Verifying ? session.Image.Version : versionBefore, null);
         }
         catch (OtaException ex)
         {
@@ -141,18 +157,12 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
     }
 
     private static Task<IBleConnection> ConnectAsync(OtaSession session, OtaOptions options, CancellationToken cancellationToken) =>
-        DeviceLink.ConnectAsync(session.Device, options.Timeouts.Connect,
-            (why, inner) => new OtaException(OtaErrorCode.DeviceNotFound, $"Could not connect to {session.Device} ({why}). Check that it is powered and in range, then scan again.", inner),
-            cancellationToken);
+        DeviceLink.ConnectAsync(session.Device, options.Timeouts.Connect, (why, inner) => DeviceLink.ConnectFailure(session.Device, why, inner), cancellationToken);
 
     /// <summary>Sets the MTU and reads the device's Info, refusing an image the device cannot take.</summary>
     private static async Task<DeviceInfo?> NegotiateAsync(IBleConnection connection, FirmwareImage image, OtaOptions options, CancellationToken cancellationToken)
     {
-        if (!connection.HasCharacteristic(OtaUuids.Control) || !connection.HasCharacteristic(OtaUuids.Data))
-        {
-            throw new OtaException(OtaErrorCode.NotAnOtaDevice, $"{connection.Address} has no OTA service ({OtaUuids.Service}). Flash it once by cable with firmware that includes the ble_ota component.");
-        }
-
+        DeviceLink.RequireOtaService(connection);
         int mtu = await connection.RequestMtuAsync(options.PreferredMtu, cancellationToken).ConfigureAwait(false);
         options.Log.Debug($"Asked for an ATT MTU of {options.PreferredMtu}; the link settled on {mtu}.");
         options.Log.Verbose($"Link: {connection.DescribeLink()}.");
@@ -189,6 +199,22 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
 
         session.SetState(OtaState.Verifying);
         return await new UpdateVerifier(options).VerifyAsync(session.Device, connection, session.Image.Version!, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>-SkipIfCurrent: whether the device's Info names the image's project and version.</summary>
+    private static bool RunsImage(DeviceInfo? info, FirmwareImage image, IOtaLog log)
+    {
+        if (info is null)
+        {
+            log.Verbose("-SkipIfCurrent cannot tell what this device runs (its firmware has no Info characteristic), so it is updated.");
+            return false;
+        }
+
+        bool current = info.ProjectName == image.App!.ProjectName && info.RunningVersion == image.Version;
+        log.Verbose(current
+            ? $"The device already runs {info.ProjectName} {info.RunningVersion}: skipped (-SkipIfCurrent)."
+            : $"The device runs {info.ProjectName} {info.RunningVersion}, not {image.App.ProjectName} {image.Version}: it is updated.");
+        return current;
     }
 
     /// <summary>Auto: v2 when the device's Info offers it, else v1. V2 on a device without it is refused with a reason.</summary>

@@ -26,9 +26,9 @@ public sealed class InvokeEsp32OtaTests : IDisposable
         var (output, streams) = _host.Run("$devices | Invoke-Esp32Ota -Path $image -Force -PassThru");
 
         Assert.Empty(streams.Error);
-        var results = output.Select(o => (OtaResult)o.BaseObject).OrderBy(r => r.Address).ToList();
+        var results = output.Select(o => (OtaUpdateResult)o.BaseObject).OrderBy(r => r.Address).ToList();
         Assert.Equal(devices.Select(d => d.Address), results.Select(r => r.Address));
-        Assert.All(results, r => Assert.Equal((OtaStatus.Succeeded, "1.0.0", "2.1.0"), (r.Status, r.VersionBefore, r.VersionAfter)));
+        Assert.All(results, r => Assert.Equal(("Succeeded", "1.0.0", "2.1.0"), (r.Status, r.VersionBefore, r.VersionAfter)));
         Assert.All(_fleet.Transport.Devices, d => Assert.Equal("2.1.0", d.RunningVersion));
     }
 
@@ -135,7 +135,7 @@ public sealed class InvokeEsp32OtaTests : IDisposable
         var (output, streams) = _host.Run("Get-ChildItem -LiteralPath $image | Invoke-Esp32Ota -Device $device -Force -PassThru");
 
         Assert.Empty(streams.Error);
-        Assert.Equal("6.0.0", ((OtaResult)Assert.Single(output).BaseObject).VersionAfter);
+        Assert.Equal("6.0.0", ((OtaUpdateResult)Assert.Single(output).BaseObject).VersionAfter);
         Assert.Equal("6.0.0", device.RunningVersion);
     }
 
