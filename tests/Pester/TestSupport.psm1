@@ -68,4 +68,108 @@ function New-TestFleet {
     }
 }
 
-Export-ModuleMember -Function Import-BleOtaUnderTest, New-TestImage, New-NonAppImage, New-TestFleet
+function New-AnsweringHost {
+    <#
+    .SYNOPSIS
+        A host whose user answers every prompt with -Answer (a choice label without its '&'), after -DelayMs, and which
+        records each prompt: an admin at the console, for runspaces that must prompt.
+    #>
+    param([string] $Answer = 'Yes', [int] $DelayMs = 0)
+    if (-not ('BleOtaTests.AnsweringHost' -as [type])) {
+        Add-Type -TypeDefinition @'
+using System;
+using System.Collections.Generic;
+using System.Collections.ObjectModel;
+using System.Globalization;
+using System.Management.Automation;
+using System.Management.Automation.Host;
+using System.Security;
+using System.Threading;
+
+namespace BleOtaTests
+{
+    // Stands in for an admin at PowerShell's ConsoleHost: PromptForChoice shows the choices, waits for the user and
+    // returns the index of the choice typed (ConsoleHostUserInterfacePromptForChoice.cs, PromptForChoice). Output the
+    // host would print is dropped; the runspace's PowerShell keeps its own streams.
+    public sealed class AnsweringHost : PSHost
+    {
+        private readonly AnsweringUI _ui;
+        public AnsweringHost(string answer, int delayMs) { _ui = new AnsweringUI(answer, delayMs); }
+        public List<string> Prompts { get { return _ui.Prompts; } }
+        public override CultureInfo CurrentCulture { get { return CultureInfo.InvariantCulture; } }
+        public override CultureInfo CurrentUICulture { get { return CultureInfo.InvariantCulture; } }
+        public override Guid InstanceId { get; } = Guid.NewGuid();
+        public override string Name { get { return "BleOtaTestHost"; } }
+        public override PSHostUserInterface UI { get { return _ui; } }
+        public override Version Version { get { return new Version(1, 0); } }
+        public override void EnterNestedPrompt() { throw new NotSupportedException(); }
+        public override void ExitNestedPrompt() { throw new NotSupportedException(); }
+        public override void NotifyBeginApplication() { }
+        public override void NotifyEndApplication() { }
+        public override void SetShouldExit(int exitCode) { }
+    }
+
+    public sealed class AnsweringUI : PSHostUserInterface
+    {
+        private readonly string _answer;
+        private readonly int _delayMs;
+        public AnsweringUI(string answer, int delayMs) { _answer = answer; _delayMs = delayMs; }
+        public List<string> Prompts { get; } = new List<string>();
+        public override PSHostRawUserInterface RawUI { get { return null; } }
+
+        public override int PromptForChoice(string caption, string message, Collection<ChoiceDescription> choices, int defaultChoice)
+        {
+            lock (Prompts) { Prompts.Add(caption + ": " + message); }
+            Thread.Sleep(_delayMs);
+            for (int i = 0; i < choices.Count; i++)
+            {
+                if (string.Equals(choices[i].Label.Replace("&", ""), _answer, StringComparison.OrdinalIgnoreCase)) { return i; }
+            }
+            return defaultChoice;
+        }
+
+        public override string ReadLine() { return ""; }
+        public override SecureString ReadLineAsSecureString() { return new SecureString(); }
+        public override void Write(string value) { }
+        public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) { }
+        public override void WriteLine(string value) { }
+        public override void WriteErrorLine(string value) { }
+        public override void WriteDebugLine(string message) { }
+        public override void WriteProgress(long sourceId, ProgressRecord record) { }
+        public override void WriteVerboseLine(string message) { }
+        public override void WriteWarningLine(string message) { }
+        public override Dictionary<string, PSObject> Prompt(string caption, string message, Collection<FieldDescription> descriptions) { throw new NotSupportedException(); }
+        public override PSCredential PromptForCredential(string caption, string message, string userName, string targetName) { throw new NotSupportedException(); }
+        public override PSCredential PromptForCredential(string caption, string message, string userName, string targetName, PSCredentialTypes allowedCredentialTypes, PSCredentialUIOptions options) { throw new NotSupportedException(); }
+    }
+}
+'@
+    }
+    [BleOtaTests.AnsweringHost]::new($Answer, $DelayMs)
+}
+
+function Invoke-InHost {
+    <#
+    .SYNOPSIS
+        Runs a script block with the module imported in a runspace of -PromptHost, as a user's session with that host,
+        and returns its PowerShell (Streams hold errors, debug and information records) with the output in .Output.
+    #>
+    param([System.Management.Automation.Host.PSHost] $PromptHost, [scriptblock] $Script, [object[]] $ArgumentList = @())
+    $runspace = [runspacefactory]::CreateRunspace($PromptHost)
+    $runspace.Open()
+    $shell = [powershell]::Create()
+    $shell.Runspace = $runspace
+    $null = $shell.AddScript("Import-Module '$((Get-Module BleOta).Path)'").AddStatement().AddScript($Script.ToString())
+    foreach ($argument in $ArgumentList) { $null = $shell.AddArgument($argument) }
+    $output = $shell.Invoke()
+    $shell | Add-Member -NotePropertyName Output -NotePropertyValue $output -PassThru
+    $runspace.Dispose()
+}
+
+function Get-PwshCommand {
+    # The pwsh that runs these tests, as a command and its leading arguments (the dotnet tool runs pwsh.dll through dotnet).
+    $exe = [Environment]::ProcessPath
+    if ((Split-Path $exe -Leaf) -like 'dotnet*') { , @($exe, [Environment]::GetCommandLineArgs()[0]) } else { , @($exe) }
+}
+
+Export-ModuleMember -Function Import-BleOtaUnderTest, New-TestImage, New-NonAppImage, New-TestFleet, New-AnsweringHost, Invoke-InHost, Get-PwshCommand
