@@ -135,9 +135,10 @@ internal sealed class UpdateQueue(PSCmdlet cmdlet, OtaUpdater updater, OtaOption
             {
                 cmdlet.WriteError(new ErrorRecord(new OtaException(code, $"{finished.Session.Device}: {result.Error}"), id, category, finished.Session.Device));
             }
-            catch (ActionPreferenceStopException)
+            catch (PipelineStoppedException)
             {
-                CancelAll($"Stopped because {finished.Session.Device} failed ({id}) and -ErrorAction Stop ended the pipeline");
+                // The error action is Stop (the runtime throws this for it): the other devices end with this reason.
+                CancelAll($"Stopped because {finished.Session.Device} failed ({id}) and its error stopped the pipeline (-ErrorAction Stop)");
                 throw;
             }
         }
