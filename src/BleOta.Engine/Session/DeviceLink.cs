@@ -38,7 +38,7 @@ internal static class DeviceLink
         BleTransportFailure.DeviceInUse => new OtaException(OtaErrorCode.DeviceInUse,
             $"Could not connect to {device}: {why} Disconnect it there (a phone app, another gateway or BleOta session), then try again.", inner),
         _ => new OtaException(OtaErrorCode.DeviceNotFound,
-            $"Could not connect to {device} ({why}). Check that it is powered, in range and advertising (Find-Esp32Device lists what answers), then try again.", inner),
+            $"Could not connect to {device} ({why.TrimEnd('.')}). Check that it is powered, in range and advertising (Find-Esp32Device lists what answers), then try again.", inner),
     };
 
     /// <summary>Refuses a peripheral without the OTA service: it cannot be updated over the air at all.</summary>
