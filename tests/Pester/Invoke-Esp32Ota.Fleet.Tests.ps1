@@ -115,6 +115,40 @@ Describe 'Invoke-Esp32Ota over a fleet' -Tag 'CI' {
         }
     }
 
+    Context 'the help''s retry example' {
+        It 'retries every failed device when two or more failed, in a fresh session' {
+            $page = Get-Content (Join-Path $PSScriptRoot '../../docs/help/Invoke-Esp32Ota.md') -Raw
+            $page -match '(?s)### Example: Retry only the devices that failed\s+```powershell\s*\n(.*?)\n```' | Should -BeTrue
+            $example = $Matches[1]
+            $null = New-Item -ItemType Directory -Force (Join-Path $TestDrive 'build')
+            $null = New-TestImage -Name 'build/app.bin' -Version '15.0.0'
+
+            # A fresh process, as an admin's console: two of its three simulated devices fail their first flash write.
+            $job = Start-Job -ArgumentList (Get-Module BleOta).Path, $TestDrive.ToString(), $example -ScriptBlock {
+                param($module, $folder, $example)
+                Import-Module $module
+                Set-Location $folder
+                $PSDefaultParameterValues['Find-Esp32Device:SimulationSpeed'] = 0
+                $null = [Reflection.Assembly]::LoadFrom((Join-Path (Split-Path $module) 'BleOta.Transport.Simulated.dll'))
+                $faulty = [BleOta.Transport.Simulated.SimulatedDeviceOptions]@{ Faults = [BleOta.Transport.Simulated.DeviceFaults]@{ FailFlashWriteAt = 4096 } }
+                foreach ($number in 1, 2) {
+                    $null = [BleOta.Transport.Simulated.SimulatedTransport]::Shared.Add([BleOta.Transport.Simulated.SimulatedDevice]::new(
+                            "5A:1D:0E:00:00:0$number", "esp32-sim-0$number", [BleOta.Transport.Simulated.SampleImages]::Factory, $faulty))
+                }
+                & ([scriptblock]::Create($example)) | Select-Object Device, Status
+                [BleOta.Transport.Simulated.SimulatedTransport]::Shared.Devices | Select-Object Name, RunningVersion
+            }
+            $output = $job | Wait-Job -Timeout 120 | Receive-Job -ErrorVariable problems -ErrorAction SilentlyContinue
+            $job | Remove-Job -Force
+
+            $problems | Should -BeNullOrEmpty
+            $retried = $output | Where-Object { $_.PSObject.Properties['Status'] }
+            $retried.Device | Sort-Object | Should -Be @('esp32-sim-01', 'esp32-sim-02')
+            $retried.Status | Should -Be @('Succeeded', 'Succeeded')
+            ($output | Where-Object { $_.PSObject.Properties['RunningVersion'] }).RunningVersion | Should -Be @('15.0.0', '15.0.0', '15.0.0')
+        }
+    }
+
     Context 'output' {
         It 'shows long names and versions whole in the table, and why a row failed' {
             $transport = [BleOta.Transport.Simulated.SimulatedTransport]::new(0)
