@@ -70,10 +70,11 @@ Describe 'Find-Esp32Device' -Tag 'CI' {
         { Find-Esp32Device -Transport $other -ErrorAction Stop } | Should -Throw -ErrorId 'TransportUnavailable,BleOta.FindEsp32Device' -ExpectedMessage '*-Simulated*'
     }
 
-    It 'carries both radio assemblies and never loads the other platform''s' {
+    It 'carries the Linux radio, has the Windows radio in the BleOta.WinRT module beside it, and never loads the other platform''s' {
         $dir = Split-Path (Get-Module BleOta).Path
         Test-Path (Join-Path $dir 'BleOta.Transport.BlueZ.dll') | Should -BeTrue
-        Test-Path (Join-Path $dir 'BleOta.Transport.WinRT.dll') | Should -BeTrue
+        Test-Path (Join-Path $dir 'BleOta.Transport.WinRT.dll') | Should -BeFalse -Because 'Linux and macOS installs carry no Windows-only assembly'
+        Test-Path (Join-Path $dir '../BleOta.WinRT/BleOta.Transport.WinRT.dll') | Should -BeTrue
         $null = Find-Esp32Device -Simulated 1 -SimulationSpeed 0
         $other = if ($IsWindows) { 'BleOta.Transport.BlueZ' } else { 'BleOta.Transport.WinRT' }
         [AppDomain]::CurrentDomain.GetAssemblies().GetName().Name | Should -Not -Contain $other
