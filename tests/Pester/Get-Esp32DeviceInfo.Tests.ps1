@@ -25,7 +25,7 @@ Describe 'Get-Esp32DeviceInfo' -Tag 'CI' {
     }
 
     It 'says a device with the tutorial firmware speaks protocol v1 and cannot report its version' {
-        $fleet = New-TestFleet -Firmware Seed
+        $fleet = New-TestFleet -Firmware Tutorial
 
         $info = $fleet.Devices | Get-Esp32DeviceInfo
 

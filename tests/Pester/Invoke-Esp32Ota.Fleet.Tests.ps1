@@ -229,7 +229,7 @@ Describe 'Invoke-Esp32Ota over a fleet' -Tag 'CI' {
         }
 
         It 'updates a device with the tutorial firmware, which cannot say what it runs' {
-            $fleet = New-TestFleet -Firmware Seed
+            $fleet = New-TestFleet -Firmware Tutorial
 
             $result = $fleet.Devices | Invoke-Esp32Ota -Path (New-TestImage -Version '1.0.0').FullName -SkipIfCurrent -Force -PassThru -Verbose 4>&1 |
                 Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] -or $_.Message -match 'SkipIfCurrent' }
