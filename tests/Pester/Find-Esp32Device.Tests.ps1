@@ -29,7 +29,8 @@ Describe 'Find-Esp32Device' -Tag 'CI' {
             # Tutorial devices would join the process-wide fleet the other suites count: each case runs in a fresh pwsh.
             function Invoke-FreshShell([string] $Script) {
                 $module = (Get-Module BleOta).Path
-                $json = & dotnet pwsh -NoProfile -NonInteractive -Command "Import-Module '$module'; $Script | ConvertTo-Json -Depth 3 -Compress -EnumsAsStrings"
+                # Only the objects go to stdout: Invoke-Esp32Ota's summary line (the information stream, like Write-Host) does not.
+                $json = & dotnet pwsh -NoProfile -NonInteractive -Command "Import-Module '$module'; & { $Script } 6>`$null | ConvertTo-Json -Depth 3 -Compress -EnumsAsStrings"
                 @($json | ConvertFrom-Json)
             }
         }
