@@ -17,8 +17,7 @@ public static class DeviceScanner
     {
         var found = Channel.CreateUnbounded<Esp32Device>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         using var scanWindow = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        scanWindow.CancelAfter(timeout);
-        var scanning = Task.Run(() => ScanIntoAsync(transport, filter, found.Writer, scanWindow.Token, cancellationToken), CancellationToken.None);
+        var scanning = Task.Run(() => ScanIntoAsync(transport, filter, found.Writer, scanWindow, timeout, cancellationToken), CancellationToken.None);
         try
         {
             await foreach (var device in found.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
@@ -33,12 +32,18 @@ public static class DeviceScanner
         }
     }
 
-    /// <summary>Writes each device as it completes until the window closes, then the rest; a transport failure completes the channel with it.</summary>
-    private static async Task ScanIntoAsync(IBleTransport transport, ScanFilter filter, ChannelWriter<Esp32Device> found, CancellationToken window, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes each device as it completes until the window closes, then the rest; a transport failure completes the
+    /// channel with it. The window opens when the scan starts.
+    /// </summary>
+    private static async Task ScanIntoAsync(
+        IBleTransport transport, ScanFilter filter, ChannelWriter<Esp32Device> found, CancellationTokenSource scanWindow, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var merger = new ScanMerger(filter);
+        var window = scanWindow.Token;
         try
         {
+            scanWindow.CancelAfter(timeout);
             try
             {
                 await foreach (var advertisement in transport.ScanAsync(filter, window).WithCancellation(window).ConfigureAwait(false))

@@ -56,8 +56,8 @@ public sealed class BlueZCmdletTests
             (output, streams) = host.Run("Invoke-Esp32Ota -Address $address -Transport BlueZ -Path $image -Force -PassThru -Verbose");
 
             Assert.Empty(streams.Error);
-            result = (OtaResult)Assert.Single(output).BaseObject;
-            Assert.Equal((OtaStatus.Succeeded, "4.3.0"), (result.Status, device.RunningVersion));
+            result = (OtaUpdateResult)Assert.Single(output).BaseObject;
+            Assert.Equal(("Succeeded", "4.3.0"), (result.Status, device.RunningVersion));
             Assert.Contains(streams.Verbose, v => v.Message.Contains("reconnecting to resume", StringComparison.Ordinal));
             (output, _) = host.Run("Get-OtaProgress | Where-Object Address -eq $address");
             Assert.All(output.Select(o => (OtaProgress)o.BaseObject), p => Assert.True(p.IsFinished, $"{p.State}: Get-OtaProgress shows a session still running"));

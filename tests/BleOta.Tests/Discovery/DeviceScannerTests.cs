@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BleOta.Engine.Discovery;
 using BleOta.Engine.Protocol;
 using BleOta.Engine.Transport;
@@ -96,13 +97,13 @@ public sealed class DeviceScannerTests
     [Fact]
     public async Task Every_device_found_in_the_window_is_yielded_however_long_the_caller_takes_for_each()
     {
-        var transport = new ScriptedTransport(Enumerable.Range(1, 6).Select(n => $"AA:00:00:00:00:0{n}").ToArray(), TimeSpan.FromMilliseconds(10));
+        var transport = new ScriptedTransport(Enumerable.Range(1, 6).Select(n => $"AA:00:00:00:00:0{n}").ToArray());
         var yielded = new List<string>();
 
-        await foreach (var device in DeviceScanner.ScanAsync(transport, ScanFilter.OtaService, TimeSpan.FromMilliseconds(500), CancellationToken.None))
+        await foreach (var device in DeviceScanner.ScanAsync(transport, ScanFilter.OtaService, TimeSpan.FromSeconds(2), CancellationToken.None))
         {
             yielded.Add(device.Address);
-            await Task.Delay(yielded.Count == 1 ? 900 : 0); // the caller is held up past the window (an admin answering a prompt)
+            await Task.Delay(yielded.Count == 1 ? 2500 : 0); // the caller is held up past the window (an admin answering a prompt)
         }
 
         Assert.Equal(transport.Addresses, yielded);
@@ -111,7 +112,7 @@ public sealed class DeviceScannerTests
     [Fact]
     public async Task A_transport_failure_surfaces_as_itself()
     {
-        var transport = new ScriptedTransport(["AA:00:00:00:00:01"], TimeSpan.Zero, new BleTransportException("radio off", failure: BleTransportFailure.RadioUnavailable));
+        var transport = new ScriptedTransport(["AA:00:00:00:00:01"], new BleTransportException("radio off", failure: BleTransportFailure.RadioUnavailable));
 
         var error = await Assert.ThrowsAsync<BleTransportException>(async () =>
         {
@@ -123,8 +124,11 @@ public sealed class DeviceScannerTests
         Assert.Equal(BleTransportFailure.RadioUnavailable, error.Failure);
     }
 
-    /// <summary>Advertises the given addresses one after another, then fails if told to, then waits for the window.</summary>
-    private sealed class ScriptedTransport(string[] addresses, TimeSpan interval, Exception? failAfter = null) : IBleTransport
+    /// <summary>
+    /// Advertises the given addresses one after another, each as a packet delivered asynchronously that ends the scan
+    /// when it is cancelled (as a radio's watcher does), then fails if told to, then waits for the window.
+    /// </summary>
+    private sealed class ScriptedTransport(string[] addresses, Exception? failAfter = null) : IBleTransport
     {
         public string[] Addresses { get; } = addresses;
 
@@ -134,7 +138,8 @@ public sealed class DeviceScannerTests
         {
             foreach (string address in Addresses)
             {
-                await Task.Delay(interval, cancellationToken);
+                await Task.Yield();
+                cancellationToken.ThrowIfCancellationRequested();
                 yield return new BleAdvertisement(address, address, -50, [OtaUuids.Service], this);
             }
 
