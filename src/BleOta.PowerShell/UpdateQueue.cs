@@ -183,7 +183,7 @@ internal sealed class UpdateQueue(PSCmdlet cmdlet, OtaUpdater updater, OtaOption
     /// </summary>
     public void Dispose()
     {
-        CancelAll("Stopped because the pipeline ended before this update did (a command after Invoke-Esp32Ota stopped it)");
+        CancelAll("Stopped because the pipeline ended before this update did (another command in it stopped early or failed)");
         if (Task.WaitAll([.. _workers], StopGrace))
         {
             _changed.Dispose();
