@@ -195,7 +195,9 @@ Describe 'Invoke-Esp32Ota over a fleet' -Tag 'CI' {
 
         It 'gives results that Export-Csv and ConvertTo-Json turn into a report' {
             $fleet = New-TestFleet -Faults @($null, @{ RejectRequest = $true })
-            $results = $fleet.Devices | Invoke-Esp32Ota -Path (New-TestImage -Version '11.7.0').FullName -Force -PassThru -ErrorAction SilentlyContinue
+            # Results come as devices finish: sorted, the report reads pester-01 (updated) then pester-02 (refused).
+            $results = $fleet.Devices | Invoke-Esp32Ota -Path (New-TestImage -Version '11.7.0').FullName -Force -PassThru -ErrorAction SilentlyContinue |
+                Sort-Object Device
             $csv = Join-Path $TestDrive 'report.csv'
 
             $results | Export-Csv $csv
