@@ -25,7 +25,7 @@
 - Find-Esp32Device, Invoke-Esp32Ota, Get-Esp32DeviceInfo, Get-OtaProgress, Stop-OtaSession, Get-Esp32Image.
 - Protocol v2 (windowed writes without response, resume after a dropped link, SHA-256 checked before the boot slot
   changes, optional compression) where the device offers it; protocol v1 for the ESP-IDF NimBLE OTA tutorial firmware.
-- Only app images are sent: bootloaders, RAM-only apps and merged flash images are refused (ImageNotApp).
+- Only app images are sent: bootloaders, RAM-only apps and merged flash images are refused (ImageNotAnApp).
 - Devices by pipeline (also CSV rows and deserialized devices), -Address or -Name; -SkipIfCurrent; -Verify reconnects
   after the restart and reports a rollback; report-shaped results and a summary line per run.
 - Radios: BlueZ on Linux in this module; WinRT on Windows in the BleOta.WinRT module (Install-PSResource BleOta.WinRT).

@@ -15,7 +15,7 @@ internal static class ErrorIds
     public const string ImagePathIsDirectory = nameof(ImagePathIsDirectory);
     public const string ImageEmpty = nameof(ImageEmpty);
     public const string ImageNotEsp = nameof(ImageNotEsp);
-    public const string ImageNotApp = nameof(ImageNotApp);
+    public const string ImageNotAnApp = nameof(ImageNotAnApp);
     public const string ImageDamaged = nameof(ImageDamaged);
     public const string ImageUnreadable = nameof(ImageUnreadable);
     public const string AmbiguousImage = nameof(AmbiguousImage);
@@ -41,7 +41,7 @@ internal static class ErrorIds
 
         // The image against what the device reports.
         OtaErrorCode.ImageWrongChip => ("ImageWrongChip", ErrorCategory.InvalidData),
-        OtaErrorCode.ImageNotAnApp => ("ImageNotAnApp", ErrorCategory.InvalidData),
+        OtaErrorCode.ImageNotAnApp => (ImageNotAnApp, ErrorCategory.InvalidData),
         OtaErrorCode.ImageTooLarge => ("ImageTooLarge", ErrorCategory.LimitsExceeded),
 
         // What the device answered.

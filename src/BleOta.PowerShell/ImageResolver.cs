@@ -137,7 +137,7 @@ internal sealed class ImageResolver(PSCmdlet cmdlet)
                 ErrorIds.ImageNotEsp, ErrorCategory.InvalidData, file),
             ImageProblem.Bootloader or ImageProblem.RamOnlyApp or ImageProblem.MergedFlashImage or ImageProblem.NoAppDescription => Fail(
                 new InvalidDataException($"'{file}' is not an app image and was not sent: {error.Message} Send the app image that idf.py build writes as build/<project>.bin, not bootloader/bootloader.bin, a merged flash image or the .elf."),
-                ErrorIds.ImageNotApp, ErrorCategory.InvalidData, file),
+                ErrorIds.ImageNotAnApp, ErrorCategory.InvalidData, file),
             _ => Fail(new InvalidDataException($"'{file}' is damaged and was not sent: {error.Message} Copy or rebuild it and try again."),
                 ErrorIds.ImageDamaged, ErrorCategory.InvalidData, file),
         };

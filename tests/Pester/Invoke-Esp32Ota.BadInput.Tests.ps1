@@ -36,7 +36,7 @@ Describe 'Invoke-Esp32Ota with bad input' -Tag 'CI' {
         if ($SlotFaults) { ($results | Where-Object Status -EQ 'Succeeded').Count | Should -Be 1 }
     }
 
-    It 'refuses a <Kind> with ImageNotApp, once for the whole fleet, says which file to use and sends nothing' -ForEach @(
+    It 'refuses a <Kind> with ImageNotAnApp, once for the whole fleet, says which file to use and sends nothing' -ForEach @(
         @{ Kind = 'LegacyBootloader'; Says = 'a bootloader \(or another image that runs from RAM only\)' }
         @{ Kind = 'Bootloader'; Says = 'an ESP-IDF bootloader \(bootloader.bin, IDF v5\.2\.1\)' }
         @{ Kind = 'SignedBootloader'; Says = 'signed for Secure Boot v2' }
@@ -51,7 +51,7 @@ Describe 'Invoke-Esp32Ota with bad input' -Tag 'CI' {
 
         $results | Should -BeNullOrEmpty
         $problems.Count | Should -Be 1
-        $problems[0].FullyQualifiedErrorId | Should -Be 'ImageNotApp,BleOta.InvokeEsp32Ota'
+        $problems[0].FullyQualifiedErrorId | Should -Be 'ImageNotAnApp,BleOta.InvokeEsp32Ota'
         $problems[0].CategoryInfo.Category | Should -Be 'InvalidData'
         $problems[0].Exception.Message | Should -Match $Says
         $problems[0].Exception.Message | Should -Match 'build/<project>\.bin, not bootloader/bootloader\.bin, a merged flash image'
