@@ -40,7 +40,10 @@ internal sealed class UpdateQueue(PSCmdlet cmdlet, OtaUpdater updater, OtaOption
         var running = new Running(session, ParentActivityId + 1 + _queued++);
         _running.Add(running);
         _sessions.Enqueue(session);
-        _workers.Add(Task.Run(() => RunAsync(running), CancellationToken.None)); // its end is reported through _finished
+        // Asked for here, on the pipeline thread, so devices get their slots in input order (SemaphoreSlim serves
+        // its waiters first come, first served); asked for inside the task, the order would be the thread pool's.
+        var slot = _slots.WaitAsync(session.CancellationToken);
+        _workers.Add(Task.Run(() => RunAsync(running, slot), CancellationToken.None)); // its end is reported through _finished
     }
 
     /// <summary>Stops every session this queue still runs or holds, for <paramref name="reason"/>. Safe from any thread (Ctrl+C).</summary>
@@ -88,12 +91,12 @@ internal sealed class UpdateQueue(PSCmdlet cmdlet, OtaUpdater updater, OtaOption
 
     private string ParentActivity => $"Updating {_queued} device{(_queued == 1 ? "" : "s")}";
 
-    private async Task RunAsync(Running running)
+    private async Task RunAsync(Running running, Task slotTaken)
     {
         bool slot = false;
         try
         {
-            await _slots.WaitAsync(running.Session.CancellationToken).ConfigureAwait(false);
+            await slotTaken.ConfigureAwait(false);
             slot = true;
         }
         catch (OperationCanceledException)

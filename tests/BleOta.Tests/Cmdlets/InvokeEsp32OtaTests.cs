@@ -33,6 +33,21 @@ public sealed class InvokeEsp32OtaTests : IDisposable
     }
 
     [Fact]
+    public void With_one_slot_devices_are_updated_in_the_order_they_came_down_the_pipeline()
+    {
+        // Many devices, so that the thread pool runs several queued updates at once and a race for the slot would show.
+        var devices = Devices(Enumerable.Range(0, 24).Select(_ => _fleet.Add()).ToArray());
+        _host.Set("devices", devices);
+        _host.Set("image", TestImages.WriteTemp(TestImages.Build(size: 4_000)));
+
+        var (output, streams) = _host.Run("$devices | Invoke-Esp32Ota -Path $image -Force -PassThru -ThrottleLimit 1");
+
+        Assert.Empty(streams.Error);
+        // One at a time, a result is written as its update ends: the results' order is the order the updates ran in.
+        Assert.Equal(devices.Select(d => d.Address), output.Select(o => ((OtaUpdateResult)o.BaseObject).Address));
+    }
+
+    [Fact]
     public void Without_PassThru_a_successful_update_writes_nothing()
     {
         _host.Set("devices", Devices(_fleet.Add()));
