@@ -11,7 +11,7 @@
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('BleOta.Format.ps1xml')
-    CmdletsToExport      = @('Find-Esp32Device', 'Invoke-Esp32Ota', 'Get-OtaProgress', 'Get-Esp32Image')
+    CmdletsToExport      = @('Find-Esp32Device', 'Get-Esp32DeviceInfo', 'Invoke-Esp32Ota', 'Get-OtaProgress', 'Stop-OtaSession', 'Get-Esp32Image')
     FunctionsToExport    = @()
     VariablesToExport    = @()
     AliasesToExport      = @()
@@ -22,9 +22,13 @@
             LicenseUri = 'https://github.com/bleota/bleota/blob/main/LICENSE'
             ReleaseNotes = @'
 0.1.0
-- Find-Esp32Device, Invoke-Esp32Ota, Get-OtaProgress, Get-Esp32Image.
-- Protocol v1 (compatible with the ESP-IDF NimBLE OTA tutorial firmware); -Verify reconnects after the restart and reports a rollback.
-- Devices by pipeline, -Address or -Name; images by -Path (wildcards) or -LiteralPath, also from Get-ChildItem.
+- Find-Esp32Device, Invoke-Esp32Ota, Get-Esp32DeviceInfo, Get-OtaProgress, Stop-OtaSession, Get-Esp32Image.
+- Protocol v2 (windowed writes without response, resume after a dropped link, SHA-256 checked before the boot slot
+  changes, optional compression) where the device offers it; protocol v1 for the ESP-IDF NimBLE OTA tutorial firmware.
+- Only app images are sent: bootloaders, RAM-only apps and merged flash images are refused (ImageNotAnApp).
+- Devices by pipeline (also CSV rows and deserialized devices), -Address or -Name; -SkipIfCurrent; -Verify reconnects
+  after the restart and reports a rollback; report-shaped results and a summary line per run.
+- Radios: BlueZ on Linux in this module; WinRT on Windows in the BleOta.WinRT module (Install-PSResource BleOta.WinRT).
 - Simulated devices (-Simulated) for trying it without hardware; help (Get-Help about_BleOta) and runbooks.
 '@
         }

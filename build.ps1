@@ -4,7 +4,8 @@
     The one entry point: builds the module, runs the demo and the tests.
 .DESCRIPTION
     Tasks:
-      Build  builds the solution and lays the module out in out/BleOta (import it from there).
+      Build  builds the solution and lays the module out in out/BleOta (import it from there), and the Windows radio
+             in out/BleOta.WinRT, a module of its own that BleOta loads from beside it on Windows.
       Test   builds, then runs every suite (firmware CTest, ESP-IDF compile check, xunit, help check, Pester) and ends
              with the line "N passed, N failed"; exits non-zero on any failure.
       Demo   builds, then updates three simulated ESP32s from a sample image with progress and results.
@@ -13,8 +14,8 @@
       Docs   builds, then checks that docs/help, the committed MAML built from it (docs/help/en-US) and the cmdlets
              agree, and fails when they do not. Needs Microsoft.PowerShell.PlatyPS. With -Update it first brings
              docs/help up to date with the cmdlets (describe what it adds) and rewrites the committed MAML.
-      Package builds and writes out/package/BleOta.<version>.nupkg, which Publish-PSResource and
-             Install-PSResource accept.
+      Package builds and writes out/package/BleOta.<version>.nupkg and BleOta.WinRT.<version>.nupkg, which
+             Publish-PSResource and Install-PSResource accept (BleOta.WinRT requires BleOta).
     Build, Demo, Package and Test ship the committed help (docs/help/en-US), so PlatyPS is needed only to change it.
       Fuzz   fuzzes the firmware's protocol core under AddressSanitizer and UBSan: libFuzzer for
              -FuzzSeconds when clang is installed, else the seeded random harness with many more inputs.
@@ -43,6 +44,7 @@ Set-StrictMode -Version Latest
 $Root = $PSScriptRoot
 $Out = Join-Path $Root 'out'
 $ModuleDir = Join-Path $Out 'BleOta'
+$WinRtModuleDir = Join-Path $Out 'BleOta.WinRT'
 $HelpSource = Join-Path $Root 'docs/help'
 # PlatyPS's output from docs/help, committed so that every build ships help, with or without PlatyPS.
 $CommittedHelp = Join-Path $HelpSource 'en-US'
@@ -56,16 +58,29 @@ function Invoke-Native {
 
 function Invoke-Build {
     Invoke-Native dotnet @('build', (Join-Path $Root 'BleOta.sln'), '-c', $Configuration, '--nologo', '-v', 'quiet')
-    if (Test-Path $ModuleDir) { Remove-Item $ModuleDir -Recurse -Force }
-    # The radios sit beside the cmdlets; Transports.cs loads only the one for this platform (or -Transport).
-    foreach ($project in 'BleOta.PowerShell', 'BleOta.Transport.BlueZ', 'BleOta.Transport.WinRT') {
+    foreach ($dir in $ModuleDir, $WinRtModuleDir) { if (Test-Path $dir) { Remove-Item $dir -Recurse -Force } }
+    # BleOta: the cmdlets, the simulator and the Linux radio. The Windows radio needs the Windows SDK projection (about
+    # 26 MB), so it is a module of its own, BleOta.WinRT, that Linux and macOS installs do without; RadioAssemblies.cs
+    # finds it beside BleOta.
+    foreach ($project in 'BleOta.PowerShell', 'BleOta.Transport.BlueZ') {
         Invoke-Native dotnet @('publish', (Join-Path $Root "src/$project"), '-c', $Configuration, '--no-build', '--nologo', '-v', 'quiet', '-o', $ModuleDir)
     }
+    Invoke-Native dotnet @('publish', (Join-Path $Root 'src/BleOta.Transport.WinRT'), '-c', $Configuration, '--no-build', '--nologo', '-v', 'quiet', '-o', $WinRtModuleDir)
+    # The engine comes with BleOta, which the radio's module requires; symbols and XML docs are for developers, not users.
+    Get-ChildItem $ModuleDir -File | ForEach-Object { Remove-Item (Join-Path $WinRtModuleDir $_.Name) -ErrorAction Ignore }
+    Get-ChildItem $ModuleDir, $WinRtModuleDir -File |
+        Where-Object { $_.Extension -eq '.pdb' -or ($_.Extension -eq '.xml' -and (Test-Path ([IO.Path]::ChangeExtension($_.FullName, '.dll')))) } |
+        Remove-Item
     Copy-Item (Join-Path $Root 'BleOta.Format.ps1xml') $ModuleDir
     Copy-ModuleHelp
+    foreach ($dir in $ModuleDir, $WinRtModuleDir) { Copy-Item (Join-Path $Root 'LICENSE') $dir }
+    $version = (Import-PowerShellDataFile (Join-Path $Root 'BleOta.psd1')).ModuleVersion
     $manifest = (Get-Content (Join-Path $Root 'BleOta.psd1') -Raw) -replace "RootModule(\s*)=\s*'[^']*'", "RootModule`$1= 'BleOta.PowerShell.dll'"
     Set-Content (Join-Path $ModuleDir 'BleOta.psd1') $manifest -NoNewline
-    Write-Host "Module ready: Import-Module $ModuleDir" -ForegroundColor Green
+    # The radio's module always has BleOta's version and requires exactly that BleOta.
+    $radio = (Get-Content (Join-Path $Root 'src/BleOta.Transport.WinRT/BleOta.WinRT.psd1') -Raw) -replace "ModuleVersion(\s*)=\s*'[^']*'", "ModuleVersion`$1= '$version'"
+    Set-Content (Join-Path $WinRtModuleDir 'BleOta.WinRT.psd1') $radio -NoNewline
+    Write-Host "Module ready: Import-Module $ModuleDir (Windows radio: $WinRtModuleDir)" -ForegroundColor Green
 }
 
 function Get-PesterModulePath {
@@ -323,15 +338,21 @@ function Invoke-Package {
 }
 
 function New-ModulePackage {
-    # The built module with its help, as a .nupkg that Publish-PSResource -NupkgPath and Install-PSResource take.
+    # The built modules, BleOta with its help and BleOta.WinRT, as .nupkg files that Publish-PSResource -NupkgPath and
+    # Install-PSResource take. BleOta.WinRT's manifest requires BleOta, so BleOta must be findable while it is packed.
     $packages = Join-Path $Out 'package'
     if (Test-Path $packages) { Remove-Item $packages -Recurse -Force }
     $null = New-Item -ItemType Directory $packages
     Import-Module Microsoft.PowerShell.PSResourceGet -ErrorAction Stop
-    Compress-PSResource -Path $ModuleDir -DestinationPath $packages
-    $package = Get-ChildItem $packages -Filter '*.nupkg'
-    if (-not $package) { throw "Compress-PSResource wrote no package into $packages" }
-    Write-Host "Package ready: $($package.FullName)" -ForegroundColor Green
+    $savedPath = $env:PSModulePath
+    $env:PSModulePath = $Out + [IO.Path]::PathSeparator + $env:PSModulePath
+    try {
+        foreach ($dir in $ModuleDir, $WinRtModuleDir) { Compress-PSResource -Path $dir -DestinationPath $packages }
+    }
+    finally { $env:PSModulePath = $savedPath }
+    $built = @(Get-ChildItem $packages -Filter '*.nupkg')
+    if ($built.Count -ne 2) { throw "Compress-PSResource wrote $($built.Count) packages into $packages instead of BleOta and BleOta.WinRT" }
+    $built | ForEach-Object { Write-Host ("Package ready: {0} ({1:0.0} MB)" -f $_.FullName, ($_.Length / 1MB)) -ForegroundColor Green }
 }
 
 function Invoke-Demo {

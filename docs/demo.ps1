@@ -35,11 +35,11 @@ $fix = Join-Path $WorkDirectory 'bleota-demo-1.1.1.bin'
 $builder.Version = '1.1.1'
 [IO.File]::WriteAllBytes($fix, $builder.Build())
 Write-Host "PS> Find-Esp32Device -Simulated 3 -SimulationSpeed 2 | Invoke-Esp32Ota -Path $fix -Force -PassThru |" -ForegroundColor Yellow
-Write-Host '      Format-Table Device, VersionBefore, VersionAfter, Transfer, BytesOnAir, Duration' -ForegroundColor Yellow
+Write-Host '      Format-Table Device, VersionBefore, VersionAfter, Transfer, BytesOnAir, Seconds' -ForegroundColor Yellow
 Find-Esp32Device -Simulated 3 -SimulationSpeed 2 |
     Invoke-Esp32Ota -Path $fix -Force -PassThru |
     Sort-Object Device |
-    Format-Table Device, VersionBefore, VersionAfter, Transfer, BytesOnAir, Duration |
+    Format-Table Device, VersionBefore, VersionAfter, Transfer, BytesOnAir, Seconds |
     Out-Host
 Write-Host 'The devices run 1.1.0, an image sent from here before (kept in the user data folder), so only a patch of what'
 Write-Host 'changed went on air; each device rebuilt 1.1.1 from it and checked its SHA-256 before switching.'

@@ -8,7 +8,9 @@
     checked there again by its SHA-256; then each gateway updates its devices with the BleOta module installed on
     it (Install-PSResource BleOta) and sends back its report rows. The rows come back with the gateway's name and
     are written to one report, which Retry-FailedDevices.ps1 cannot retry across gateways: run this script again
-    with an inventory of the failed rows instead.
+    (devices that already run the image are left alone), or with an inventory of the failed rows. A gateway that
+    fails as a whole leaves its devices NotAttempted with ErrorId GatewayFailed and the gateway's own error. The exit
+    code is 0 when every device succeeded or already ran the image, else 1.
 .EXAMPLE
     ./Update-FleetViaGateways.ps1 -InventoryPath ./fleet.csv -ImagePath ./build/app.bin -ReportPath ./report.csv -Credential (Get-Credential)
 .EXAMPLE
@@ -51,27 +53,31 @@ $onGateway = {
 }
 
 $remoting = if ($Credential) { @{ Credential = $Credential } } else { @{} }
-$jobs = foreach ($site in $inventory | Group-Object Gateway) {
+$sites = foreach ($site in $inventory | Group-Object Gateway) {
     Write-Verbose "Gateway $($site.Name): $($site.Count) devices."
     $target = if ($UseSsh) { @{ HostName = $site.Name } } else { @{ ComputerName = $site.Name } }
-    Invoke-Command @target -ScriptBlock $onGateway -AsJob @remoting `
+    $job = Invoke-Command @target -ScriptBlock $onGateway -AsJob @remoting `
         -ArgumentList "${function:Invoke-FleetUpdate}", @($site.Group | Select-Object Name, Address), $bytes, $image.Sha256, $ThrottleLimit, $Verify.IsPresent
+    [pscustomobject]@{ Gateway = $site.Name; Devices = $site.Group; Job = $job }
 }
-$gatewayErrors = @()
-$rows = @($jobs | Receive-Job -Wait -AutoRemoveJob -ErrorAction Continue -ErrorVariable gatewayErrors)
 $report = @(
-    $rows | Select-Object @{ Name = 'Gateway'; Expression = { $_.PSComputerName } }, Name, Address, Status, VersionBefore, VersionAfter,
-        Changed, Verified, ErrorId, Error, Seconds, UpdatedAt
-    # A gateway that could not be reached or failed as a whole still leaves a row per device, so nothing goes missing.
-    foreach ($row in $inventory | Where-Object { $_.Address -notin ($rows | ForEach-Object Address) }) {
-        $why = ($gatewayErrors | Where-Object { "$($_.OriginInfo.PSComputerName)" -eq $row.Gateway } | Select-Object -First 1)
-        [pscustomobject]@{
-            Gateway = $row.Gateway; Name = $row.Name; Address = $row.Address; Status = 'NotAttempted'; VersionBefore = $null; VersionAfter = $null
-            Changed = $false; Verified = $null; ErrorId = 'GatewayFailed'
-            Error = "Gateway $($row.Gateway) did not update this device: $(if ($why) { $why.Exception.Message } else { 'it returned no result' })"
-            Seconds = $null; UpdatedAt = (Get-Date).ToString('o')
+    foreach ($site in $sites) {
+        # One job per gateway, so whatever it reports (rows or errors) belongs to that gateway.
+        $gatewayErrors = @()
+        $rows = @($site.Job | Receive-Job -Wait -AutoRemoveJob -ErrorAction SilentlyContinue -ErrorVariable gatewayErrors)
+        $rows | Select-Object @{ Name = 'Gateway'; Expression = { $site.Gateway } }, Name, Address, Status, VersionBefore, VersionAfter,
+            Changed, Verified, ErrorId, Error, Seconds, UpdatedAt
+        # A gateway that could not be reached or failed as a whole still leaves a row per device, with its own error.
+        $why = if ($gatewayErrors) { $gatewayErrors[0].Exception.Message } else { 'it returned no result' }
+        foreach ($row in $site.Devices | Where-Object { $_.Address -notin ($rows | ForEach-Object Address) }) {
+            [pscustomobject]@{
+                Gateway = $site.Gateway; Name = $row.Name; Address = $row.Address; Status = 'NotAttempted'; VersionBefore = $null; VersionAfter = $null
+                Changed = $false; Verified = $null; ErrorId = 'GatewayFailed'; Error = "Gateway $($site.Gateway) did not update this device: $why"
+                Seconds = $null; UpdatedAt = (Get-Date).ToString('o')
+            }
         }
     }
 )
 $report | Export-Csv -LiteralPath $ReportPath -NoTypeInformation
 $report
+exit $(if (Test-FleetReport $report) { 0 } else { 1 })   # 0 only when every device is done

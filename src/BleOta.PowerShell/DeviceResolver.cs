@@ -11,6 +11,7 @@ namespace BleOta;
 /// </summary>
 internal sealed class DeviceResolver(PSCmdlet cmdlet)
 {
+    /// <summary>Devices for these addresses, named as the last scan or the transport knows them, so results show names.</summary>
     /// <param name="addresses">The devices' addresses.</param>
     /// <param name="radio">The radio for addresses no simulated device has (-Transport).</param>
     public List<Esp32Device> ByAddress(IEnumerable<string> addresses, RadioTransport radio = RadioTransport.Auto)
@@ -20,7 +21,9 @@ internal sealed class DeviceResolver(PSCmdlet cmdlet)
         {
             try
             {
-                devices.Add(new Esp32Device(address, null, 0, Transports.ForAddress(address, radio)));
+                var transport = Transports.ForAddress(address, radio);
+                var scanned = ScanHistory.LastScan.FirstOrDefault(d => d.Transport == transport && string.Equals(d.Address, address, StringComparison.OrdinalIgnoreCase));
+                devices.Add(new Esp32Device(address, scanned?.Name ?? transport.KnownName(address), scanned?.Rssi ?? 0, transport));
             }
             catch (PlatformNotSupportedException ex)
             {
@@ -54,7 +57,7 @@ internal sealed class DeviceResolver(PSCmdlet cmdlet)
         var seen = new List<Esp32Device>();
         foreach (var (transport, wanted) in byTransport)
         {
-            cmdlet.WriteVerbose($"Scanning with the {transport.Name} transport for up to {timeout.TotalSeconds:0.#} s for {string.Join(", ", wanted.Select(w => $"'{w.Name}'"))}.");
+            DebugSafeStreams.Verbose(cmdlet, $"Scanning with the {transport.Name} transport for up to {timeout.TotalSeconds:0.#} s for {string.Join(", ", wanted.Select(w => $"'{w.Name}'"))}.");
             try
             {
                 foreach (var device in Scan(transport, ScanFilter.OtaService, timeout, cancellationToken))
@@ -62,7 +65,7 @@ internal sealed class DeviceResolver(PSCmdlet cmdlet)
                     seen.Add(device);
                     if (wanted.Any(w => w.Pattern.IsMatch(device.Name)))
                     {
-                        cmdlet.WriteVerbose($"Found {device} (RSSI {device.Rssi} dBm).");
+                        DebugSafeStreams.Verbose(cmdlet, $"Found {device} (RSSI {device.Rssi} dBm).");
                         found.Add(device);
                     }
                 }

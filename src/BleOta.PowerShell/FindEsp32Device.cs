@@ -82,7 +82,7 @@ public sealed class FindEsp32Device : PSCmdlet, IDisposable
 
         var patterns = (Name ?? []).Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
         var filter = All ? new ScanFilter() : ScanFilter.OtaService;
-        WriteVerbose($"Scanning with the {transport.Name} transport for {TimeoutSec} s.");
+        DebugSafeStreams.Verbose(this, $"Scanning with the {transport.Name} transport for {TimeoutSec} s.");
         var seen = new List<Esp32Device>();
         try
         {
@@ -90,7 +90,7 @@ public sealed class FindEsp32Device : PSCmdlet, IDisposable
             {
                 if (seen.Count == 0)
                 {
-                    WriteVerbose(transport.Describe()); // the transport knows its adapter once the scan is under way
+                    DebugSafeStreams.Verbose(this, transport.Describe()); // the transport knows its adapter once the scan is under way
                 }
 
                 seen.Add(device);
@@ -112,11 +112,11 @@ public sealed class FindEsp32Device : PSCmdlet, IDisposable
 
         if (seen.Count == 0)
         {
-            WriteVerbose(transport.Describe());
+            DebugSafeStreams.Verbose(this, transport.Describe());
         }
 
         ScanHistory.Record(seen);
-        WriteVerbose($"The scan saw {seen.Count} device{(seen.Count == 1 ? "" : "s")}; Tab completes -Name and -Address from them.");
+        DebugSafeStreams.Verbose(this, $"The scan saw {seen.Count} device{(seen.Count == 1 ? "" : "s")}; Tab completes -Name and -Address from them.");
     }
 
     protected override void StopProcessing() => _cancel?.Cancel();

@@ -40,7 +40,10 @@ public sealed class GetEsp32Image : PSCmdlet
                 WriteDebug($"{image.Path}: {diagnostic}");
             }
 
-            WriteObject(FirmwareImageInfo.From(image));
+            // PSPath, as providers add it to files: piped to Invoke-Esp32Ota, the image binds to -LiteralPath.
+            var info = PSObject.AsPSObject(FirmwareImageInfo.From(image));
+            info.Properties.Add(new PSNoteProperty("PSPath", image.Path));
+            WriteObject(info);
         }
     }
 }

@@ -11,6 +11,7 @@ internal sealed class ImageResolver(PSCmdlet cmdlet)
 {
     private readonly Dictionary<string, FirmwareImage?> _byPath = new(StringComparer.Ordinal);
     private readonly HashSet<string> _refused = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _unresolved = new(StringComparer.Ordinal);
 
     /// <summary>Every file these paths name, parsed, valid or not; paths that name no readable file are reported and left out.</summary>
     public List<FirmwareImage> Read(IEnumerable<string> paths, bool literal)
@@ -63,8 +64,12 @@ internal sealed class ImageResolver(PSCmdlet cmdlet)
 
         if (provider.Name != "FileSystem")
         {
-            cmdlet.WriteError(new ErrorRecord(new ArgumentException($"'{path}' is not a file system path. Give the path of a firmware .bin file."),
-                ErrorIds.ImageNotFound, ErrorCategory.InvalidArgument, path));
+            if (_unresolved.Add(path))
+            {
+                cmdlet.WriteError(new ErrorRecord(new ArgumentException($"'{path}' is not a file system path. Give the path of a firmware .bin file."),
+                    ErrorIds.ImageNotFound, ErrorCategory.InvalidArgument, path));
+            }
+
             return [];
         }
 
@@ -76,9 +81,15 @@ internal sealed class ImageResolver(PSCmdlet cmdlet)
         return files;
     }
 
-    private void WriteNotFound(string path) =>
-        cmdlet.WriteError(new ErrorRecord(new FileNotFoundException($"Cannot find the firmware image '{path}'. Check the path; with -Path, wildcards must match at least one file."),
-            ErrorIds.ImageNotFound, ErrorCategory.ObjectNotFound, path));
+    /// <summary>Reports a path that names no file, once per pipeline however many devices were to take it.</summary>
+    private void WriteNotFound(string path)
+    {
+        if (_unresolved.Add(path))
+        {
+            cmdlet.WriteError(new ErrorRecord(new FileNotFoundException($"Cannot find the firmware image '{path}'. Check the path; with -Path, wildcards must match at least one file."),
+                ErrorIds.ImageNotFound, ErrorCategory.ObjectNotFound, path));
+        }
+    }
 
     private FirmwareImage? Load(string file)
     {
@@ -97,8 +108,8 @@ internal sealed class ImageResolver(PSCmdlet cmdlet)
         try
         {
             var image = FirmwareImage.Load(file);
-            cmdlet.WriteVerbose(image.IsValid
-                ? $"Read {file}: {image.App?.ProjectName ?? "an app without a description"} {image.Version} for {image.Chip.ToDisplayName()}, {image.Length:N0} bytes."
+            DebugSafeStreams.Verbose(cmdlet, image.IsValid
+                ? $"Read {file}: {image.App!.ProjectName} {image.Version} for {image.Chip.ToDisplayName()}, {image.Length:N0} bytes."
                 : $"Read {file}: {image.Length:N0} bytes, not a valid app image.");
             return image;
         }
@@ -124,6 +135,9 @@ internal sealed class ImageResolver(PSCmdlet cmdlet)
                 ErrorIds.ImageEmpty, ErrorCategory.InvalidData, file),
             ImageProblem.BadMagic => Fail(new InvalidDataException($"'{file}' is not an ESP32 app image: {error.Message} Use the app .bin from idf.py build, not the .elf, a bootloader or a merged flash image."),
                 ErrorIds.ImageNotEsp, ErrorCategory.InvalidData, file),
+            ImageProblem.Bootloader or ImageProblem.RamOnlyApp or ImageProblem.MergedFlashImage or ImageProblem.NoAppDescription => Fail(
+                new InvalidDataException($"'{file}' is not an app image and was not sent: {error.Message} Send the app image that idf.py build writes as build/<project>.bin, not bootloader/bootloader.bin, a merged flash image or the .elf."),
+                ErrorIds.ImageNotAnApp, ErrorCategory.InvalidData, file),
             _ => Fail(new InvalidDataException($"'{file}' is damaged and was not sent: {error.Message} Copy or rebuild it and try again."),
                 ErrorIds.ImageDamaged, ErrorCategory.InvalidData, file),
         };

@@ -8,11 +8,12 @@ using BleOta.Engine.Session;
 namespace BleOta;
 
 /// <summary>
-/// Updates the firmware of ESP32 devices over BLE: devices from the pipeline, by address or by name, the image from
-/// -Path or -LiteralPath (also bound from Get-ChildItem), several devices in parallel up to -ThrottleLimit.
+/// Updates the firmware of ESP32 devices over BLE: devices from the pipeline, by address (also bound from the Address
+/// of piped objects: CSV rows, results, deserialized devices) or by name, the image from -Path or -LiteralPath (also
+/// bound from Get-ChildItem and Get-Esp32Image), several devices in parallel up to -ThrottleLimit.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "Esp32Ota", DefaultParameterSetName = DevicePathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
-[OutputType(typeof(OtaResult))]
+[OutputType(typeof(OtaUpdateResult))]
 public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
 {
     private const string DevicePathSet = "DevicePath";
@@ -36,10 +37,11 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
     [ValidateNotNull]
     public Esp32Device[]? Device { get; set; }
 
-    /// <summary>Addresses of the devices to update.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = AddressPathSet)]
-    [Parameter(Mandatory = true, ParameterSetName = AddressLiteralPathSet)]
+    /// <summary>Addresses of the devices to update; bound from the Address of piped objects (CSV rows, results, deserialized devices).</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = AddressPathSet)]
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = AddressLiteralPathSet)]
     [ValidateNotNullOrEmpty]
+    [ValidateBluetoothAddress]
     [ArgumentCompleter(typeof(ScannedDeviceCompleter))]
     public string[]? Address { get; set; }
 
@@ -60,7 +62,7 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string[]? Path { get; set; }
 
-    /// <summary>The firmware image, taken exactly as written; bound from Get-ChildItem output.</summary>
+    /// <summary>The firmware image, taken exactly as written; bound from Get-ChildItem and Get-Esp32Image output.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = DeviceLiteralPathSet)]
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = AddressLiteralPathSet)]
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameLiteralPathSet)]
@@ -103,6 +105,10 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
     [ValidateRange(1, 64)]
     public int ThrottleLimit { get; set; } = 4;
 
+    /// <summary>Leave devices that already run the image's project and version alone (they report Skipped).</summary>
+    [Parameter]
+    public SwitchParameter SkipIfCurrent { get; set; }
+
     /// <summary>Emit a result object for every device.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -119,12 +125,13 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
         {
             Protocol = Protocol,
             Verify = Verify,
+            SkipIfCurrent = SkipIfCurrent,
             Timeouts = TimeoutSec > 0 ? OtaTimeouts.All(TimeSpan.FromSeconds(TimeoutSec)) : OtaTimeouts.Default,
             Delta = Delta,
             BaseImages = BaseImagePaths(),
             ImageCache = BaseImageCache.ForCurrentUser(),
         };
-        _queue = new UpdateQueue(this, _updater, options, ThrottleLimit, _cancel.Token) { PassThru = PassThru };
+        _queue = new UpdateQueue(this, _updater, options, ThrottleLimit) { PassThru = PassThru };
     }
 
     /// <summary>-BaseImage as file system paths; one that names nothing is a warning, as delta is only ever an optimisation.</summary>
@@ -154,7 +161,7 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
         {
             ThrowTerminatingError(new ErrorRecord(
                 new ArgumentException($"The paths name {images.Count} images; a device takes one. Give one image, or pipe files one per device."),
-                "AmbiguousImage", ErrorCategory.InvalidArgument, images.Select(i => i.Path).ToArray()));
+                ErrorIds.AmbiguousImage, ErrorCategory.InvalidArgument, images.Select(i => i.Path).ToArray()));
         }
 
         if (images.Count == 1)
@@ -170,7 +177,11 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
 
     protected override void EndProcessing() => _queue!.Drain(untilIdle: true);
 
-    protected override void StopProcessing() => _cancel?.Cancel();
+    protected override void StopProcessing()
+    {
+        _queue?.CancelAll("Stopped by the user (Ctrl+C)");
+        _cancel?.Cancel();
+    }
 
     public void Dispose()
     {
@@ -200,9 +211,8 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
             return;
         }
 
-        string action = $"Replace the firmware with {image.App?.ProjectName ?? "image"} {image.Version ?? "(unknown version)"} from {image.Path}";
-        bool whatIf = MyInvocation.BoundParameters.ContainsKey("WhatIf");
-        if ((Force && !whatIf) || ShouldProcess(device.ToString(), action))
+        string action = $"Replace the firmware with {image.App!.ProjectName} {image.Version} from {image.Path}";
+        if (ForceConfirmation.SkipsPrompt(this, Force) || ShouldProcess(device.ToString(), action))
         {
             var session = _updater.CreateSession(device, image);
             WriteDebug($"{device}: session {session.Id} queued; at most {ThrottleLimit} devices are updated at once.");

@@ -34,13 +34,13 @@ internal sealed class QueuedLog(string device) : IOtaLog
             switch (line.Level)
             {
                 case Level.Verbose:
-                    cmdlet.WriteVerbose(text);
+                    DebugSafeStreams.Verbose(cmdlet, text);
                     break;
                 case Level.Debug:
                     cmdlet.WriteDebug(text);
                     break;
                 default:
-                    cmdlet.WriteWarning(text);
+                    DebugSafeStreams.Warning(cmdlet, text);
                     break;
             }
         }

@@ -7,9 +7,9 @@ using BleOta.Engine.Transport;
 namespace BleOta;
 
 /// <summary>
-/// Chooses the transport a cmdlet talks through. Radios live in their own assemblies beside this one
-/// (BleOta.Transport.BlueZ.dll, BleOta.Transport.WinRT.dll) and only the one asked for is loaded, so a Linux
-/// session never touches WinRT and a Windows session never touches D-Bus.
+/// Chooses the transport a cmdlet talks through. Radios live in their own assemblies (BleOta.Transport.BlueZ.dll
+/// beside this one, BleOta.Transport.WinRT.dll in the BleOta.WinRT module, see <see cref="RadioAssemblies"/>) and only
+/// the one asked for is loaded, so a Linux session never touches WinRT and a Windows session never touches D-Bus.
 /// </summary>
 internal static class Transports
 {
@@ -96,11 +96,11 @@ internal static class Transports
             throw new PlatformNotSupportedException("The BlueZ transport needs Linux with bluetoothd. On Windows use -Transport WinRT; anywhere, -Simulated.");
         }
 
-        string file = Path.Combine(Path.GetDirectoryName(typeof(Transports).Assembly.Location)!, $"BleOta.Transport.{kind}.dll");
-        if (!File.Exists(file))
-        {
-            throw new PlatformNotSupportedException($"This build of BleOta has no {kind} transport ({file} is missing). Rebuild with ./build.ps1 Build, or use -Simulated.");
-        }
+        string moduleDirectory = Path.GetDirectoryName(typeof(Transports).Assembly.Location)!;
+        string file = RadioAssemblies.Find(kind, moduleDirectory, Environment.GetEnvironmentVariable("PSModulePath"))
+            ?? throw new PlatformNotSupportedException(kind == RadioTransport.WinRT
+                ? $"The Windows radio is a module of its own: install it beside BleOta with 'Install-PSResource {RadioAssemblies.ModuleName(kind)}' (or build with ./build.ps1 Build), or use -Simulated."
+                : $"This build of BleOta has no {kind} transport ({RadioAssemblies.FileName(kind)} is missing from {moduleDirectory}). Reinstall BleOta or rebuild with ./build.ps1 Build, or use -Simulated.");
 
         string typeName = kind == RadioTransport.WinRT ? "BleOta.Transport.WinRT.WinRtTransport" : "BleOta.Transport.BlueZ.BlueZTransport";
         var type = Assembly.LoadFrom(file).GetType(typeName, throwOnError: true)!;

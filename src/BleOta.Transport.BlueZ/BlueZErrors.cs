@@ -14,16 +14,19 @@ public static partial class BlueZErrors
     public const string NoAdapterHint = "No Bluetooth adapter found. Plug one in (Bluetooth 4.0 or later) and check 'bluetoothctl list'; in a VM or container, pass the adapter through.";
 
     public static BleTransportException PoweredOff(string adapterPath) =>
-        new(string.Format(CultureInfo.InvariantCulture, PoweredOffHint, AdapterName(adapterPath)));
+        Radio(string.Format(CultureInfo.InvariantCulture, PoweredOffHint, AdapterName(adapterPath)));
 
-    public static BleTransportException NoAdapter() => new(NoAdapterHint);
+    public static BleTransportException NoAdapter() => Radio(NoAdapterHint);
+
+    /// <summary>A failure of the radio itself (adapter, bluetoothd, D-Bus), not of one device.</summary>
+    public static BleTransportException Radio(string message, Exception? inner = null) => new(message, inner, BleTransportFailure.RadioUnavailable);
 
     /// <summary>The exception to throw for <paramref name="error"/>, raised while <paramref name="action"/> (e.g. "connecting to X").</summary>
     public static Exception Translate(Exception error, string action) => error switch
     {
         BleTransportException or OperationCanceledException => error,
         DBusErrorReplyException reply => FromReply(reply, action),
-        DBusConnectFailedException => new BleTransportException(
+        DBusConnectFailedException => Radio(
             $"Cannot reach the D-Bus system bus while {action} ({error.Message}). BlueZ is reached through it: check that dbus is running; in a container, mount /run/dbus/system_bus_socket.", error),
         // Without the bus there is no link either (bluetoothd restarted, or dbus went away): resumable once it is back.
         DBusConnectionClosedException or DBusConnectionException => new BleLinkLostException(
@@ -46,11 +49,11 @@ public static partial class BlueZErrors
         {
             case "org.freedesktop.DBus.Error.ServiceUnknown":
             case "org.freedesktop.DBus.Error.NameHasNoOwner":
-                return new BleTransportException(NotRunningHint, reply);
+                return Radio(NotRunningHint, reply);
             case "org.freedesktop.DBus.Error.AccessDenied":
-                return new BleTransportException(PermissionHint, reply);
+                return Radio(PermissionHint, reply);
             case "org.bluez.Error.NotReady":
-                return new BleTransportException($"The Bluetooth adapter is not ready while {action}. Turn it on with 'bluetoothctl power on'.", reply);
+                return Radio($"The Bluetooth adapter is not ready while {action}. Turn it on with 'bluetoothctl power on'.", reply);
             case "org.bluez.Error.DoesNotExist":
             case "org.freedesktop.DBus.Error.UnknownObject":
                 return new BleLinkLostException($"BlueZ no longer knows the device while {action}: it went out of range or was removed.", reply);

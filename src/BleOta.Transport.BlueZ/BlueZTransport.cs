@@ -190,7 +190,8 @@ public sealed class BlueZTransport : IBleTransport, IDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new BleTransportException(
-                $"{address} did not advertise within {RediscoveryTimeout.TotalSeconds:0} s. BlueZ forgets a device it has not seen for 30 s (TemporaryTimeout in /etc/bluetooth/main.conf), so BleOta scanned for it again without finding it: check that it is powered, in range and not connected to another computer.");
+                $"{address} did not advertise within {RediscoveryTimeout.TotalSeconds:0} s. BlueZ forgets a device it has not seen for 30 s (TemporaryTimeout in /etc/bluetooth/main.conf), so BleOta scanned for it again without finding it: check that it is powered, in range and not connected to another computer.",
+                failure: BleTransportFailure.DeviceNotFound);
         }
     }
 
@@ -245,7 +246,7 @@ public sealed class BlueZTransport : IBleTransport, IDisposable
         {
             throw _adapterName is null
                 ? BlueZErrors.NoAdapter()
-                : new BleTransportException($"BlueZ has no adapter {_adapterName}; it has {(adapters.Count == 0 ? "none" : string.Join(", ", adapters.Select(a => a.Path)))}.");
+                : BlueZErrors.Radio($"BlueZ has no adapter {_adapterName}; it has {(adapters.Count == 0 ? "none" : string.Join(", ", adapters.Select(a => a.Path)))}.");
         }
 
         if (!properties.Bool("Powered"))

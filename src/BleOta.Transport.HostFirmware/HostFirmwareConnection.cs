@@ -38,13 +38,13 @@ internal sealed class HostFirmwareConnection : IBleConnection
         {
             if (device.Connection is not null)
             {
-                throw new BleTransportException($"{device.Name} is already connected to another client.");
+                throw new BleTransportException($"{device.Name} is already connected to another client.", failure: BleTransportFailure.DeviceInUse);
             }
 
             int conn = device.Call(h => NativeMethods.bo_host_connect(h, 23));
             if (conn == NativeMethods.ENotRunning)
             {
-                throw new BleTransportException($"{device.Name} does not answer: it has no bootable firmware.");
+                throw new BleTransportException($"{device.Name} does not answer: it has no bootable firmware.", failure: BleTransportFailure.DeviceNotFound);
             }
 
             if (conn < 0)

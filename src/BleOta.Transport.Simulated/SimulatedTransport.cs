@@ -51,6 +51,8 @@ public sealed class SimulatedTransport(double speed = 1) : IBleTransport
         return devices;
     }
 
+    public string? KnownName(string address) => _devices.TryGetValue(address, out var device) ? device.Name : null;
+
     public async IAsyncEnumerable<BleAdvertisement> ScanAsync(ScanFilter filter, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var clock = new SimulatedClock(Speed);
@@ -69,7 +71,7 @@ public sealed class SimulatedTransport(double speed = 1) : IBleTransport
     {
         if (!_devices.TryGetValue(address, out var device))
         {
-            throw new BleTransportException($"No device with address {address} is in range.");
+            throw new BleTransportException($"No device with address {address} is in range.", failure: BleTransportFailure.DeviceNotFound);
         }
 
         var clock = new SimulatedClock(Speed);
@@ -85,12 +87,12 @@ public sealed class SimulatedTransport(double speed = 1) : IBleTransport
         {
             if (device.IsBricked)
             {
-                throw new BleTransportException($"{device.Name} does not answer: it has no bootable firmware.");
+                throw new BleTransportException($"{device.Name} does not answer: it has no bootable firmware.", failure: BleTransportFailure.DeviceNotFound);
             }
 
             if (device.Connection is not null)
             {
-                throw new BleTransportException($"{device.Name} is already connected to another client.");
+                throw new BleTransportException($"{device.Name} is already connected to another client.", failure: BleTransportFailure.DeviceInUse);
             }
 
             return new SimulatedConnection(device, clock);

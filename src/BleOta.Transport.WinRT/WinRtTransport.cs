@@ -68,7 +68,7 @@ public sealed class WinRtTransport : IBleTransport
         ulong raw = ParseAddress(address);
         var device = await RetryPolicy.Connect.RunAsync(async (_, ct) =>
             await BluetoothLEDevice.FromBluetoothAddressAsync(raw).AsTask(ct).ConfigureAwait(false)
-            ?? throw new BleTransportException($"Windows found no Bluetooth LE device at {address}. Check that it is powered and in range, and that Bluetooth is on."),
+            ?? throw new BleTransportException($"Windows found no Bluetooth LE device at {address}. Check that it is powered and in range, and that Bluetooth is on.", failure: BleTransportFailure.DeviceNotFound),
             error => error is BleTransportException, TimeProvider.System, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -100,5 +100,5 @@ public sealed class WinRtTransport : IBleTransport
         BluetoothError.DisabledByUser => "Bluetooth access is turned off for apps. Allow it in Settings > Privacy & security.",
         BluetoothError.ResourceInUse => "Another app holds the Bluetooth radio for scanning; close it and try again.",
         _ => $"Windows stopped the Bluetooth scan ({error}).",
-    });
+    }, failure: BleTransportFailure.RadioUnavailable);
 }

@@ -34,6 +34,20 @@ Describe 'Get-Esp32Image' -Tag 'CI' {
         $images[0].Problem | Should -Match 'truncated'
     }
 
+    It 'shows a build folder''s bootloader and merged image as invalid with what they are' {
+        $build = New-Item -ItemType Directory (Join-Path $TestDrive 'build')
+        $null = New-TestImage -Name 'build/greenhouse.bin'
+        $null = New-NonAppImage -Kind Bootloader -Name 'build/bootloader.bin'
+        $null = New-NonAppImage -Kind MergedFromZero -Name 'build/merged-binary.bin'
+
+        $images = Get-ChildItem $build -Filter '*.bin' | Get-Esp32Image | Sort-Object Name
+
+        $images.Name | Should -Be @('bootloader.bin', 'greenhouse.bin', 'merged-binary.bin')
+        $images.IsValid | Should -Be @($false, $true, $false)
+        $images.Kind | Should -Be @('Bootloader', 'App', 'MergedFlashImage')
+        $images[0].Problem | Should -Match 'ESP-IDF bootloader'
+    }
+
     It 'takes strings from the pipeline and resolves wildcards' {
         $null = New-TestImage -Name 'fw-a.bin'
         $null = New-TestImage -Name 'fw-b.bin'

@@ -25,7 +25,7 @@ Describe 'A real ESP32 over the radio' -Tag 'Hardware' {
     It 'takes the image, boots it, and the link negotiated more than the default MTU' -Skip:$NoImage {
         $verbose = $null
         $result = Invoke-Esp32Ota -Address $Address -Path $env:BLEOTA_HARDWARE_IMAGE -Force -PassThru -Verbose 4>&1 |
-            Tee-Object -Variable verbose | Where-Object { $_ -is [BleOta.Engine.Session.OtaResult] }
+            Tee-Object -Variable verbose | Where-Object { $_ -is [BleOta.OtaUpdateResult] }
         $result.Status | Should -Be 'Succeeded'
         $link = @($verbose | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -match 'ATT MTU (\d+)' })
         $link | Should -Not -BeNullOrEmpty

@@ -36,6 +36,29 @@ Describe 'Invoke-Esp32Ota with bad input' -Tag 'CI' {
         if ($SlotFaults) { ($results | Where-Object Status -EQ 'Succeeded').Count | Should -Be 1 }
     }
 
+    It 'refuses a <Kind> with ImageNotAnApp, once for the whole fleet, says which file to use and sends nothing' -ForEach @(
+        @{ Kind = 'LegacyBootloader'; Says = 'a bootloader \(or another image that runs from RAM only\)' }
+        @{ Kind = 'Bootloader'; Says = 'an ESP-IDF bootloader \(bootloader.bin, IDF v5\.2\.1\)' }
+        @{ Kind = 'SignedBootloader'; Says = 'signed for Secure Boot v2' }
+        @{ Kind = 'RamOnlyApp'; Says = 'built to run from RAM only' }
+        @{ Kind = 'MergedFromZero'; Says = 'merged flash image' }
+        @{ Kind = 'MergedStartingWithBootloader'; Says = 'merged flash image' }
+    ) {
+        $fleet = New-TestFleet -Faults @($null, $null)
+        $file = New-NonAppImage -Kind $Kind
+
+        $results = $fleet.Devices | Invoke-Esp32Ota -Path $file.FullName -Force -PassThru -ErrorVariable problems -ErrorAction SilentlyContinue
+
+        $results | Should -BeNullOrEmpty
+        $problems.Count | Should -Be 1
+        $problems[0].FullyQualifiedErrorId | Should -Be 'ImageNotAnApp,BleOta.InvokeEsp32Ota'
+        $problems[0].CategoryInfo.Category | Should -Be 'InvalidData'
+        $problems[0].Exception.Message | Should -Match $Says
+        $problems[0].Exception.Message | Should -Match 'build/<project>\.bin, not bootloader/bootloader\.bin, a merged flash image'
+        $fleet.Transport.Devices.BootCount | Should -Be @(1, 1)
+        $fleet.Transport.Devices.Flash.Written | Should -Be @(0, 0)
+    }
+
     It 'gives DeviceNotFound for an address no device has, and updates the address that exists' {
         $fleet = New-TestFleet
         $image = New-TestImage -Version '6.1.0'
@@ -46,8 +69,40 @@ Describe 'Invoke-Esp32Ota with bad input' -Tag 'CI' {
         $problems.Count | Should -Be 1
         $problems[0].FullyQualifiedErrorId | Should -Be 'DeviceNotFound,BleOta.InvokeEsp32Ota'
         $problems[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $problems[0].Exception.Message | Should -Match '\(No device with address 7E:57:50:00:00:EE is in range\)\. Check that it is powered, in range and advertising'
         $problems[0].TargetObject.Address | Should -Be '7E:57:50:00:00:EE'
         $fleet.Transport.Devices[0].RunningVersion | Should -Be '6.1.0'
+    }
+
+    It 'gives DeviceInUse for a device another client holds, with how to free it, and updates the others' {
+        $fleet = New-TestFleet -Faults @($null, $null)
+        $held = $fleet.Transport.ConnectAsync('7E:57:50:00:00:02', [Threading.CancellationToken]::None).GetAwaiter().GetResult()
+        try {
+            $results = $fleet.Devices | Invoke-Esp32Ota -Path (New-TestImage -Version '6.1.1').FullName -Force -PassThru -ErrorVariable problems -ErrorAction SilentlyContinue
+        }
+        finally { $held.DisposeAsync().AsTask().Wait() }
+
+        $problems.Count | Should -Be 1
+        $problems[0].FullyQualifiedErrorId | Should -Be 'DeviceInUse,BleOta.InvokeEsp32Ota'
+        $problems[0].CategoryInfo.Category | Should -Be 'ResourceBusy'
+        $problems[0].Exception.Message | Should -Match 'pester-02 is already connected to another client\. Disconnect it there'
+        ($results | Where-Object Status -EQ 'Failed').ErrorId | Should -Be 'DeviceInUse'
+        $fleet.Transport.Devices.RunningVersion | Should -Be @('6.1.1', '1.0.0')
+    }
+
+    It 'gives TransportUnavailable, not DeviceNotFound, when the radio cannot work' -Skip:(-not $IsLinux) {
+        # No bluetoothd on this bus: the radio is down, whatever the device.
+        $saved = $env:BLEOTA_BLUEZ_BUS
+        $env:BLEOTA_BLUEZ_BUS = 'unix:path=/nonexistent/bleota-pester-bus'
+        try {
+            Invoke-Esp32Ota -Address 24:0A:C4:99:00:01 -Transport BlueZ -Path (New-TestImage).FullName -Force -TimeoutSec 2 -ErrorVariable problems -ErrorAction SilentlyContinue
+        }
+        finally { $env:BLEOTA_BLUEZ_BUS = $saved }
+
+        $problems.Count | Should -Be 1
+        $problems[0].FullyQualifiedErrorId | Should -Be 'TransportUnavailable,BleOta.InvokeEsp32Ota'
+        $problems[0].CategoryInfo.Category | Should -Be 'ResourceUnavailable'
+        $problems[0].Exception.Message | Should -Match "this computer's Bluetooth radio is not usable\. Cannot reach the D-Bus system bus"
     }
 
     It 'gives DeviceAlreadyQueued for the same device twice and updates it once' {

@@ -81,7 +81,7 @@ Describe 'Invoke-Esp32Ota' -Tag 'CI' {
         $null = $fleet.Devices | Invoke-Esp32Ota -Path $first.FullName -Force
 
         $result = $fleet.Devices | Invoke-Esp32Ota -Path $second.FullName -Force -PassThru -Verbose 4>&1 |
-            Tee-Object -Variable stream | Where-Object { $_ -is [BleOta.Engine.Session.OtaResult] }
+            Tee-Object -Variable stream | Where-Object { $_ -is [BleOta.OtaUpdateResult] }
 
         $result.Status | Should -Be 'Succeeded'
         $result.Transfer | Should -Be 'Delta'

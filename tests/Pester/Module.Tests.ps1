@@ -18,21 +18,23 @@ Describe 'BleOta module' -Tag 'CI' {
         $manifest.PowerShellVersion | Should -Be ([version]'7.4')
     }
 
-    It 'exports exactly the four cmdlets' {
-        (Get-Command -Module BleOta).Name | Sort-Object | Should -Be @('Find-Esp32Device', 'Get-Esp32Image', 'Get-OtaProgress', 'Invoke-Esp32Ota')
+    It 'exports exactly its six cmdlets' {
+        (Get-Command -Module BleOta).Name | Sort-Object | Should -Be @('Find-Esp32Device', 'Get-Esp32DeviceInfo', 'Get-Esp32Image', 'Get-OtaProgress', 'Invoke-Esp32Ota', 'Stop-OtaSession')
     }
 
     It 'declares the output type of <Cmdlet>' -ForEach @(
         @{ Cmdlet = 'Find-Esp32Device'; Type = 'BleOta.Engine.Discovery.Esp32Device' }
-        @{ Cmdlet = 'Invoke-Esp32Ota'; Type = 'BleOta.Engine.Session.OtaResult' }
+        @{ Cmdlet = 'Invoke-Esp32Ota'; Type = 'BleOta.OtaUpdateResult' }
         @{ Cmdlet = 'Get-OtaProgress'; Type = 'BleOta.Engine.Session.OtaProgress' }
+        @{ Cmdlet = 'Stop-OtaSession'; Type = 'BleOta.Engine.Session.OtaProgress' }
+        @{ Cmdlet = 'Get-Esp32DeviceInfo'; Type = 'BleOta.Engine.Session.Esp32DeviceInfo' }
         @{ Cmdlet = 'Get-Esp32Image'; Type = 'BleOta.Engine.Image.FirmwareImageInfo' }
     ) {
         (Get-Command $Cmdlet).OutputType.Name | Should -Be $Type
     }
 
     It 'has a list view for <Type> with the fields a table leaves out' -ForEach @(
-        @{ Type = 'OtaResult'; Make = { $f = New-TestFleet; $f.Devices | Invoke-Esp32Ota -Path (New-TestImage).FullName -Force -PassThru }; Field = 'SessionId' }
+        @{ Type = 'OtaUpdateResult'; Make = { $f = New-TestFleet; $f.Devices | Invoke-Esp32Ota -Path (New-TestImage).FullName -Force -PassThru }; Field = 'SessionId' }
         @{ Type = 'FirmwareImageInfo'; Make = { Get-Esp32Image (New-TestImage).FullName }; Field = 'Sha256' }
     ) {
         $text = & $Make | Format-List | Out-String

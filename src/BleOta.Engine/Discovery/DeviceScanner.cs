@@ -1,51 +1,74 @@
 using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 using BleOta.Engine.Transport;
 
 namespace BleOta.Engine.Discovery;
 
 /// <summary>
 /// Scans a transport for a while and yields each device once: as soon as its advertisement and scan response
-/// are both known (<see cref="ScanMerger"/>), or when the scan ends with what was seen of it.
+/// are both known (<see cref="ScanMerger"/>), or when the scan ends with what was seen of it. The scan runs for its
+/// whole window however slowly the caller takes the devices (a confirmation prompt downstream may wait minutes): what
+/// it finds is kept until the caller asks, so no device found in the window is dropped.
 /// </summary>
 public static class DeviceScanner
 {
     public static async IAsyncEnumerable<Esp32Device> ScanAsync(
         IBleTransport transport, ScanFilter filter, TimeSpan timeout, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        var found = Channel.CreateUnbounded<Esp32Device>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         using var scanWindow = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        scanWindow.CancelAfter(timeout);
-        var merger = new ScanMerger(filter);
-        var advertisements = transport.ScanAsync(filter, scanWindow.Token).GetAsyncEnumerator(scanWindow.Token);
+        var scanning = Task.Run(() => ScanIntoAsync(transport, filter, found.Writer, scanWindow, timeout, cancellationToken), CancellationToken.None);
         try
         {
-            while (true)
+            await foreach (var device in found.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                try
-                {
-                    if (!await advertisements.MoveNextAsync().ConfigureAwait(false))
-                    {
-                        break;
-                    }
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    break; // the scan window closed: a normal end
-                }
-
-                if (merger.Add(advertisements.Current) is { } device)
-                {
-                    yield return device;
-                }
+                yield return device;
             }
         }
         finally
         {
-            await advertisements.DisposeAsync().ConfigureAwait(false);
+            scanWindow.Cancel();
+            await scanning.ConfigureAwait(false);
         }
+    }
 
-        foreach (var device in merger.Remaining())
+    /// <summary>
+    /// Writes each device as it completes until the window closes, then the rest; a transport failure completes the
+    /// channel with it. The window opens when the scan starts.
+    /// </summary>
+    private static async Task ScanIntoAsync(
+        IBleTransport transport, ScanFilter filter, ChannelWriter<Esp32Device> found, CancellationTokenSource scanWindow, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var merger = new ScanMerger(filter);
+        var window = scanWindow.Token;
+        try
         {
-            yield return device;
+            scanWindow.CancelAfter(timeout);
+            try
+            {
+                await foreach (var advertisement in transport.ScanAsync(filter, window).WithCancellation(window).ConfigureAwait(false))
+                {
+                    if (merger.Add(advertisement) is { } device)
+                    {
+                        found.TryWrite(device);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // the scan window closed: a normal end
+            }
+
+            foreach (var device in merger.Remaining())
+            {
+                found.TryWrite(device);
+            }
+
+            found.TryComplete();
+        }
+        catch (Exception ex)
+        {
+            found.TryComplete(ex);
         }
     }
 }

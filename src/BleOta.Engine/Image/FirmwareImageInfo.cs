@@ -6,6 +6,7 @@ namespace BleOta.Engine.Image;
 /// </summary>
 public sealed record FirmwareImageInfo(
     string? Path,
+    ImageKind Kind,
     EspChip Chip,
     string? ProjectName,
     string? Version,
@@ -27,6 +28,6 @@ public sealed record FirmwareImageInfo(
     public string? Problem => Diagnostics.FirstOrDefault(d => d.Severity == DiagnosticSeverity.Error)?.Message;
 
     public static FirmwareImageInfo From(FirmwareImage image) => new(
-        image.Path, image.Chip, image.App?.ProjectName, image.Version, image.App?.IdfVersion, image.App?.CompileDate, image.App?.CompileTime,
+        image.Path, image.Kind, image.Chip, image.App?.ProjectName, image.Version, image.App?.IdfVersion, image.App?.CompileDate, image.App?.CompileTime,
         image.Length, Convert.ToHexString(image.FileSha256), image.IsValid, image.Diagnostics);
 }

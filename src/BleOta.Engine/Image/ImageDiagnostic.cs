@@ -17,6 +17,15 @@ public enum ImageProblem
     HashMismatch,
     NoAppDescription,
     UnknownChip,
+
+    /// <summary>A bootloader, not an app.</summary>
+    Bootloader,
+
+    /// <summary>An app built to run from RAM only, which cannot boot from an OTA slot.</summary>
+    RamOnlyApp,
+
+    /// <summary>A merged flash image (bootloader, partition table, app) for writing at flash offset 0.</summary>
+    MergedFlashImage,
 }
 
 /// <summary>One problem found in an image, with the byte offset it concerns.</summary>

@@ -3,8 +3,14 @@ namespace BleOta.Engine.Protocol;
 /// <summary>Why an update failed. Stable: the PowerShell layer maps each to an ErrorId.</summary>
 public enum OtaErrorCode
 {
-    /// <summary>The device could not be reached or connected.</summary>
+    /// <summary>No device with the address answered: off, out of range, or not advertising.</summary>
     DeviceNotFound,
+
+    /// <summary>The device is connected to another client (a phone app, another gateway), so it took no connection.</summary>
+    DeviceInUse,
+
+    /// <summary>This computer's radio cannot work: no adapter, powered off, Bluetooth stack not running, access denied.</summary>
+    RadioUnavailable,
 
     /// <summary>The device has no OTA service.</summary>
     NotAnOtaDevice,

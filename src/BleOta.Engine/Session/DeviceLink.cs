@@ -27,6 +27,29 @@ internal static class DeviceLink
         }
     }
 
+    /// <summary>
+    /// Why connecting to <paramref name="device"/> failed, with the advice that fits: a device that is not there, one
+    /// held by another client, or this computer's radio.
+    /// </summary>
+    public static OtaException ConnectFailure(Esp32Device device, string why, Exception? inner) => (inner as BleTransportException)?.Failure switch
+    {
+        BleTransportFailure.RadioUnavailable => new OtaException(OtaErrorCode.RadioUnavailable,
+            $"Could not connect to {device}: this computer's Bluetooth radio is not usable. {why}", inner),
+        BleTransportFailure.DeviceInUse => new OtaException(OtaErrorCode.DeviceInUse,
+            $"Could not connect to {device}: {why} Disconnect it there (a phone app, another gateway or BleOta session), then try again.", inner),
+        _ => new OtaException(OtaErrorCode.DeviceNotFound,
+            $"Could not connect to {device} ({why.TrimEnd('.')}). Check that it is powered, in range and advertising (Find-Esp32Device lists what answers), then try again.", inner),
+    };
+
+    /// <summary>Refuses a peripheral without the OTA service: it cannot be updated over the air at all.</summary>
+    public static void RequireOtaService(IBleConnection connection)
+    {
+        if (!connection.HasCharacteristic(OtaUuids.Control) || !connection.HasCharacteristic(OtaUuids.Data))
+        {
+            throw new OtaException(OtaErrorCode.NotAnOtaDevice, $"{connection.Address} has no OTA service ({OtaUuids.Service}). Flash it once by cable with firmware that includes the ble_ota component.");
+        }
+    }
+
     public static async Task<DeviceInfo> ReadInfoAsync(IBleConnection connection, CancellationToken cancellationToken)
     {
         try

@@ -15,6 +15,9 @@ public sealed record OtaOptions
     /// <summary>After the device acknowledges the image, wait for it to restart and check it runs the new version.</summary>
     public bool Verify { get; init; }
 
+    /// <summary>Leave a device alone when its Info says it already runs the image's project and version.</summary>
+    public bool SkipIfCurrent { get; init; }
+
     /// <summary>Where the update explains what it does.</summary>
     public IOtaLog Log { get; init; } = NullOtaLog.Instance;
 

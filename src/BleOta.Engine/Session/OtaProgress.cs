@@ -16,7 +16,7 @@ public sealed record OtaProgress(
     DateTimeOffset StartedAt,
     string? Error)
 {
-    public bool IsFinished => State is OtaState.Succeeded or OtaState.Failed or OtaState.Cancelled;
+    public bool IsFinished => State is OtaState.Succeeded or OtaState.Failed or OtaState.Cancelled or OtaState.Skipped;
 
     public int PercentComplete => TotalBytes == 0 ? 0 : (int)Math.Min(100, BytesSent * 100 / TotalBytes);
 

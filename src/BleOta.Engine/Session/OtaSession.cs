@@ -5,11 +5,13 @@ using BleOta.Engine.Protocol;
 namespace BleOta.Engine.Session;
 
 /// <summary>
-/// The live state of one update of one device. Written by the worker, read from any thread as snapshots.
+/// The live state of one update of one device. Written by the worker, read from any thread as snapshots, and
+/// stopped from any thread with <see cref="Cancel"/>.
 /// </summary>
 public sealed class OtaSession
 {
     private readonly object _gate = new();
+    private readonly CancellationTokenSource _cancel = new();
     private TimeProvider _clock = TimeProvider.System;
     private long _transferStarted;
     private OtaProgress _snapshot;
@@ -28,6 +30,32 @@ public sealed class OtaSession
     public Esp32Device Device { get; }
 
     public FirmwareImage Image { get; }
+
+    /// <summary>Cancelled by <see cref="Cancel"/>; the update links it with its caller's token.</summary>
+    public CancellationToken CancellationToken => _cancel.Token;
+
+    /// <summary>Why the session was stopped, as given to <see cref="Cancel"/>; null while nobody stopped it.</summary>
+    public string? CancelReason { get; private set; }
+
+    /// <summary>
+    /// Stops this session, whoever runs it: the update aborts and the device keeps its firmware; a session still
+    /// waiting for its turn never starts. False when the session had already ended.
+    /// </summary>
+    public bool Cancel(string reason)
+    {
+        lock (_gate)
+        {
+            if (_snapshot.IsFinished)
+            {
+                return false;
+            }
+
+            CancelReason ??= reason;
+        }
+
+        _cancel.Cancel();
+        return true;
+    }
 
     public OtaProgress Snapshot()
     {

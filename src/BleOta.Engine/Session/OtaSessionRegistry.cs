@@ -26,6 +26,9 @@ public sealed class OtaSessionRegistry
         return session;
     }
 
+    /// <summary>The session with this id, while the registry keeps it.</summary>
+    public OtaSession? Find(Guid id) => _sessions.TryGetValue(id, out var session) ? session : null;
+
     /// <summary>Snapshots of all sessions, oldest first.</summary>
     public IReadOnlyList<OtaProgress> Snapshots() =>
         _order.Select(id => _sessions.TryGetValue(id, out var s) ? s.Snapshot() : null).OfType<OtaProgress>().ToList();

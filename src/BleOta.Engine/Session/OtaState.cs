@@ -13,6 +13,9 @@ public enum OtaState
     Succeeded,
     Failed,
     Cancelled,
+
+    /// <summary>-SkipIfCurrent: the device already ran the image's version; nothing was sent.</summary>
+    Skipped,
 }
 
 /// <summary>How an update ended.</summary>
@@ -21,4 +24,7 @@ public enum OtaStatus
     Succeeded,
     Failed,
     Cancelled,
+
+    /// <summary>The device already ran the image's project and version (-SkipIfCurrent); nothing was sent.</summary>
+    Skipped,
 }

@@ -18,15 +18,19 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
     }
 
     /// <summary>Opens a session now, so it is visible to <c>Get-OtaProgress</c> while it waits its turn.</summary>
-    public OtaSession CreateSession(Esp32Device device, FirmwareImage image) => registry.Start(device, image);
-
-    /// <summary>Ends a session cancelled while it waited for its turn, so Get-OtaProgress never shows it waiting forever.</summary>
-    public static void CancelQueued(OtaSession session) =>
-        session.SetState(OtaState.Cancelled, "Cancelled before it started; the device was not touched.");
+    /// <exception cref="ArgumentException">The image is not a valid app image: nothing of it may reach a device.</exception>
+    public OtaSession CreateSession(Esp32Device device, FirmwareImage image) =>
+        image.IsValid
+            ? registry.Start(device, image)
+            : throw new ArgumentException($"{image.Path ?? "The image"} is not a valid app image: {image.Diagnostics.First(d => d.Severity == DiagnosticSeverity.Error).Message}", nameof(image));
 
     /// <summary>The protocols this engine speaks, oldest first; <c>Auto</c> picks the newest the device offers.</summary>
     public static IReadOnlyList<OtaProtocolVersion> SupportedProtocols { get; } = [OtaProtocolVersion.V1, OtaProtocolVersion.V2];
 
+    /// <summary>
+    /// Runs the session to its end. <paramref name="cancellationToken"/> and <see cref="OtaSession.Cancel"/> both stop
+    /// it; a session cancelled before it started ends at once without connecting.
+    /// </summary>
     public async Task<OtaResult> RunAsync(OtaSession session, OtaOptions options, IProgress<OtaProgress>? progress, CancellationToken cancellationToken)
     {
         string? versionBefore = null;
@@ -37,8 +41,11 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
         IBleConnection? connection = null;
         OtaResult Finish(OtaStatus status, string? after, OtaException? error) =>
             Result(session, status, protocol, versionBefore, after, error) with { Transfer = transfer, BytesOnAir = counter.DataBytes };
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, session.CancellationToken);
+        cancellationToken = stop.Token;
         try
         {
+            cancellationToken.ThrowIfCancellationRequested();
             session.SetState(OtaState.Connecting);
             progress?.Report(session.Snapshot());
             log.Verbose($"Connecting over the {session.Device.TransportName} transport.");
@@ -48,6 +55,12 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
             progress?.Report(session.Snapshot());
             var info = await NegotiateAsync(connection, session.Image, options, cancellationToken).ConfigureAwait(false);
             versionBefore = info?.RunningVersion;
+            if (options.SkipIfCurrent && RunsImage(info, session.Image, log))
+            {
+                session.SetState(OtaState.Skipped);
+                return Finish(OtaStatus.Skipped, versionBefore, null);
+            }
+
             protocol = ChooseProtocol(options.Protocol, info, connection.Address);
 
             var image = session.Image.Bytes;
@@ -119,8 +132,15 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Closing the link (below) makes the device abort its OTA handle; it keeps its firmware.
-            session.SetState(OtaState.Cancelled, "Cancelled by the user; the device keeps its current firmware.");
-            return Finish(OtaStatus.Cancelled, versionBefore, null);
+            var stage = session.Snapshot().State;
+            string outcome = stage switch
+            {
+                OtaState.Queued => "nothing was sent",
+                OtaState.Verifying => "the device had accepted the new image, but it was not verified",
+                _ => "the device keeps its current firmware",
+            };
+            session.SetState(OtaState.Cancelled, $"{session.CancelReason ?? "Cancelled by the user"}; {outcome}.");
+            return Finish(OtaStatus.Cancelled, stage == OtaState.Verifying ? session.Image.Version : versionBefore, null);
         }
         catch (OtaException ex)
         {
@@ -185,18 +205,12 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
     }
 
     private static Task<IBleConnection> ConnectAsync(OtaSession session, OtaOptions options, CancellationToken cancellationToken) =>
-        DeviceLink.ConnectAsync(session.Device, options.Timeouts.Connect,
-            (why, inner) => new OtaException(OtaErrorCode.DeviceNotFound, $"Could not connect to {session.Device} ({why}). Check that it is powered and in range, then scan again.", inner),
-            cancellationToken);
+        DeviceLink.ConnectAsync(session.Device, options.Timeouts.Connect, (why, inner) => DeviceLink.ConnectFailure(session.Device, why, inner), cancellationToken);
 
     /// <summary>Sets the MTU and reads the device's Info, refusing an image the device cannot take.</summary>
     private static async Task<DeviceInfo?> NegotiateAsync(IBleConnection connection, FirmwareImage image, OtaOptions options, CancellationToken cancellationToken)
     {
-        if (!connection.HasCharacteristic(OtaUuids.Control) || !connection.HasCharacteristic(OtaUuids.Data))
-        {
-            throw new OtaException(OtaErrorCode.NotAnOtaDevice, $"{connection.Address} has no OTA service ({OtaUuids.Service}). Flash it once by cable with firmware that includes the ble_ota component.");
-        }
-
+        DeviceLink.RequireOtaService(connection);
         int mtu = await connection.RequestMtuAsync(options.PreferredMtu, cancellationToken).ConfigureAwait(false);
         options.Log.Debug($"Asked for an ATT MTU of {options.PreferredMtu}; the link settled on {mtu}.");
         options.Log.Verbose($"Link: {connection.DescribeLink()}.");
@@ -225,16 +239,30 @@ public sealed class OtaUpdater(OtaSessionRegistry registry)
     /// <summary>-Verify, when the device and the image make it possible; null when the device could not be checked.</summary>
     private static async Task<string?> VerifyAsync(OtaSession session, IBleConnection connection, DeviceInfo? infoBefore, OtaOptions options, CancellationToken cancellationToken)
     {
-        if (infoBefore is null || session.Image.Version is null)
+        if (infoBefore is null)
         {
-            options.Log.Warning(infoBefore is null
-                ? "-Verify cannot check this device: its firmware has no Info characteristic to report the version it runs. The image was accepted; confirm the version on the device itself."
-                : "-Verify cannot check this device: the image has no app description, so there is no version to compare. The image was accepted.");
+            options.Log.Warning("-Verify cannot check this device: its firmware has no Info characteristic to report the version it runs. The image was accepted; confirm the version on the device itself.");
             return null;
         }
 
         session.SetState(OtaState.Verifying);
-        return await new UpdateVerifier(options).VerifyAsync(session.Device, connection, session.Image.Version, session.Image.FileSha256, cancellationToken).ConfigureAwait(false);
+        return await new UpdateVerifier(options).VerifyAsync(session.Device, connection, session.Image.Version!, session.Image.FileSha256, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>-SkipIfCurrent: whether the device's Info names the image's project and version.</summary>
+    private static bool RunsImage(DeviceInfo? info, FirmwareImage image, IOtaLog log)
+    {
+        if (info is null)
+        {
+            log.Verbose("-SkipIfCurrent cannot tell what this device runs (its firmware has no Info characteristic), so it is updated.");
+            return false;
+        }
+
+        bool current = info.ProjectName == image.App!.ProjectName && info.RunningVersion == image.Version;
+        log.Verbose(current
+            ? $"The device already runs {info.ProjectName} {info.RunningVersion}: skipped (-SkipIfCurrent)."
+            : $"The device runs {info.ProjectName} {info.RunningVersion}, not {image.App.ProjectName} {image.Version}: it is updated.");
+        return current;
     }
 
     /// <summary>Auto: v2 when the device's Info offers it, else v1. V2 on a device without it is refused with a reason.</summary>

@@ -12,6 +12,9 @@ public interface IBleTransport
     /// <summary>What this transport scans and connects with (adapter, filters), for the verbose stream.</summary>
     string Describe() => Name;
 
+    /// <summary>The name of the device with this address, if the transport knows it without a scan; else null.</summary>
+    string? KnownName(string address) => null;
+
     /// <summary>Streams advertisements as they arrive until the token is cancelled or the transport has no more.</summary>
     IAsyncEnumerable<BleAdvertisement> ScanAsync(ScanFilter filter, CancellationToken cancellationToken);
 

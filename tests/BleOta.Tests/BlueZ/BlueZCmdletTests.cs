@@ -41,8 +41,8 @@ public sealed class BlueZCmdletTests
                 "Find-Esp32Device -Transport BlueZ -TimeoutSec 2 -Verbose | Select-Object -First 1 | Invoke-Esp32Ota -Path $image -Force -PassThru -Verbose");
 
             Assert.Empty(streams.Error);
-            var result = (OtaResult)Assert.Single(output).BaseObject;
-            Assert.Equal((OtaStatus.Succeeded, "4.2.0"), (result.Status, device.RunningVersion));
+            var result = (OtaUpdateResult)Assert.Single(output).BaseObject;
+            Assert.Equal(("Succeeded", "4.2.0"), (result.Status, device.RunningVersion));
             var verbose = streams.Verbose.Select(v => v.Message).ToList();
             Assert.Contains(verbose, m => m.Contains("BlueZ adapter hci0", StringComparison.Ordinal));
             Assert.Contains(verbose, m => m.Contains("ATT MTU 247", StringComparison.Ordinal) && m.Contains("WriteValue type=request", StringComparison.Ordinal));
@@ -57,8 +57,8 @@ public sealed class BlueZCmdletTests
             (output, streams) = host.Run("Invoke-Esp32Ota -Address $address -Transport BlueZ -Path $image -Delta Off -Force -PassThru -Verbose");
 
             Assert.Empty(streams.Error);
-            result = (OtaResult)Assert.Single(output).BaseObject;
-            Assert.Equal((OtaStatus.Succeeded, "4.3.0"), (result.Status, device.RunningVersion));
+            result = (OtaUpdateResult)Assert.Single(output).BaseObject;
+            Assert.Equal(("Succeeded", "4.3.0"), (result.Status, device.RunningVersion));
             Assert.Contains(streams.Verbose, v => v.Message.Contains("reconnecting to resume", StringComparison.Ordinal));
             (output, _) = host.Run("Get-OtaProgress | Where-Object Address -eq $address");
             Assert.All(output.Select(o => (OtaProgress)o.BaseObject), p => Assert.True(p.IsFinished, $"{p.State}: Get-OtaProgress shows a session still running"));

@@ -26,9 +26,9 @@ public sealed class InvokeEsp32OtaTests : IDisposable
         var (output, streams) = _host.Run("$devices | Invoke-Esp32Ota -Path $image -Force -PassThru");
 
         Assert.Empty(streams.Error);
-        var results = output.Select(o => (OtaResult)o.BaseObject).OrderBy(r => r.Address).ToList();
+        var results = output.Select(o => (OtaUpdateResult)o.BaseObject).OrderBy(r => r.Address).ToList();
         Assert.Equal(devices.Select(d => d.Address), results.Select(r => r.Address));
-        Assert.All(results, r => Assert.Equal((OtaStatus.Succeeded, "1.0.0", "2.1.0"), (r.Status, r.VersionBefore, r.VersionAfter)));
+        Assert.All(results, r => Assert.Equal(("Succeeded", "1.0.0", "2.1.0"), (r.Status, r.VersionBefore, r.VersionAfter)));
         Assert.All(_fleet.Transport.Devices, d => Assert.Equal("2.1.0", d.RunningVersion));
     }
 
@@ -46,8 +46,8 @@ public sealed class InvokeEsp32OtaTests : IDisposable
         var (output, streams) = _host.Run("$devices | Invoke-Esp32Ota -Path $image -Force -PassThru -Verbose");
 
         Assert.Empty(streams.Error);
-        var result = (OtaResult)output.Single().BaseObject;
-        Assert.Equal((OtaStatus.Succeeded, OtaTransfer.Delta), (result.Status, result.Transfer));
+        var result = (OtaUpdateResult)output.Single().BaseObject;
+        Assert.Equal(("Succeeded", "Delta"), (result.Status, result.Transfer));
         Assert.True(result.BytesOnAir < next.Length / 20, $"{result.BytesOnAir:N0} bytes on air");
         Assert.Contains(streams.Verbose, v => v.Message.Contains("Sending a delta patch against the image the device runs", StringComparison.Ordinal));
         Assert.Equal(next, device.Flash.RunningImageBytes());
@@ -64,11 +64,26 @@ public sealed class InvokeEsp32OtaTests : IDisposable
 
         var (output, streams) = _host.Run("$devices | Invoke-Esp32Ota -Path $image -Force -PassThru -Delta Off -BaseImage $base, ./no-such-build.bin");
 
-        var result = (OtaResult)output.Single().BaseObject;
-        Assert.Equal((OtaStatus.Succeeded, OtaTransfer.Full, (long)next.Length), (result.Status, result.Transfer, result.Bytes));
+        var result = (OtaUpdateResult)output.Single().BaseObject;
+        Assert.Equal(("Succeeded", "Full", (long)next.Length), (result.Status, result.Transfer, result.Bytes));
         Assert.True(result.BytesOnAir > next.Length); // every packet's offset header too
         var warning = Assert.Single(streams.Warning);
         Assert.Contains("-BaseImage './no-such-build.bin' names no file or folder; it is not used", warning.Message);
+    }
+
+    [Fact]
+    public void With_one_slot_devices_are_updated_in_the_order_they_came_down_the_pipeline()
+    {
+        // Many devices, so that the thread pool runs several queued updates at once and a race for the slot would show.
+        var devices = Devices(Enumerable.Range(0, 24).Select(_ => _fleet.Add()).ToArray());
+        _host.Set("devices", devices);
+        _host.Set("image", TestImages.WriteTemp(TestImages.Build(size: 4_000)));
+
+        var (output, streams) = _host.Run("$devices | Invoke-Esp32Ota -Path $image -Force -PassThru -ThrottleLimit 1");
+
+        Assert.Empty(streams.Error);
+        // One at a time, a result is written as its update ends: the results' order is the order the updates ran in.
+        Assert.Equal(devices.Select(d => d.Address), output.Select(o => ((OtaUpdateResult)o.BaseObject).Address));
     }
 
     [Fact]
@@ -174,7 +189,7 @@ public sealed class InvokeEsp32OtaTests : IDisposable
         var (output, streams) = _host.Run("Get-ChildItem -LiteralPath $image | Invoke-Esp32Ota -Device $device -Force -PassThru");
 
         Assert.Empty(streams.Error);
-        Assert.Equal("6.0.0", ((OtaResult)Assert.Single(output).BaseObject).VersionAfter);
+        Assert.Equal("6.0.0", ((OtaUpdateResult)Assert.Single(output).BaseObject).VersionAfter);
         Assert.Equal("6.0.0", device.RunningVersion);
     }
 

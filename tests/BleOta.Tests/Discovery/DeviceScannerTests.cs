@@ -1,10 +1,11 @@
+using System.Runtime.CompilerServices;
 using BleOta.Engine.Discovery;
 using BleOta.Engine.Protocol;
 using BleOta.Engine.Transport;
 
 namespace BleOta.Tests.Discovery;
 
-/// <summary>DeviceScanner over a watcher that reports advertisement and scan response apart, as Windows does.</summary>
+/// <summary>DeviceScanner over a watcher that reports advertisement and scan response apart, as Windows does, and over a caller slower than the scan.</summary>
 public sealed class DeviceScannerTests
 {
     private static readonly Guid Other = Guid.Parse("0000180d-0000-1000-8000-00805f9b34fb"); // heart rate
@@ -91,5 +92,65 @@ public sealed class DeviceScannerTests
         var found = await Scan(watcher, new ScanFilter());
 
         Assert.Equal([("chest-strap", false), ("pump-1", true)], found.Select(d => (d.Name, d.AdvertisesOta)).OrderBy(d => d.Name));
+    }
+
+    [Fact]
+    public async Task Every_device_found_in_the_window_is_yielded_however_long_the_caller_takes_for_each()
+    {
+        var transport = new ScriptedTransport(Enumerable.Range(1, 6).Select(n => $"AA:00:00:00:00:0{n}").ToArray());
+        var yielded = new List<string>();
+
+        await foreach (var device in DeviceScanner.ScanAsync(transport, ScanFilter.OtaService, TimeSpan.FromSeconds(2), CancellationToken.None))
+        {
+            yielded.Add(device.Address);
+            await Task.Delay(yielded.Count == 1 ? 2500 : 0); // the caller is held up past the window (an admin answering a prompt)
+        }
+
+        Assert.Equal(transport.Addresses, yielded);
+    }
+
+    [Fact]
+    public async Task A_transport_failure_surfaces_as_itself()
+    {
+        var transport = new ScriptedTransport(["AA:00:00:00:00:01"], new BleTransportException("radio off", failure: BleTransportFailure.RadioUnavailable));
+
+        var error = await Assert.ThrowsAsync<BleTransportException>(async () =>
+        {
+            await foreach (var _ in DeviceScanner.ScanAsync(transport, ScanFilter.OtaService, TimeSpan.FromSeconds(5), CancellationToken.None))
+            {
+            }
+        });
+
+        Assert.Equal(BleTransportFailure.RadioUnavailable, error.Failure);
+    }
+
+    /// <summary>
+    /// Advertises the given addresses one after another, each as a packet delivered asynchronously that ends the scan
+    /// when it is cancelled (as a radio's watcher does), then fails if told to, then waits for the window.
+    /// </summary>
+    private sealed class ScriptedTransport(string[] addresses, Exception? failAfter = null) : IBleTransport
+    {
+        public string[] Addresses { get; } = addresses;
+
+        public string Name => "Scripted";
+
+        public async IAsyncEnumerable<BleAdvertisement> ScanAsync(ScanFilter filter, [EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            foreach (string address in Addresses)
+            {
+                await Task.Yield();
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return new BleAdvertisement(address, address, -50, [OtaUuids.Service], this);
+            }
+
+            if (failAfter is not null)
+            {
+                throw failAfter;
+            }
+
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
+        public Task<IBleConnection> ConnectAsync(string address, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }

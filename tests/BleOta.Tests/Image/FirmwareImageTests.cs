@@ -129,6 +129,132 @@ public class FirmwareImageTests
         Assert.NotEqual(TestImages.Build(seed: 3), TestImages.Build(seed: 4));
     }
 
+    public static TheoryData<EspChip> Chips() => [.. Enum.GetValues<EspChip>().Where(c => c != EspChip.Invalid)];
+
+    [Theory]
+    [MemberData(nameof(Chips))]
+    public void An_app_for_every_chip_has_flash_mapped_segments_and_is_valid(EspChip chip)
+    {
+        var image = FirmwareImage.Parse(TestImages.Build(chip: chip));
+
+        Assert.True(image.IsValid, string.Join("; ", image.Diagnostics));
+        Assert.Equal(ImageKind.App, image.Kind);
+        var map = EspMemoryMap.For(chip)!;
+        Assert.True(map.IsFlashMapped(image.Segments[0].LoadAddress));
+        Assert.Contains(image.Segments, s => !map.IsFlashMapped(s.LoadAddress));
+    }
+
+    [Theory]
+    [MemberData(nameof(Chips))]
+    public void A_bootloader_for_every_chip_is_refused_as_a_bootloader(EspChip chip)
+    {
+        var image = FirmwareImage.Parse(new EspAppImageBuilder { Chip = chip, Kind = ImageKind.Bootloader, BootloaderDescription = true, IdfVersion = "v5.2.1", Size = 20_000 }.Build());
+
+        Assert.Equal(ImageProblem.Bootloader, SingleError(image.Bytes));
+        Assert.Equal(ImageKind.Bootloader, image.Kind);
+        Assert.Equal("v5.2.1", image.Bootloader!.IdfVersion);
+    }
+
+    [Fact]
+    public void A_legacy_bootloader_without_description_or_hash_is_refused_as_a_bootloader()
+    {
+        var image = FirmwareImage.Parse(new EspAppImageBuilder { Kind = ImageKind.Bootloader, AppendSha256 = false, Size = 24_000 }.Build());
+
+        Assert.Equal(ImageProblem.Bootloader, SingleError(image.Bytes));
+        Assert.Null(image.Bootloader);
+        Assert.Contains("not an app: no segment is mapped from flash", image.Diagnostics[0].Message);
+    }
+
+    [Fact]
+    public void A_bootloader_signed_for_secure_boot_v2_is_refused_and_said_to_be_signed()
+    {
+        var bytes = new EspAppImageBuilder { Chip = EspChip.Esp32C3, Kind = ImageKind.Bootloader, BootloaderDescription = true, IdfVersion = "v5.2.1", SecureBootV2 = true, Size = 20_000 }.Build();
+        var image = FirmwareImage.Parse(bytes);
+
+        Assert.Equal(0, bytes.Length % 4096);
+        Assert.Equal(0xE7, bytes[^4096]);
+        Assert.Equal(ImageProblem.Bootloader, SingleError(bytes));
+        Assert.True(image.SecureBootV2Signed);
+        Assert.Contains("IDF v5.2.1, signed for Secure Boot v2", image.Diagnostics[0].Message);
+    }
+
+    [Fact]
+    public void A_signed_app_is_a_valid_app()
+    {
+        var image = FirmwareImage.Parse(new EspAppImageBuilder { Chip = EspChip.Esp32S3, SecureBootV2 = true, Size = 30_000 }.Build());
+
+        Assert.True(image.IsValid, string.Join("; ", image.Diagnostics));
+        Assert.Equal(ImageKind.App, image.Kind);
+    }
+
+    [Fact]
+    public void An_app_built_to_run_from_ram_is_refused_with_its_name_and_version()
+    {
+        var image = FirmwareImage.Parse(new EspAppImageBuilder { Kind = ImageKind.RamOnlyApp, ProjectName = "ram-app", Version = "0.9.0", Size = 30_000 }.Build());
+
+        Assert.Equal(ImageProblem.RamOnlyApp, SingleError(image.Bytes));
+        Assert.Equal(ImageKind.RamOnlyApp, image.Kind);
+        Assert.Contains("ram-app 0.9.0 built to run from RAM only", image.Diagnostics[0].Message);
+    }
+
+    [Theory]
+    [InlineData(EspChip.Esp32, 0)]        // 0x1000 bytes of 0xFF, then the bootloader
+    [InlineData(EspChip.Esp32, 0x1000)]   // merge_bin --target-offset 0x1000: starts with the bootloader
+    [InlineData(EspChip.Esp32C3, 0)]      // bootloader at 0x0
+    [InlineData(EspChip.Esp32S3, 0)]
+    [InlineData(EspChip.Esp32P4, 0)]      // 0x2000 bytes of 0xFF, then the bootloader
+    public void A_merged_flash_image_is_refused_as_one(EspChip chip, int startOffset)
+    {
+        var bootloader = new EspAppImageBuilder { Chip = chip, Kind = ImageKind.Bootloader, BootloaderDescription = true, Size = 20_000 }.Build();
+        var app = TestImages.Build(chip: chip);
+        var image = FirmwareImage.Parse(EspFlashImageBuilder.Merge(chip, bootloader, app, startOffset));
+
+        Assert.Equal(ImageProblem.MergedFlashImage, SingleError(image.Bytes));
+        Assert.Equal(ImageKind.MergedFlashImage, image.Kind);
+        Assert.Contains("merged flash image", image.Diagnostics[0].Message);
+    }
+
+    [Fact]
+    public void A_bootloader_followed_by_other_data_is_refused_as_a_merged_image()
+    {
+        var bootloader = new EspAppImageBuilder { Kind = ImageKind.Bootloader, Size = 20_000 }.Build();
+        var image = FirmwareImage.Parse([.. bootloader, .. TestImages.Build()]);
+
+        Assert.Equal(ImageProblem.MergedFlashImage, SingleError(image.Bytes));
+    }
+
+    [Fact]
+    public void An_app_whose_first_segment_has_no_app_description_is_refused()
+    {
+        var bytes = TestImages.Build();
+        bytes[32] ^= 0xFF; // the magic word of esp_app_desc_t, at the start of the first segment
+        var image = FirmwareImage.Parse(Reseal(bytes));
+
+        Assert.Equal(ImageProblem.NoAppDescription, SingleError(image.Bytes));
+    }
+
+    /// <summary>Recomputes the checksum byte and the appended SHA-256 after a change to the segments.</summary>
+    private static byte[] Reseal(byte[] bytes)
+    {
+        var parsed = FirmwareImage.Parse(bytes);
+        byte checksum = 0xEF;
+        int end = 0;
+        foreach (var segment in parsed.Segments)
+        {
+            foreach (byte b in bytes.AsSpan(segment.FileOffset, segment.Length))
+            {
+                checksum ^= b;
+            }
+
+            end = segment.FileOffset + segment.Length;
+        }
+
+        int checksumAt = end + (15 - end % 16);
+        bytes[checksumAt] = checksum;
+        SHA256.HashData(bytes.AsSpan(0, checksumAt + 1)).CopyTo(bytes, checksumAt + 1);
+        return bytes;
+    }
+
     private static ImageProblem SingleError(byte[] bytes)
     {
         var image = FirmwareImage.Parse(bytes);
