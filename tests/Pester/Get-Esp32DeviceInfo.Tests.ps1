@@ -8,7 +8,8 @@ BeforeAll {
 Describe 'Get-Esp32DeviceInfo' -Tag 'CI' {
     It 'tells what each device runs and which protocols it speaks, and changes nothing on it' {
         $fleet = New-TestFleet -Faults @($null, $null)
-        $null = $fleet.Devices[1] | Invoke-Esp32Ota -Path (New-TestImage -Version '13.0.0').FullName -Force
+        $image = New-TestImage -Version '13.0.0'
+        $null = $fleet.Devices[1] | Invoke-Esp32Ota -Path $image.FullName -Force
         $before = $fleet.Transport.Devices | ForEach-Object { [pscustomobject]@{ Boots = $_.BootCount; Written = $_.Flash.Written } }
 
         $info = $fleet.Devices | Get-Esp32DeviceInfo
@@ -20,6 +21,8 @@ Describe 'Get-Esp32DeviceInfo' -Tag 'CI' {
         $info.Chip | Should -Be @('ESP32', 'ESP32')
         $info.Protocols | Should -Be @('V1, V2', 'V1, V2')
         $info.Firmware | Should -Be @('BleOta', 'BleOta')
+        $info[1].ImageSha256 | Should -Be (Get-FileHash -LiteralPath $image.FullName -Algorithm SHA256).Hash.ToLowerInvariant()
+        $info[0].ImageSha256 | Should -Match '^[0-9a-f]{64}$'
         $fleet.Transport.Devices.BootCount | Should -Be $before.Boots
         $fleet.Transport.Devices.Flash.Written | Should -Be $before.Written
     }
