@@ -31,8 +31,9 @@ internal sealed record DeltaPair(string Name, byte[] Base, byte[] Target)
 /// <summary>One pair on one profile: the whole image (raw and compressed v2) against a patch.</summary>
 internal sealed record DeltaRow(LinkProfile Profile, DeltaPair Pair, OtaResult Full, OtaResult Compressed, OtaResult Delta)
 {
-    /// <summary>What the device needs anyway to erase and program the new image, by the profile's flash figures.</summary>
-    public TimeSpan FlashTime => TimeSpan.FromSeconds(Pair.Target.Length / Profile.FlashBytesPerSecond);
+    /// <summary>What the device needs anyway to erase (64 KB blocks) and program the new image, by the profile's flash part.</summary>
+    public TimeSpan FlashTime => new FlashWork(Profile.Flash, EraseMode.Blocks, SimulatedDevice.DefaultSlotSize)
+        .Append(Pair.Target.Length).Aggregate(TimeSpan.Zero, (sum, op) => sum + op.Duration);
 }
 
 /// <summary>Delta updates of realistic pairs over each link profile, in simulated time (speed 0).</summary>
@@ -136,7 +137,7 @@ internal static class DeltaBench
     {
         var transport = new SimulatedTransport(speed: 0);
         var device = transport.Add(new SimulatedDevice("BE:4C:00:00:0D:01", "bench", pair.Base,
-            new SimulatedDeviceOptions { Profile = profile, Compression = compression }));
+            ProfileBench.After(profile) with { Compression = compression }));
         var updater = new OtaUpdater(new OtaSessionRegistry());
         var target = Esp32Device.FromAdvertisement(new BleAdvertisement(device.Address, device.Name, device.Rssi, device.AdvertisedServices, transport));
         var result = updater.RunAsync(updater.CreateSession(target, FirmwareImage.Parse(pair.Target, "bench.bin")), options, null, CancellationToken.None).GetAwaiter().GetResult();

@@ -41,11 +41,29 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
 
     public RestartAfterWrite Restart { get; private set; }
 
+    /// <summary>CONFIG_BLE_OTA_RESTART_DELAY_MS (500 by default, firmware/components/ble_ota/Kconfig): DONE_ACK to esp_restart(), by an esp_timer.</summary>
+    public TimeSpan RestartDelay { get; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>Notifications to send on OTA Control, in order.</summary>
     public Queue<byte[]> Notifications { get; } = new();
 
-    /// <summary>Time the device spent on the last write, charged by the link.</summary>
-    public TimeSpan Busy { get; private set; }
+    /// <summary>The flash work the firmware's port did for the last write, for the link's timing model.</summary>
+    public FirmwareWork LastWork { get; private set; }
+
+    /// <summary>Whether the port's receive ring takes this many more stream bytes (<c>stream_push</c>); RING_FULL when not.</summary>
+    public Func<int, bool>? StreamRoom { get; set; }
+
+    /// <summary>True while a v2 update is open: its data goes through the ring to the writer task.</summary>
+    public bool IsStreaming => _v2 is not null;
+
+    /// <summary>Stream bytes the v2 update has accepted so far.</summary>
+    public long StreamOffset => _v2?.Expected ?? 0;
+
+    /// <summary>Bytes of the running image a delta patch has read so far (its base), for the link's model.</summary>
+    public long BaseBytesRead => _v2?.Patch?.BaseBytesRead ?? 0;
+
+    /// <summary>Image bytes the writer produces per stream byte (above 1 for a deflate or delta stream).</summary>
+    public double ImageBytesPerStreamByte => _v2 is { } v2 ? v2.Request.ImageSize / (double)v2.Request.StreamSize : 1;
 
     public void OnConnect(int mtu)
     {
@@ -70,7 +88,7 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
 
     public byte OnControlWrite(ReadOnlySpan<byte> value)
     {
-        Busy = TimeSpan.Zero;
+        LastWork = default;
         if (value.Length >= 2 && window > 0)
         {
             return OnControlWriteV2(value);
@@ -100,7 +118,7 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
 
     public byte OnDataWrite(ReadOnlySpan<byte> value)
     {
-        Busy = TimeSpan.Zero;
+        LastWork = default;
         if (_state == State.Idle)
         {
             // While idle the only data write is the packet size that precedes REQUEST.
@@ -134,7 +152,7 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
             return OtaAttError.None; // the core's v1_reject: the rest of a refused image is dropped
         }
 
-        var error = WriteFlash(value, out var busy);
+        var error = WriteFlash(value);
         if (error is V2Error.ImageTooLarge or V2Error.ImageInvalid)
         {
             // The core answers an unacceptable image at DONE, with DONE_NAK, as the tutorial's firmware does.
@@ -149,7 +167,6 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
             return OtaAttError.FlashFailed;
         }
 
-        Busy = busy;
         return OtaAttError.None;
     }
 
@@ -183,6 +200,7 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
             return;
         }
 
+        LastWork = new FirmwareWork(OpenedSlot: true);
         _state = State.Updating;
         Notify(OtaOpcode.RequestAck);
     }
@@ -207,8 +225,9 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
         }
 
         _state = State.Idle;
-        string? problem = flash.End(out var busy);
-        Busy = busy;
+        // esp_ota_end reads the image back to verify it; esp_ota_set_boot_partition verifies it once more.
+        LastWork = new FirmwareWork(HashedBytes: 2L * flash.Written);
+        string? problem = flash.End();
         Notify(problem is null ? OtaOpcode.DoneAck : OtaOpcode.DoneNak);
         Restart = problem is null ? RestartAfterWrite.AfterResponse : RestartAfterWrite.None;
         return OtaAttError.None;
@@ -233,6 +252,8 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
         public uint Expected { get; set; }
 
         public int SinceAck { get; set; }
+
+        public bool AckHeld { get; set; }
 
         public bool ResendAsked { get; set; }
 
@@ -324,6 +345,7 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
             return;
         }
 
+        LastWork = new FirmwareWork(OpenedSlot: true);
         _state = State.Updating;
         _v2 = new V2Session(request);
         if (isDelta)
@@ -343,7 +365,7 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
         },
         bytes =>
         {
-            v2.WriteError = WriteImage(v2, bytes.Span, charge: true);
+            v2.WriteError = WriteImage(v2, bytes.Span);
             return v2.WriteError == V2Error.Ok;
         });
 
@@ -383,6 +405,12 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
         }
 
         var fresh = payload[skip..];
+        if (StreamRoom?.Invoke(fresh.Length) == false)
+        {
+            AskResend(V2Error.RingFull); // the writer is behind: resend from here a moment later
+            return OtaAttError.None;
+        }
+
         var error = Push(v2, fresh);
         if (error != V2Error.Ok)
         {
@@ -394,25 +422,46 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
         v2.ResendAsked = false;
         if (++v2.SinceAck >= Math.Max(1, window / 2) || v2.Expected == v2.Request.StreamSize)
         {
-            v2.SinceAck = 0;
-            NotifyV2(OtaOpcode.DataAck, V2Error.Ok, v2.Expected);
+            // An acknowledgement lets the client send a whole window more: held until the ring has room for it.
+            v2.AckHeld = v2.Expected != v2.Request.StreamSize && !RoomForWindow();
+            if (!v2.AckHeld)
+            {
+                v2.SinceAck = 0;
+                NotifyV2(OtaOpcode.DataAck, V2Error.Ok, v2.Expected);
+            }
         }
 
         return OtaAttError.None;
     }
 
+    /// <summary>True while an acknowledgement waits for the writer to free ring space.</summary>
+    public bool HoldsAck => _v2 is { AckHeld: true };
+
+    /// <summary>The writer freed ring space (the port's event to the host task): send the held acknowledgement if it now fits.</summary>
+    public void OnStreamRoom()
+    {
+        if (_v2 is { AckHeld: true } v2 && RoomForWindow())
+        {
+            v2.AckHeld = false;
+            v2.SinceAck = 0;
+            NotifyV2(OtaOpcode.DataAck, V2Error.Ok, v2.Expected);
+        }
+    }
+
+    /// <summary>Room in the ring for a window of full packets (<c>stream_room</c> against the window's payload).</summary>
+    private bool RoomForWindow() =>
+        StreamRoom?.Invoke(window * (Math.Min(_negotiatedPayload, maxPacketSize) - V2Messages.DataHeaderLength)) != false;
+
     /// <summary>
-    /// The writer: raw bytes go to flash now; a deflate stream is kept and inflated at DONE, but its flash work is
-    /// charged as the stream arrives, as the firmware's writer task inflates and writes while it receives.
+    /// The writer: raw bytes go to flash now; a deflate stream is kept and inflated at DONE. When the firmware's
+    /// writer task does that work is the link's timing model's business (it works from <see cref="StreamOffset"/>).
     /// </summary>
     private V2Error Push(V2Session v2, ReadOnlySpan<byte> bytes)
     {
         if (v2.Patch is { } patch)
         {
-            // The patch is applied as it arrives: its flash writes are charged as they happen, and so are its base reads.
-            long read = patch.BaseBytesRead;
+            // The patch is applied as it arrives; the link's model times its flash writes and base reads in the writer.
             var result = patch.Feed(bytes);
-            Busy += flash.ReadTime(patch.BaseBytesRead - read);
             return result switch
             {
                 DeltaApplyError.None => V2Error.Ok,
@@ -424,18 +473,15 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
         if (v2.Request.Deflate)
         {
             v2.Compressed.Write(bytes);
-            Busy += flash.AverageWriteTime(bytes.Length * (double)v2.Request.ImageSize / v2.Request.StreamSize);
             return V2Error.Ok;
         }
 
-        return WriteImage(v2, bytes, charge: true);
+        return WriteImage(v2, bytes);
     }
 
-    /// <summary>The writer's flash work; the link's receive buffer overlaps it with reception (link-model.md).</summary>
-    private V2Error WriteImage(V2Session v2, ReadOnlySpan<byte> bytes, bool charge)
+    private V2Error WriteImage(V2Session v2, ReadOnlySpan<byte> bytes)
     {
-        var error = WriteFlash(bytes, out var busy);
-        Busy += charge ? busy : TimeSpan.Zero;
+        var error = WriteFlash(bytes);
         if (error == V2Error.Ok)
         {
             v2.Sha.AppendData(bytes);
@@ -446,12 +492,11 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
     }
 
     /// <summary><c>esp_ota_write</c>'s checks (first byte 0xE9, room in the slot), then the write.</summary>
-    private V2Error WriteFlash(ReadOnlySpan<byte> bytes, out TimeSpan busy)
+    private V2Error WriteFlash(ReadOnlySpan<byte> bytes)
     {
-        busy = TimeSpan.Zero;
         return flash.Written + bytes.Length > flash.SlotSize ? V2Error.ImageTooLarge
             : flash.Written == 0 && bytes[0] != 0xE9 ? V2Error.ImageInvalid
-            : flash.Write(bytes, out busy) ? V2Error.Ok
+            : flash.Write(bytes) ? V2Error.Ok
             : V2Error.Flash;
     }
 
@@ -503,8 +548,10 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
 
         _state = State.Idle;
         _v2 = null;
-        string? problem = flash.End(out var busy);
-        Busy += busy;
+        // stream_finish waits for the writer and hashes the slot back; esp_ota_end and esp_ota_set_boot_partition
+        // each read it once more to verify it.
+        LastWork = new FirmwareWork(FinishedStream: true, HashedBytes: 3L * flash.Written);
+        string? problem = flash.End();
         NotifyV2(problem is null ? OtaOpcode.DoneAck : OtaOpcode.DoneNak, problem is null ? V2Error.Ok : V2Error.ImageInvalid, v2.Request.StreamSize);
         Restart = problem is null ? RestartAfterWrite.AfterResponse : RestartAfterWrite.None;
         return OtaAttError.None;
@@ -520,7 +567,7 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
             int n;
             while ((n = inflater.Read(buffer)) > 0)
             {
-                var error = WriteImage(v2, buffer.AsSpan(0, n), charge: false); // charged as the stream arrived
+                var error = WriteImage(v2, buffer.AsSpan(0, n));
                 if (error != V2Error.Ok)
                 {
                     return error;

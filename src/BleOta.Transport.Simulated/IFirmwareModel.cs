@@ -28,11 +28,14 @@ internal interface IFirmwareModel
     /// <summary>Notifications to send on OTA Control, in order.</summary>
     Queue<byte[]> Notifications { get; }
 
-    /// <summary>Time the device spent on the last write, charged by the link.</summary>
-    TimeSpan Busy { get; }
+    /// <summary>The flash work the firmware did for the last write, which the link's model times (docs/link-model.md).</summary>
+    FirmwareWork LastWork { get; }
 
     /// <summary>Whether the last write made the firmware restart, and when.</summary>
     RestartAfterWrite Restart { get; }
+
+    /// <summary>From the write that accepted an image to <c>esp_restart()</c>.</summary>
+    TimeSpan RestartDelay { get; }
 
     void OnConnect(int mtu);
 
@@ -47,3 +50,10 @@ internal interface IFirmwareModel
     /// <summary>A read of one of <see cref="Characteristics"/> that can be read.</summary>
     byte[] Read(Guid characteristic);
 }
+
+/// <summary>
+/// What the firmware's port did on the flash for one write, for the link's timing model: opened the slot
+/// (<c>esp_ota_begin</c>), waited for the writer task to finish the stream (<c>stream_finish</c>), read back this
+/// many bytes to hash and verify them.
+/// </summary>
+internal readonly record struct FirmwareWork(bool OpenedSlot = false, bool FinishedStream = false, long HashedBytes = 0);

@@ -11,9 +11,9 @@ public enum BlePhy
 }
 
 /// <summary>
-/// The timing of one simulated BLE link, the client OS's habits and the device's flash. Every figure has its
-/// published source in docs/link-model.md; every simulated duration is derived from these, nothing is tuned
-/// per result.
+/// One simulated setup: the client's OS and its controller (central), the link they agree on, and the device's
+/// chip, Bluetooth stack and flash. Every figure has its published source in docs/link-model.md; every simulated
+/// duration is derived from these, and only the two figures the document calls fitted were fitted.
 /// </summary>
 public sealed record LinkProfile
 {
@@ -31,8 +31,16 @@ public sealed record LinkProfile
     /// <summary>One line saying which setup this is.</summary>
     public string Description { get; init; } = "";
 
-    /// <summary>Time between connection events, set by the central (client OS).</summary>
+    // ---- the central: client OS and its controller ----
+
+    /// <summary>Time between connection events when the device asks for nothing (the central's default).</summary>
     public TimeSpan ConnectionInterval { get; init; } = TimeSpan.FromMilliseconds(30);
+
+    /// <summary>The shortest interval the central grants when the device asks for one (null: it ignores requests).</summary>
+    public TimeSpan? ShortestGrantedInterval { get; init; } = TimeSpan.FromMilliseconds(7.5);
+
+    /// <summary>Time at the end of every connection event that the central's controller leaves unused (fitted, link-model.md).</summary>
+    public TimeSpan EventGuard { get; init; } = TimeSpan.FromMilliseconds(1.25);
 
     /// <summary>Largest ATT MTU the client's OS negotiates.</summary>
     public int ClientMaxMtu { get; init; } = 517;
@@ -43,40 +51,50 @@ public sealed record LinkProfile
     /// </summary>
     public bool ClientChoosesMtu { get; init; } = true;
 
-    /// <summary>The ATT MTU the device's firmware accepts (CONFIG_BT_NIMBLE_ATT_PREFERRED_MTU, 515 in firmware/sdkconfig.defaults).</summary>
-    public int FirmwareMtu { get; init; } = 515;
+    /// <summary>Most packets the central's controller puts into one connection event; null when only air time limits it.</summary>
+    public int? MaxPacketsPerEvent { get; init; }
+
+    // ---- the link ----
 
     /// <summary>LL data length both controllers agreed on (27 without data length extension, 251 with it).</summary>
     public int LinkLayerPayload { get; init; } = 251;
 
     public BlePhy Phy { get; init; } = BlePhy.Le1M;
 
-    /// <summary>Most packets the central's controller puts into one connection event; null when only air time limits it.</summary>
-    public int? MaxPacketsPerEvent { get; init; }
+    // ---- the device: chip, Bluetooth stack, flash ----
+
+    /// <summary>The ATT MTU the device's firmware accepts (CONFIG_BT_NIMBLE_ATT_PREFERRED_MTU, 515 in firmware/sdkconfig.defaults).</summary>
+    public int FirmwareMtu { get; init; } = 515;
+
+    /// <summary>LL PDUs the device's controller holds while its CPU is stalled; when they are full it stops acknowledging.</summary>
+    public int ControllerRxPdus { get; init; } = 2;
+
+    /// <summary>ACL buffers the NimBLE host receives into (CONFIG_BT_NIMBLE_TRANSPORT_ACL_FROM_LL_COUNT).</summary>
+    public int HostAclBuffers { get; init; } = 24;
+
+    /// <summary>The NimBLE host's time for one received ATT write, from the controller to the end of the GATT callback (fitted, link-model.md).</summary>
+    public TimeSpan HostTimePerWrite { get; init; } = TimeSpan.FromTicks(40_700); // 4.07 ms
 
     /// <summary>
-    /// Payload bytes per second the receiving stack (controller, host, GATT callback) can take from
-    /// unacknowledged writes, however much air time there is; null when only air time limits it.
+    /// The host's time per received byte on top of <see cref="HostTimePerWrite"/>: 0 in every profile; the other
+    /// reading of the published NimBLE figure (link-model.md, "Sensitivity") sets it instead.
     /// </summary>
-    public double? StackBytesPerSecond { get; init; }
+    public TimeSpan HostTimePerByte { get; init; }
 
-    /// <summary>
-    /// Bytes the firmware's receive ring buffer holds between the radio and its flash-writer task. When flash
-    /// falls behind and the buffer is full, the radio stalls.
-    /// </summary>
-    public int ReceiveBufferBytes { get; init; } = 16 * 1024;
+    /// <summary>The SPI NOR flash on the module.</summary>
+    public FlashChip Flash { get; init; } = FlashChip.W25Q32JV;
 
-    /// <summary>Connection events from one acknowledged write to the client's next one, with nothing slow on the device.</summary>
-    public int EventsPerAcknowledgedWrite { get; init; } = 2;
+    /// <summary>The chip can auto-suspend flash operations (ESP32-S3, C2, C3, C6, H2; not the classic ESP32).</summary>
+    public bool ChipSupportsAutoSuspend { get; init; }
 
-    /// <summary>Time from the device queueing a notification to the client having it: the next connection event.</summary>
-    public TimeSpan NotificationLatency => ConnectionInterval;
+    /// <summary>Reading flash through the cache at the chip's default SPI mode and clock (DIO, 2 bits per clock).</summary>
+    public double FlashReadBytesPerSecond { get; init; } = 10_000_000;
 
-    /// <summary>Flash page-programming rate of the device's SPI flash.</summary>
-    public double FlashWriteBytesPerSecond { get; init; } = 640_000;
+    /// <summary>The chip's SHA accelerator, at the slowest ESP-IDF's CI accepts.</summary>
+    public double ShaBytesPerSecond { get; init; } = 6_550_000;
 
-    /// <summary>Time to erase one 4 KB sector.</summary>
-    public TimeSpan SectorEraseTime { get; init; } = TimeSpan.FromMilliseconds(45);
+    /// <summary>One pass reading the written image back and hashing it (read, then hash, block by block).</summary>
+    public double HashBytesPerSecond => 1 / (1 / FlashReadBytesPerSecond + 1 / ShaBytesPerSecond);
 
     /// <summary>Connection setup plus GATT discovery.</summary>
     public TimeSpan ConnectTime { get; init; } = TimeSpan.FromMilliseconds(300);
@@ -96,9 +114,9 @@ public sealed record LinkProfile
         Name = "seed-macos",
         Description = "macOS central, classic ESP32 at 1M PHY, firmware MTU 256 (the seed's setup)",
         ConnectionInterval = TimeSpan.FromMilliseconds(15),
+        ShortestGrantedInterval = TimeSpan.FromMilliseconds(15),
         ClientMaxMtu = 527,
         FirmwareMtu = 256,
-        StackBytesPerSecond = 62_500,
     };
 
     /// <summary>A Linux (BlueZ) central and a classic ESP32 with data length extension at 1M PHY.</summary>
@@ -106,31 +124,42 @@ public sealed record LinkProfile
     {
         Name = "esp32-1m-dle",
         Description = "Linux (BlueZ) central, classic ESP32 at 1M PHY, DLE 251, MTU 515",
-        StackBytesPerSecond = 62_500,
     };
 
-    /// <summary>A Linux (BlueZ) central and an ESP32-S3 at 2M PHY.</summary>
+    /// <summary>A Linux (BlueZ) central and an ESP32-S3 at 2M PHY whose flash cannot be suspended.</summary>
     public static LinkProfile Esp32S3TwoMeg { get; } = new()
     {
         Name = "esp32s3-2m",
-        Description = "Linux (BlueZ) central, ESP32-S3 at 2M PHY, DLE 251, MTU 515",
+        Description = "Linux (BlueZ) central, ESP32-S3 at 2M PHY, DLE 251, MTU 515, W25Q32JV flash",
         Phy = BlePhy.Le2M,
+        ChipSupportsAutoSuspend = true,
+        FlashReadBytesPerSecond = 20_000_000,
+        ShaBytesPerSecond = 32_800_000,
     };
 
-    /// <summary>A Windows central: the OS negotiates the MTU itself and apps cannot change it.</summary>
+    /// <summary>The same ESP32-S3 with a flash part IDF can auto-suspend.</summary>
+    public static LinkProfile Esp32S3TwoMegSuspend { get; } = Esp32S3TwoMeg with
+    {
+        Name = "esp32s3-2m-suspend",
+        Description = "Linux (BlueZ) central, ESP32-S3 at 2M PHY, DLE 251, MTU 515, flash IDF can auto-suspend",
+        Flash = FlashChip.SuspendCapable,
+    };
+
+    /// <summary>A Windows 11 central: the OS negotiates the MTU and the connection parameters itself.</summary>
     public static LinkProfile WindowsDefault { get; } = new()
     {
         Name = "windows-default",
-        Description = "Windows central (OS-chosen MTU), classic ESP32 at 1M PHY, DLE 251",
+        Description = "Windows 11 central (OS-chosen MTU, 15 ms at best, no 2M), classic ESP32 at 1M PHY, DLE 251",
+        ConnectionInterval = TimeSpan.FromMilliseconds(15),
+        ShortestGrantedInterval = TimeSpan.FromMilliseconds(15),
         ClientMaxMtu = 527,
         ClientChoosesMtu = false,
-        StackBytesPerSecond = 62_500,
     };
 
     /// <summary>The profile simulated devices use unless told otherwise.</summary>
     public static LinkProfile Default => Esp32OneMegDle;
 
-    public static IReadOnlyList<LinkProfile> All { get; } = [SeedMacOS, Esp32OneMegDle, Esp32S3TwoMeg, WindowsDefault];
+    public static IReadOnlyList<LinkProfile> All { get; } = [SeedMacOS, Esp32OneMegDle, Esp32S3TwoMeg, Esp32S3TwoMegSuspend, WindowsDefault];
 
     public static LinkProfile Get(string name) =>
         All.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
@@ -143,68 +172,72 @@ public sealed record LinkProfile
         return Math.Max(23, Math.Min(client, deviceMtu));
     }
 
+    /// <summary>The interval the link runs at when the device asks for <paramref name="requested"/> (null: it asks for nothing).</summary>
+    public TimeSpan IntervalFor(TimeSpan? requested) =>
+        requested is { } asked && ShortestGrantedInterval is { } shortest
+            ? (asked > shortest ? asked : shortest)
+            : ConnectionInterval;
+
     /// <summary>Air time of one LL data PDU carrying <paramref name="payload"/> bytes (preamble, access address, header, CRC).</summary>
     public TimeSpan PduAirTime(int payload) => Phy == BlePhy.Le2M
         ? TimeSpan.FromTicks((2 + 4 + 2 + payload + 3) * 40)   // 4 µs per byte
         : TimeSpan.FromTicks((1 + 4 + 2 + payload + 3) * 80);  // 8 µs per byte
 
     /// <summary>
-    /// Air time of one ATT write carrying <paramref name="valueBytes"/>: its L2CAP PDU cut into LL PDUs of the
-    /// agreed data length, each answered by the peer's empty PDU, with the interframe space after each.
+    /// One exchange of a connection event: the central's PDU of <paramref name="centralPayload"/> bytes, the
+    /// interframe space, the device's PDU of <paramref name="devicePayload"/> bytes (0: the empty PDU that
+    /// acknowledges), and the interframe space before the next exchange.
     /// </summary>
-    public TimeSpan WriteAirTime(int valueBytes)
+    public TimeSpan ExchangeTime(int centralPayload, int devicePayload = 0) =>
+        PduAirTime(centralPayload) + InterFrameSpace + PduAirTime(devicePayload) + InterFrameSpace;
+
+    /// <summary>The LL PDUs an ATT write of <paramref name="valueBytes"/> is cut into: its L2CAP PDU in pieces of the agreed data length.</summary>
+    public IEnumerable<int> Fragments(int valueBytes)
     {
         int remaining = valueBytes + AttWriteHeaderBytes + L2capHeaderBytes;
-        var total = TimeSpan.Zero;
         while (remaining > 0)
         {
             int fragment = Math.Min(remaining, LinkLayerPayload);
-            total += PduAirTime(fragment) + InterFrameSpace + PduAirTime(0) + InterFrameSpace;
+            yield return fragment;
             remaining -= fragment;
         }
-
-        return total;
-    }
-
-    /// <summary>Unacknowledged writes of this size that fit into one connection event.</summary>
-    public int WritesPerEvent(int valueBytes)
-    {
-        // The last exchange must end an interframe space before the next event's anchor.
-        int fit = (int)((ConnectionInterval - InterFrameSpace).Ticks / WriteAirTime(valueBytes).Ticks);
-        return Math.Max(1, MaxPacketsPerEvent is { } cap ? Math.Min(fit, cap) : fit);
     }
 
     /// <summary>
-    /// Link time one unacknowledged write of <paramref name="valueBytes"/> takes in a long stream: its share of a
-    /// connection event, or the receiving stack's time for it when the stack is slower than the air.
+    /// The air-only rate of a long stream of writes of <paramref name="valueBytes"/> at <paramref name="interval"/>:
+    /// whole exchanges packed into each event up to the guard (the last one needs no trailing interframe space),
+    /// with the central's packet cap, and PDUs carried over from one event to the next.
     /// </summary>
-    public TimeSpan UnacknowledgedWriteTime(int valueBytes)
+    public double AirBytesPerSecond(int valueBytes, TimeSpan interval)
     {
-        var air = ConnectionInterval / WritesPerEvent(valueBytes);
-        var stack = StackBytesPerSecond is { } rate ? TimeSpan.FromSeconds(valueBytes / rate) : TimeSpan.Zero;
-        return air > stack ? air : stack;
+        const int Writes = 1000;
+        var fragments = Fragments(valueBytes).ToArray();
+        var usable = interval - EventGuard + InterFrameSpace;
+        int events = 0, sent = 0;
+        var lastUsed = TimeSpan.Zero;
+        while (sent < fragments.Length * Writes)
+        {
+            events++;
+            lastUsed = TimeSpan.Zero;
+            for (int inEvent = 0; sent < fragments.Length * Writes && (MaxPacketsPerEvent is not { } cap || inEvent < cap); inEvent++, sent++)
+            {
+                var next = ExchangeTime(fragments[sent % fragments.Length]);
+                if (lastUsed + next > usable && inEvent > 0)
+                {
+                    break;
+                }
+
+                lastUsed += next;
+            }
+        }
+
+        // The stream ends with the last exchange of the last event, not at that event's end.
+        return valueBytes * (double)Writes / (interval * (events - 1) + lastUsed - InterFrameSpace).TotalSeconds;
     }
 
-    /// <summary>Sustained flash rate for sequential data: every 4 KB sector erased, then programmed.</summary>
-    public double FlashBytesPerSecond => SimulatedFlash.SectorSize / (SectorEraseTime.TotalSeconds + SimulatedFlash.SectorSize / FlashWriteBytesPerSecond);
+    /// <summary>The rate the device's NimBLE host takes writes of <paramref name="valueBytes"/> at, nothing else slowing it.</summary>
+    public double HostBytesPerSecond(int valueBytes) => valueBytes / HostTime(valueBytes).TotalSeconds;
 
-    /// <summary>Radio payload rate for a stream of unacknowledged writes of <paramref name="valueBytes"/>.</summary>
-    public double LinkBytesPerSecond(int valueBytes) => valueBytes / UnacknowledgedWriteTime(valueBytes).TotalSeconds;
-
-    /// <summary>Payload rate for unacknowledged writes of <paramref name="valueBytes"/>: the lower of the link and the flash.</summary>
-    public double CapacityBytesPerSecond(int valueBytes) => Math.Min(LinkBytesPerSecond(valueBytes), FlashBytesPerSecond);
-
-    /// <summary>The profile's modeled capacity with full-MTU packets (value = MTU - 3).</summary>
-    public double CapacityBytesPerSecond() => CapacityBytesPerSecond(NegotiatedMtu(ClientMaxMtu, FirmwareMtu) - AttWriteHeaderBytes);
-
-    /// <summary>
-    /// One acknowledged write: the request goes out in a connection event, the response in the first event
-    /// after the device has finished with it (at the earliest the next one), and the client's stack sends its
-    /// next request in a following event.
-    /// </summary>
-    public TimeSpan AcknowledgedWriteTime(TimeSpan deviceBusy)
-    {
-        long responseEvents = Math.Max(1, (long)Math.Ceiling(deviceBusy.Ticks / (double)ConnectionInterval.Ticks));
-        return ConnectionInterval * (responseEvents + EventsPerAcknowledgedWrite - 1);
-    }
+    /// <summary>The NimBLE host's work on one received write of <paramref name="valueBytes"/>.</summary>
+    public TimeSpan HostTime(int valueBytes) => HostTimePerWrite + HostTimePerByte * valueBytes;
 }

@@ -4,26 +4,30 @@ using BleOta.Engine.Transport;
 namespace BleOta.Transport.Simulated;
 
 /// <summary>
-/// A GATT link to a <see cref="SimulatedDevice"/>. Each operation is charged on the link's clock by the
-/// link profile (docs/link-model.md): connection events per acknowledged write with device processing rounded
-/// up to whole events; for unacknowledged writes their share of a connection event or the receiving stack's
-/// time, whichever is longer, with flash work overlapping in the device's receive buffer; one connection event
-/// of latency per notification the client waits for.
+/// A GATT link to a <see cref="SimulatedDevice"/>. The client's operations go into the link's
+/// <see cref="LinkEngine"/>, which times them on the adapter's clock (docs/link-model.md): a write without response
+/// is handed to the stack at once, a request waits for its answer, and notifications arrive when the device's
+/// controller gets them on air. While the client waits, its adapter moves time on.
 /// </summary>
 internal sealed class SimulatedConnection : IBleConnection
 {
     private readonly SimulatedDevice _device;
-    private readonly SimulatedClock _clock;
+    private readonly SimulatedAdapter _adapter;
+    private readonly LinkActor _actor;
+    private readonly LinkEngine _engine;
     private readonly NotificationSubscriptions _subscriptions = new();
-    private readonly SemaphoreSlim _io = new(1, 1);
-    private readonly ReceiveBuffer _receiver;
     private bool _connected = true;
+    private bool _delivering;
 
-    public SimulatedConnection(SimulatedDevice device, SimulatedClock clock)
+    /// <summary>Opens the link at the adapter's current time; call under the adapter's lock.</summary>
+    public SimulatedConnection(SimulatedDevice device, SimulatedAdapter adapter, LinkActor actor)
     {
         _device = device;
-        _clock = clock;
-        _receiver = new ReceiveBuffer(device.Options.Profile);
+        _adapter = adapter;
+        _actor = actor;
+        Clock = new LinkClock(adapter, () => _actor);
+        _engine = new LinkEngine(adapter, device, this, adapter.Now);
+        actor.Engine = _engine;
         lock (device.Gate)
         {
             device.Connection = this;
@@ -39,177 +43,186 @@ internal sealed class SimulatedConnection : IBleConnection
 
     public int Mtu { get; private set; } = 23;
 
-    public TimeProvider Clock => _clock;
+    public TimeProvider Clock { get; }
+
+    /// <summary>The connection interval the central granted.</summary>
+    public TimeSpan Interval => _engine.Interval;
+
+    /// <summary>The link's model, for tests that watch its mechanics.</summary>
+    internal LinkEngine Engine => _engine;
 
     private LinkProfile Profile => _device.Options.Profile;
 
     public async Task<int> RequestMtuAsync(int preferredMtu, CancellationToken cancellationToken)
     {
-        EnsureConnected();
-        Mtu = Profile.NegotiatedMtu(preferredMtu, _device.DeviceMtu);
+        int mtu = Profile.NegotiatedMtu(preferredMtu, _device.DeviceMtu);
+        await RequestAsync(AttKind.MtuRequest, Guid.Empty, [(byte)mtu, (byte)(mtu >> 8)], cancellationToken).ConfigureAwait(false);
+        Mtu = mtu;
         lock (_device.Gate)
         {
             _device.Model.OnConnect(Mtu);
         }
 
-        await _clock.AdvanceAsync(Profile.ConnectionInterval * 2, cancellationToken).ConfigureAwait(false);
         return Mtu;
     }
 
     public bool HasCharacteristic(Guid characteristic) => _device.Characteristics.Contains(characteristic);
 
-    public async Task<byte[]> ReadAsync(Guid characteristic, CancellationToken cancellationToken)
+    public string DescribeLink() => $"ATT MTU {Mtu}, {Profile.Phy}, connection interval {Interval.TotalMilliseconds:0.##} ms (simulated, {Profile.Name})";
+
+    public Task<byte[]> ReadAsync(Guid characteristic, CancellationToken cancellationToken)
     {
         EnsureCharacteristic(characteristic);
-        byte[] value;
-        lock (_device.Gate)
-        {
-            value = _device.Model.Read(characteristic);
-        }
-
-        await _clock.AdvanceAsync(Profile.AcknowledgedWriteTime(TimeSpan.Zero), cancellationToken).ConfigureAwait(false);
-        return value;
+        return RequestAsync(AttKind.ReadRequest, characteristic, [], cancellationToken); // the firmware answers or refuses
     }
 
     public Task SubscribeAsync(Guid characteristic, Action<byte[]> onNotification, CancellationToken cancellationToken)
     {
         EnsureCharacteristic(characteristic);
         _subscriptions.Subscribe(characteristic, onNotification);
-
-        return _clock.AdvanceAsync(Profile.AcknowledgedWriteTime(TimeSpan.Zero), cancellationToken).AsTask();
+        return RequestAsync(AttKind.SubscribeRequest, characteristic, [0x01, 0x00], cancellationToken); // the CCCD write
     }
 
-    public async Task WriteAsync(Guid characteristic, ReadOnlyMemory<byte> value, WriteType writeType, CancellationToken cancellationToken)
+    public Task WriteAsync(Guid characteristic, ReadOnlyMemory<byte> value, WriteType writeType, CancellationToken cancellationToken)
     {
         EnsureCharacteristic(characteristic);
-        await _io.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        if (characteristic != OtaUuids.Control && characteristic != OtaUuids.Data)
         {
-            await WriteLockedAsync(characteristic, value, writeType, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _io.Release();
-        }
-    }
-
-    private async Task WriteLockedAsync(Guid characteristic, ReadOnlyMemory<byte> value, WriteType writeType, CancellationToken cancellationToken)
-    {
-        EnsureConnected();
-        byte status;
-        TimeSpan busy;
-        byte[][] notifications;
-        RestartAfterWrite restart;
-        lock (_device.Gate)
-        {
-            var model = _device.Model;
-            // A write-encrypted characteristic: the stack refuses before the firmware sees the write (ATT 0x0F).
-            bool unpaired = _device.Options.RequireEncryption && !_device.Bonded && characteristic != OtaUuids.Info;
-            status = unpaired ? OtaAttError.InsufficientEncryption
-                : characteristic == OtaUuids.Control ? model.OnControlWrite(value.Span)
-                : characteristic == OtaUuids.Data ? model.OnDataWrite(value.Span)
-                : throw new BleAttException(0x03, $"{characteristic} cannot be written.");
-            busy = unpaired ? TimeSpan.Zero : model.Busy;
-            notifications = [.. model.Notifications];
-            model.Notifications.Clear();
-            restart = model.Restart;
-        }
-
-        if (restart == RestartAfterWrite.InsideHandler)
-        {
-            await RestartInsideHandlerAsync(busy, notifications, writeType, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        // An acknowledged write is answered only after the device's flash writer has caught up; an
-        // unacknowledged one goes into the receive buffer and its flash work overlaps the next packets.
-        bool acknowledged = writeType == WriteType.WithResponse;
-        var now = _clock.Now;
-        var linkTime = acknowledged
-            ? Profile.AcknowledgedWriteTime(_receiver.Backlog(now) + busy)
-            : _receiver.Accept(now, value.Length, busy);
-        await _clock.AdvanceAsync(linkTime, cancellationToken).ConfigureAwait(false);
-        if (status != 0 && acknowledged)
-        {
-            throw new BleAttException(status, $"The device refused the write with ATT error 0x{status:X2}.");
-        }
-
-        foreach (var notification in notifications)
-        {
-            // Credits for a stream are timed by the receive buffer; a notification the client waits for costs an event.
-            if (acknowledged)
-            {
-                await _clock.AdvanceAsync(Profile.NotificationLatency, cancellationToken).ConfigureAwait(false);
-            }
-
-            _subscriptions.Deliver(OtaUuids.Control, notification);
-        }
-
-        if (_device.Options.Faults.DisconnectAfterBytes is { } limit && _device.Flash.IsUpdating && _device.Flash.Written >= limit
-            && _device.DisconnectFaultsFired < _device.Options.Faults.DisconnectTimes)
-        {
-            _device.DisconnectFaultsFired++;
-            Drop("the device went out of range");
-        }
-
-        if (restart == RestartAfterWrite.AfterResponse)
-        {
-            Drop("the device restarted into its new firmware");
-            lock (_device.Gate)
-            {
-                _device.Restart();
-            }
-        }
-    }
-
-    /// <summary>
-    /// The tutorial's DONE handler: after its <paramref name="busy"/> checking the image, its notifications go out in
-    /// the next connection event, then it sleeps and restarts without ever answering the write; the central notices
-    /// when its supervision timeout runs out.
-    /// </summary>
-    private async Task RestartInsideHandlerAsync(TimeSpan busy, byte[][] notifications, WriteType writeType, CancellationToken cancellationToken)
-    {
-        await _clock.AdvanceAsync(busy + Profile.NotificationLatency, cancellationToken).ConfigureAwait(false);
-        foreach (var notification in notifications)
-        {
-            _subscriptions.Deliver(OtaUuids.Control, notification);
-        }
-
-        await _clock.AdvanceAsync(TutorialFirmwareModel.RestartDelay + Profile.SupervisionTimeout, cancellationToken).ConfigureAwait(false);
-        Drop("the device restarted without answering the write");
-        lock (_device.Gate)
-        {
-            _device.Restart();
+            return Task.FromException(new BleAttException(0x03, $"{characteristic} cannot be written."));
         }
 
         if (writeType == WriteType.WithResponse)
         {
-            throw new BleTransportException($"The link to {Address} dropped before the device answered the write.");
+            return RequestAsync(AttKind.WriteRequest, characteristic, value.ToArray(), cancellationToken);
         }
+
+        // A write command: the client's stack takes it now and sends it when the link has room.
+        lock (_adapter.Gate)
+        {
+            EnsureConnected();
+            _engine.Send(new AttItem(AttKind.WriteCommand, characteristic, value.ToArray()));
+        }
+
+        _adapter.Touch(_actor);
+        return Task.CompletedTask;
     }
 
     public ValueTask DisposeAsync()
     {
-        Drop("the client closed the connection");
+        Drop("the client closed the connection", byClient: true);
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Ends the link from either side; the firmware aborts any update in progress.</summary>
-    internal void Drop(string reason)
+    /// <summary>A notification reached the client's stack: it wakes a client that waits for one.</summary>
+    internal void Deliver(byte[] value)
     {
+        bool wakes = _actor.WaitsForNotification;
+        if (wakes)
+        {
+            _actor.Wake();
+        }
+
+        _delivering = wakes;
+        if (!_subscriptions.Deliver(OtaUuids.Control, value))
+        {
+            NotificationLost();
+        }
+
+        _delivering = false;
+    }
+
+    /// <summary>Something between the link and the client swallowed the notification being delivered (a link fault).</summary>
+    internal void NotificationLost()
+    {
+        if (_delivering)
+        {
+            _actor.Unwake();
+            _delivering = false;
+        }
+    }
+
+    /// <summary>
+    /// The device reset at <paramref name="restartedAt"/> after accepting an image and the central has noticed (its
+    /// supervision timeout ran out): the link drops and the bootloader starts the new image.
+    /// </summary>
+    internal void DeviceRestarts(TimeSpan restartedAt, string reason)
+    {
+        Drop(reason);
         lock (_device.Gate)
+        {
+            _device.Restart(restartedAt);
+        }
+    }
+
+    /// <summary><see cref="DeviceFaults.DisconnectAfterBytes"/>: the device goes out of range once that much of the image arrived.</summary>
+    internal void CheckDisconnectFault()
+    {
+        var faults = _device.Options.Faults;
+        if (faults.DisconnectAfterBytes is { } limit && _device.Flash.IsUpdating && _device.Flash.Written >= limit
+            && _device.DisconnectFaultsFired < faults.DisconnectTimes)
+        {
+            _device.DisconnectFaultsFired++;
+            Drop("the device went out of range");
+        }
+    }
+
+    /// <summary>
+    /// Ends the link from either side; the firmware aborts (v1) or keeps (v2) the update in progress. The adapter
+    /// stops waiting for the client once it closes the link; when the device drops it, the client first reacts.
+    /// </summary>
+    internal void Drop(string reason, bool byClient = false)
+    {
+        lock (_adapter.Gate)
         {
             if (!_connected)
             {
+                if (byClient)
+                {
+                    _adapter.Unregister(_actor);
+                }
+
                 return;
             }
 
             _connected = false;
-            _device.Model.OnDisconnect();
-            _device.Connection = null;
+            var restartsAt = _engine.Drop();
+            lock (_device.Gate)
+            {
+                _device.Model.OnDisconnect();
+                _device.Connection = null;
+                if (restartsAt is { } at)
+                {
+                    _device.Restart(at); // the client left before the restart delay ran out; the device restarts anyway
+                }
+            }
+        }
+
+        if (byClient)
+        {
+            _adapter.Unregister(_actor);
+        }
+        else
+        {
+            _adapter.Dropped(_actor);
         }
 
         Disconnected?.Invoke(this, new BleDisconnectedEventArgs(reason));
+    }
+
+    private async Task<byte[]> RequestAsync(AttKind kind, Guid characteristic, byte[] value, CancellationToken cancellationToken)
+    {
+        var answer = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_adapter.Gate)
+        {
+            EnsureConnected();
+            _actor.Answers.RemoveAll(a => a.Answer.IsCompleted);
+            _actor.Answers.Add((_actor.Generation, answer.Task));
+            _engine.Send(new AttItem(kind, characteristic, value) { Answer = answer });
+        }
+
+        using var cancel = cancellationToken.Register(() => answer.TrySetCanceled(cancellationToken));
+        _adapter.Blocked(_actor);
+        return await answer.Task.ConfigureAwait(false);
     }
 
     private void EnsureConnected()

@@ -29,8 +29,7 @@ public sealed class SimulatedDevice
     public const int DefaultSlotSize = 0x1E0000;
 
     private readonly object _gate = new();
-    private long _resetAt;
-    private TimeSpan _bootTime;
+    private TimeSpan _bootsAt;
 
     public SimulatedDevice(string address, string name, byte[] factoryImage, SimulatedDeviceOptions? options = null)
     {
@@ -38,12 +37,12 @@ public sealed class SimulatedDevice
         Address = address;
         Name = name;
         Options = options;
-        Flash = new SimulatedFlash(options.SlotSize, factoryImage, options.Profile)
+        Flash = new SimulatedFlash(options.SlotSize, factoryImage)
         {
             FailWriteAtOffset = options.Faults.FailFlashWriteAt,
             FailSetBoot = options.Faults.FailSetBootPartition,
-            Slowdown = options.Faults.FlashSlowdown,
         };
+        FlashSlowdown = options.Faults.FlashSlowdown;
         Model = NewModel();
     }
 
@@ -61,6 +60,15 @@ public sealed class SimulatedDevice
 
     /// <summary>The firmware's GATT server; a restart starts a fresh one.</summary>
     internal IFirmwareModel Model { get; private set; }
+
+    /// <summary>The flash work of the update in progress, timed (set when the firmware opens its slot).</summary>
+    internal FlashWork? FlashWork { get; set; }
+
+    /// <summary>Multiplies erase and programming time (1 = the datasheet's figures): a worn or slow part.</summary>
+    public double FlashSlowdown { get; set; } = 1;
+
+    /// <summary>The adapter whose clock this device lives by, once it joined a transport.</summary>
+    internal SimulatedAdapter? Adapter { get; set; }
 
     /// <summary>How many links <see cref="DeviceFaults.DisconnectAfterBytes"/> has dropped so far.</summary>
     internal int DisconnectFaultsFired { get; set; }
@@ -86,6 +94,12 @@ public sealed class SimulatedDevice
 
     /// <summary>The service UUIDs its advertisement carries: none for the tutorial's firmware.</summary>
     public IReadOnlyList<Guid> AdvertisedServices => Model.AdvertisedServices;
+
+    /// <summary>How the firmware erases its slot: the tutorial's sector by sector, BleOta's as configured.</summary>
+    public EraseMode EraseMode => Options.Firmware == SimulatedFirmware.Tutorial ? EraseMode.Sectors : Options.EraseMode;
+
+    /// <summary>The connection interval the firmware asks for: the tutorial's asks for none.</summary>
+    internal TimeSpan? RequestedInterval => Options.Firmware == SimulatedFirmware.Tutorial ? null : Options.EffectiveRequestedInterval;
 
     /// <summary>The largest data packet the firmware buffers: BleOta's takes MTU - 3 up to an attribute's 512 bytes (CONFIG_BLE_OTA_MAX_PACKET_SIZE).</summary>
     public int MaxPacketSize => Options.Firmware == SimulatedFirmware.Tutorial
@@ -127,7 +141,6 @@ public sealed class SimulatedDevice
         lock (_gate)
         {
             Options = Options with { Profile = profile };
-            Flash.Profile = profile;
             if (Connection is null)
             {
                 Model = NewModel();
@@ -148,20 +161,23 @@ public sealed class SimulatedDevice
         }
     }
 
-    /// <summary>A reset: the bootloader picks an image, then the app runs its self-test and confirms or rolls back.</summary>
-    internal void Restart()
+    /// <summary>
+    /// A reset, now or at <paramref name="at"/>: the bootloader picks an image, then the app runs its self-test and
+    /// confirms or rolls back.
+    /// </summary>
+    internal void Restart(TimeSpan? at = null)
     {
         Flash.Reboot();
         BootCount++;
-        _resetAt = Stopwatch.GetTimestamp();
-        _bootTime = Options.Profile.RebootTime;
+        FlashWork = null;
+        var bootTime = Options.Profile.RebootTime;
         if (Flash.StateOf(Math.Max(Flash.RunningSlot, 0)) == SlotState.PendingVerify)
         {
             if (Options.Faults.SelfTestFails)
             {
                 Flash.Reboot(); // esp_ota_mark_app_invalid_rollback_and_reboot
                 BootCount++;
-                _bootTime += Options.Profile.RebootTime;
+                bootTime += Options.Profile.RebootTime;
             }
             else
             {
@@ -169,19 +185,12 @@ public sealed class SimulatedDevice
             }
         }
 
+        _bootsAt = (at ?? Adapter?.Now ?? TimeSpan.Zero) + bootTime;
         Model = NewModel();
     }
 
-    /// <summary>
-    /// Simulated time until the device advertises again after its last reset, for a link running at
-    /// <paramref name="speed"/>: the real time since the reset counts at that speed. Consumed by the next connection.
-    /// </summary>
-    internal TimeSpan TakeBootTimeLeft(double speed)
-    {
-        var left = _bootTime - (speed > 0 ? Stopwatch.GetElapsedTime(_resetAt) * speed : TimeSpan.Zero);
-        _bootTime = TimeSpan.Zero;
-        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
-    }
+    /// <summary>Simulated time, on its adapter's clock, until the device advertises again after its last reset.</summary>
+    internal TimeSpan BootTimeLeft(TimeSpan now) => _bootsAt > now ? _bootsAt - now : TimeSpan.Zero;
 
     private IFirmwareModel NewModel() => Options.Firmware == SimulatedFirmware.Tutorial
         ? new TutorialFirmwareModel(Flash, Options.Faults)
@@ -212,4 +221,30 @@ public sealed record SimulatedDeviceOptions
 
     /// <summary>The firmware applies delta patches against its running image (CONFIG_BLE_OTA_DELTA, on by default as on the device).</summary>
     public bool Delta { get; init; } = true;
+
+    /// <summary>How the firmware erases its slot: 64 KB blocks ahead of the data (port/ble_ota_flash.c), or 4 KB sectors as esp_ota_write does (the firmware before it).</summary>
+    public EraseMode EraseMode { get; init; } = EraseMode.Blocks;
+
+    /// <summary>
+    /// The connection interval the firmware asks the central for (CONFIG_BLE_OTA_CONN_INTERVAL_MS): null takes
+    /// the Kconfig default for the chip (15 ms where it has LE 2M, else nothing), <see cref="TimeSpan.Zero"/> asks nothing.
+    /// </summary>
+    public TimeSpan? RequestedInterval { get; init; }
+
+    /// <summary>CONFIG_SPI_FLASH_AUTO_SUSPEND: takes effect only where chip and flash part support it.</summary>
+    public bool AutoSuspend { get; init; }
+
+    /// <summary>
+    /// The v2 receive ring between the host and the writer task (CONFIG_BLE_OTA_RING_BUFFER_SIZE): null takes the
+    /// Kconfig default, 24 KB with auto-suspend (a block erase no longer stops reception) and 16 KB without.
+    /// </summary>
+    public int? RingBytes { get; init; }
+
+    /// <summary>The ring size this build has.</summary>
+    public int EffectiveRingBytes => RingBytes ?? (AutoSuspend ? 24 * 1024 : 16 * 1024);
+
+    /// <summary>The interval this build asks for, or null.</summary>
+    public TimeSpan? EffectiveRequestedInterval =>
+        RequestedInterval is { } asked ? (asked > TimeSpan.Zero ? asked : null)
+        : Profile.Phy == BlePhy.Le2M ? TimeSpan.FromMilliseconds(15) : null;
 }

@@ -15,21 +15,12 @@ public enum SlotState
 
 /// <summary>
 /// Two OTA app slots and otadata on NOR flash, with the bootloader's rules: erase before write (a write can
-/// only clear bits), sequential-write erasing as <c>esp_ota_write</c> does, validation before the boot slot
-/// changes, and rollback of an image that never confirmed itself. Every operation returns how long the
-/// flash was busy, so the link model can charge it.
+/// only clear bits), every sector erased before data reaches it, validation before the boot slot changes, and
+/// rollback of an image that never confirmed itself. The bits only: what the work takes is <see cref="FlashWork"/>'s.
 /// </summary>
 public sealed class SimulatedFlash
 {
     public const int SectorSize = 4096;
-
-    /// <summary>
-    /// <c>esp_partition_read</c> of the running image (the base of a delta patch): SPI1 moves 64 bytes per
-    /// transaction (SOC_SPI_MAXIMUM_BUFFER_SIZE, esp32 soc_caps.h) in 280 clocks at ESP-IDF's default 40 MHz DIO
-    /// (8 command, 12 address, 4 dummy, 256 data), 9.1 MB/s on the wire; half of it is charged for the driver's
-    /// work around each transaction.
-    /// </summary>
-    public const double ReadBytesPerSecond = 4_500_000;
 
     private readonly byte[][] _slots;
     private readonly SlotState[] _states = [SlotState.Empty, SlotState.Empty];
@@ -38,9 +29,8 @@ public sealed class SimulatedFlash
     private int _written;
     private int _erasedUpTo;
 
-    public SimulatedFlash(int slotSize, byte[] factoryImage, LinkProfile profile)
+    public SimulatedFlash(int slotSize, byte[] factoryImage)
     {
-        Profile = profile;
         _slots = [NewErased(slotSize), NewErased(slotSize)];
         factoryImage.CopyTo(_slots[0], 0);
         _states[0] = SlotState.Valid;
@@ -52,9 +42,6 @@ public sealed class SimulatedFlash
     public EspChip Chip { get; }
 
     public int SlotSize => _slots[0].Length;
-
-    /// <summary>Where the erase and programming times come from.</summary>
-    public LinkProfile Profile { get; internal set; }
 
     /// <summary>The slot the device is running from; -1 when no slot holds a bootable image (bricked).</summary>
     public int RunningSlot { get; private set; }
@@ -70,18 +57,12 @@ public sealed class SimulatedFlash
     /// <summary>Makes the next <see cref="End"/> fail to switch otadata after the image verified.</summary>
     public bool FailSetBoot { get; set; }
 
-    /// <summary>Multiplies erase and programming time (1 = the link profile's figures).</summary>
-    public double Slowdown { get; set; } = 1;
-
     public SlotState StateOf(int slot) => _states[slot];
 
     public FirmwareImage? RunningImage => RunningSlot < 0 ? null : FirmwareImage.Parse(_slots[RunningSlot]);
 
     /// <summary>The running image's own bytes (what its .bin file held), or null when nothing boots.</summary>
     public byte[]? RunningImageBytes() => RunningImage is { ImageLength: > 0 } image ? image.Bytes[..image.ImageLength] : null;
-
-    /// <summary>What reading this many bytes of the running partition costs.</summary>
-    public TimeSpan ReadTime(long bytes) => TimeSpan.FromSeconds(bytes * Slowdown / ReadBytesPerSecond);
 
     /// <summary>Makes the next <see cref="Begin"/> fail, as <c>esp_ota_begin</c> does without an update partition.</summary>
     public bool FailBegin { get; set; }
@@ -102,17 +83,9 @@ public sealed class SimulatedFlash
         return true;
     }
 
-    /// <summary>
-    /// What writing this many bytes costs on average, erases included: for work charged before its bytes are
-    /// known (a compressed stream, whose image bytes the writer produces as it inflates).
-    /// </summary>
-    public TimeSpan AverageWriteTime(double bytes) =>
-        TimeSpan.FromSeconds(bytes * Slowdown * (Profile.SectorEraseTime.TotalSeconds / SectorSize + 1 / Profile.FlashWriteBytesPerSecond));
-
     /// <summary><c>esp_ota_write</c>: erases the sectors it enters, then programs. False when the flash refuses.</summary>
-    public bool Write(ReadOnlySpan<byte> data, out TimeSpan busy)
+    public bool Write(ReadOnlySpan<byte> data)
     {
-        busy = TimeSpan.Zero;
         if (!IsUpdating || _written + data.Length > SlotSize)
         {
             return false;
@@ -129,7 +102,6 @@ public sealed class SimulatedFlash
         {
             slot.AsSpan(_erasedUpTo, SectorSize).Fill(0xFF);
             _erasedUpTo += SectorSize;
-            busy += Profile.SectorEraseTime * Slowdown;
         }
 
         for (int i = 0; i < data.Length; i++)
@@ -139,7 +111,6 @@ public sealed class SimulatedFlash
         }
 
         _written += data.Length;
-        busy += TimeSpan.FromSeconds(data.Length * Slowdown / Profile.FlashWriteBytesPerSecond);
         return true;
     }
 
@@ -147,9 +118,8 @@ public sealed class SimulatedFlash
     /// <c>esp_ota_end</c> then <c>esp_ota_set_boot_partition</c>: the image must verify before otadata changes.
     /// Returns the problem when it does not, and the update is over either way.
     /// </summary>
-    public string? End(out TimeSpan busy)
+    public string? End()
     {
-        busy = TimeSpan.Zero;
         if (!IsUpdating)
         {
             return "no update in progress";
@@ -158,7 +128,6 @@ public sealed class SimulatedFlash
         int slot = _updateSlot;
         _updateSlot = -1;
         var image = FirmwareImage.Parse(_slots[slot].AsSpan(0, _written).ToArray());
-        busy = TimeSpan.FromSeconds(_written / 2_000_000.0); // hashing from flash, ~2 MB/s on an ESP32
         if (!image.IsValid)
         {
             _states[slot] = SlotState.Invalid;

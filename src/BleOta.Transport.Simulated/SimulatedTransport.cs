@@ -7,7 +7,7 @@ namespace BleOta.Transport.Simulated;
 /// <summary>
 /// A radio whose peripherals are <see cref="SimulatedDevice"/>s. It serves CI, the demo and the benchmarks.
 /// </summary>
-public sealed class SimulatedTransport(double speed = 1) : IBleTransport
+public sealed class SimulatedTransport(double speed = 1, string adapter = "hci0") : IBleTransport
 {
     private readonly ConcurrentDictionary<string, SimulatedDevice> _devices = new(StringComparer.OrdinalIgnoreCase);
 
@@ -16,13 +16,28 @@ public sealed class SimulatedTransport(double speed = 1) : IBleTransport
 
     public string Name => "Simulated";
 
-    /// <summary>Simulated seconds per real second for links opened from now on; 0 runs without waiting.</summary>
-    public double Speed { get; set; } = speed;
+    /// <summary>The radio its links share: one clock, and its air time divided between them.</summary>
+    public SimulatedAdapter Adapter { get; } = new(adapter, speed);
+
+    /// <summary>Simulated seconds per real second; 0 runs without waiting.</summary>
+    public double Speed
+    {
+        get => Adapter.Speed;
+        set => Adapter.Speed = value;
+    }
 
     public IReadOnlyList<SimulatedDevice> Devices => _devices.Values.OrderBy(d => d.Address, StringComparer.Ordinal).ToList();
 
-    public SimulatedDevice Add(SimulatedDevice device) =>
-        _devices.TryAdd(device.Address, device) ? device : throw new ArgumentException($"A simulated device with address {device.Address} already exists.");
+    public SimulatedDevice Add(SimulatedDevice device)
+    {
+        if (!_devices.TryAdd(device.Address, device))
+        {
+            throw new ArgumentException($"A simulated device with address {device.Address} already exists.");
+        }
+
+        device.Adapter = Adapter;
+        return device;
+    }
 
     /// <summary>
     /// Makes sure devices 1..count running <paramref name="options"/>' firmware exist and returns them: BleOta's
@@ -37,7 +52,7 @@ public sealed class SimulatedTransport(double speed = 1) : IBleTransport
         {
             string address = $"5A:1D:{(tutorial ? "7E" : "0E")}:00:{number >> 8:X2}:{number & 0xFF:X2}";
             string name = tutorial ? ScanFilter.TutorialName : $"esp32-sim-{number:D2}";
-            devices.Add(_devices.GetOrAdd(address, a => new SimulatedDevice(a, name, SampleImages.Factory, options)));
+            devices.Add(_devices.GetOrAdd(address, a => new SimulatedDevice(a, name, SampleImages.Factory, options) { Adapter = Adapter }));
         }
 
         if (profile is not null)
@@ -67,6 +82,10 @@ public sealed class SimulatedTransport(double speed = 1) : IBleTransport
         }
     }
 
+    /// <summary>
+    /// Connects once the device advertises (after any reboot it is going through) and the connection and GATT
+    /// discovery are done, on the adapter's clock.
+    /// </summary>
     public async Task<IBleConnection> ConnectAsync(string address, CancellationToken cancellationToken)
     {
         if (!_devices.TryGetValue(address, out var device))
@@ -74,15 +93,55 @@ public sealed class SimulatedTransport(double speed = 1) : IBleTransport
             throw new BleTransportException($"No device with address {address} is in range.", failure: BleTransportFailure.DeviceNotFound);
         }
 
-        var clock = new SimulatedClock(Speed);
-        TimeSpan booting;
-        lock (device.Gate)
+        var actor = Adapter.Register(address);
+        var connected = new TaskCompletionSource<IBleConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (Adapter.Gate)
         {
-            booting = device.TakeBootTimeLeft(Speed);
+            TimeSpan booting;
+            lock (device.Gate)
+            {
+                booting = device.BootTimeLeft(Adapter.Now);
+            }
+
+            actor.Connecting = new PendingConnect(address, Adapter.Now + booting, device.Options.Profile.ConnectTime, () =>
+            {
+                try
+                {
+                    connected.TrySetResult(Open(device, actor));
+                }
+                catch (BleTransportException ex)
+                {
+                    connected.TrySetException(ex);
+                }
+            });
         }
 
-        // A device still booting after a reset does not advertise yet: the connection waits for it.
-        await clock.AdvanceAsync(booting + device.Options.Profile.ConnectTime, cancellationToken).ConfigureAwait(false);
+        using var cancel = cancellationToken.Register(() =>
+        {
+            if (connected.TrySetCanceled(cancellationToken))
+            {
+                lock (Adapter.Gate)
+                {
+                    actor.Connecting = null;
+                }
+
+                Adapter.Unregister(actor);
+            }
+        });
+        Adapter.Blocked(actor);
+        try
+        {
+            return await connected.Task.ConfigureAwait(false);
+        }
+        catch (BleTransportException)
+        {
+            Adapter.Unregister(actor);
+            throw;
+        }
+    }
+
+    private SimulatedConnection Open(SimulatedDevice device, LinkActor actor)
+    {
         lock (device.Gate)
         {
             if (device.IsBricked)
@@ -94,8 +153,8 @@ public sealed class SimulatedTransport(double speed = 1) : IBleTransport
             {
                 throw new BleTransportException($"{device.Name} is already connected to another client.", failure: BleTransportFailure.DeviceInUse);
             }
-
-            return new SimulatedConnection(device, clock);
         }
+
+        return new SimulatedConnection(device, Adapter, actor);
     }
 }

@@ -21,8 +21,8 @@ internal sealed class TutorialFirmwareModel(SimulatedFlash flash, DeviceFaults f
     /// <summary>The tutorial's sdkconfig.defaults leaves CONFIG_BT_NIMBLE_ATT_PREFERRED_MTU at ESP-IDF's default, 256.</summary>
     public const int PreferredMtu = 256;
 
-    /// <summary>gatt_svr.h, REBOOT_DEEP_SLEEP_TIMEOUT: the delay before esp_restart() after DONE_ACK.</summary>
-    public static readonly TimeSpan RestartDelay = TimeSpan.FromMilliseconds(500);
+    /// <summary>gatt_svr.h, REBOOT_DEEP_SLEEP_TIMEOUT: the delay before esp_restart() after DONE_ACK, slept in the handler.</summary>
+    public TimeSpan RestartDelay { get; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>gatt_svr.h: the Device Information service and its two characteristics (16-bit UUIDs on the Bluetooth base).</summary>
     public static readonly Guid DeviceInformation = Uuid16(0x180A);
@@ -45,7 +45,7 @@ internal sealed class TutorialFirmwareModel(SimulatedFlash flash, DeviceFaults f
 
     public Queue<byte[]> Notifications { get; } = new();
 
-    public TimeSpan Busy { get; private set; }
+    public FirmwareWork LastWork { get; private set; }
 
     public RestartAfterWrite Restart { get; private set; }
 
@@ -69,7 +69,7 @@ internal sealed class TutorialFirmwareModel(SimulatedFlash flash, DeviceFaults f
     /// <summary>gatt_svr_chr_ota_control_cb, WRITE: store one byte (or refuse the length), then act on the stored value anyway.</summary>
     public byte OnControlWrite(ReadOnlySpan<byte> value)
     {
-        Busy = TimeSpan.Zero;
+        LastWork = default;
         byte status = Store(value, 1, out var stored);
         if (status == OtaAttError.None)
         {
@@ -83,7 +83,7 @@ internal sealed class TutorialFirmwareModel(SimulatedFlash flash, DeviceFaults f
     /// <summary>gatt_svr_chr_ota_data_cb: store the write, then, while updating, write packet_size bytes whatever arrived.</summary>
     public byte OnDataWrite(ReadOnlySpan<byte> value)
     {
-        Busy = TimeSpan.Zero;
+        LastWork = default;
         byte status = Store(value, DataBufferSize, out var stored);
         if (status == OtaAttError.None)
         {
@@ -96,8 +96,7 @@ internal sealed class TutorialFirmwareModel(SimulatedFlash flash, DeviceFaults f
             // the array into whatever RAM follows it; zeros stand in for that here.
             var packet = new byte[_packetSize];
             _data.AsSpan(0, Math.Min(_packetSize, DataBufferSize)).CopyTo(packet);
-            _ota.Write(_updateHandle, packet, out var busy); // its error is logged and ignored
-            Busy = busy;
+            _ota.Write(_updateHandle, packet); // its error is logged and ignored; the link times what reached the flash
         }
 
         return status;
@@ -126,6 +125,7 @@ internal sealed class TutorialFirmwareModel(SimulatedFlash flash, DeviceFaults f
                 {
                     _control = (byte)OtaOpcode.RequestAck;
                     _updating = true;
+                    LastWork = new FirmwareWork(OpenedSlot: true);
                     _packetSize = (_data[1] << 8) + _data[0];
                 }
 
@@ -133,8 +133,10 @@ internal sealed class TutorialFirmwareModel(SimulatedFlash flash, DeviceFaults f
                 break;
             case OtaOpcode.Done when !faults.IgnoreDone:
                 _updating = false;
-                bool ok = _ota.End(_updateHandle, out var busy); // esp_ota_end, then esp_ota_set_boot_partition
-                Busy = busy;
+                long written = flash.Written;
+                bool ok = _ota.End(_updateHandle); // esp_ota_end, then esp_ota_set_boot_partition
+                // Each verifies the image by reading it back (esp_image_verify), in the handler.
+                LastWork = new FirmwareWork(HashedBytes: (ok ? 2 : 1) * written);
                 _control = (byte)(ok ? OtaOpcode.DoneAck : OtaOpcode.DoneNak);
                 Notifications.Enqueue([_control]);
                 if (ok)
@@ -171,9 +173,8 @@ internal sealed class TutorialFirmwareModel(SimulatedFlash flash, DeviceFaults f
             return true;
         }
 
-        public bool Write(int handle, ReadOnlySpan<byte> data, out TimeSpan busy)
+        public bool Write(int handle, ReadOnlySpan<byte> data)
         {
-            busy = TimeSpan.Zero;
             if (handle != _openHandle || handle == 0)
             {
                 return false; // ESP_ERR_INVALID_ARG: the handle is not open
@@ -186,17 +187,15 @@ internal sealed class TutorialFirmwareModel(SimulatedFlash flash, DeviceFaults f
 
             if (flash.Written == 0 && data[0] != 0xE9)
             {
-                busy = flash.Profile.SectorEraseTime * flash.Slowdown; // the first sector is erased before the check
-                return false; // ESP_ERR_OTA_VALIDATE_FAILED
+                return false; // ESP_ERR_OTA_VALIDATE_FAILED (after erasing the first sector, which the model does not time)
             }
 
-            return flash.Write(data, out busy);
+            return flash.Write(data);
         }
 
         /// <summary>esp_ota_end, then esp_ota_set_boot_partition when the image verified; true when both succeeded.</summary>
-        public bool End(int handle, out TimeSpan busy)
+        public bool End(int handle)
         {
-            busy = TimeSpan.Zero;
             if (handle != _openHandle || handle == 0)
             {
                 return false; // ESP_ERR_NOT_FOUND
@@ -209,7 +208,7 @@ internal sealed class TutorialFirmwareModel(SimulatedFlash flash, DeviceFaults f
                 return false; // ESP_ERR_INVALID_ARG: nothing was written to this handle
             }
 
-            return flash.End(out busy) is null;
+            return flash.End() is null;
         }
 
         public void Abort(int handle)

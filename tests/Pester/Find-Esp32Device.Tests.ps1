@@ -101,7 +101,7 @@ Describe 'Find-Esp32Device' -Tag 'CI' {
         }
 
         It 'puts the simulated fleet on <Name>' -ForEach @(
-            @{ Name = 'seed-macos' }, @{ Name = 'esp32-1m-dle' }, @{ Name = 'esp32s3-2m' }, @{ Name = 'windows-default' }
+            @{ Name = 'seed-macos' }, @{ Name = 'esp32-1m-dle' }, @{ Name = 'esp32s3-2m' }, @{ Name = 'esp32s3-2m-suspend' }, @{ Name = 'windows-default' }
         ) {
             $null = Find-Esp32Device -Simulated 2 -SimulationSpeed 0 -LinkProfile $Name
             [BleOta.Transport.Simulated.SimulatedTransport]::Shared.Devices.Options.Profile.Name | Sort-Object -Unique | Should -Be $Name
@@ -118,12 +118,12 @@ Describe 'Find-Esp32Device' -Tag 'CI' {
         It 'completes profile names' {
             $line = 'Find-Esp32Device -Simulated 1 -LinkProfile '
             (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText |
-                Should -Be @('seed-macos', 'esp32-1m-dle', 'esp32s3-2m', 'windows-default')
+                Should -Be @('seed-macos', 'esp32-1m-dle', 'esp32s3-2m', 'esp32s3-2m-suspend', 'windows-default')
         }
 
         It 'fails with UnknownLinkProfile and lists the profiles for an unknown name' {
             { Find-Esp32Device -Simulated 1 -SimulationSpeed 0 -LinkProfile android -ErrorAction Stop } |
-                Should -Throw -ErrorId 'UnknownLinkProfile,BleOta.FindEsp32Device' -ExpectedMessage "*'android'*seed-macos, esp32-1m-dle, esp32s3-2m, windows-default*"
+                Should -Throw -ErrorId 'UnknownLinkProfile,BleOta.FindEsp32Device' -ExpectedMessage "*'android'*seed-macos, esp32-1m-dle, esp32s3-2m, esp32s3-2m-suspend, windows-default*"
         }
     }
 }

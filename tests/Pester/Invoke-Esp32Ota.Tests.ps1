@@ -31,7 +31,7 @@ Describe 'Invoke-Esp32Ota' -Tag 'CI' {
         $fleet = New-TestFleet
         $fleet.Transport.Speed = 4   # about 8 simulated seconds take 2 s, so several progress updates are drawn
         $image = New-TestImage -Size 60000
-        $packets = [math]::Ceiling($image.Length / 508)   # Auto picks v2: 512-byte writes carry a 4-byte offset
+        $packets = [math]::Ceiling($image.Length / 491)   # Auto picks v2: 495-byte writes (two whole LL PDUs) carry a 4-byte offset
 
         # Progress records are read from the progress stream of a fresh runspace (Pester silences progress in its own).
         $shell = [PowerShell]::Create()

@@ -34,16 +34,22 @@ internal sealed class NotificationInbox : IDisposable
     }
 
     /// <summary>
-    /// Waits for the next notification, for at most <paramref name="timeout"/> on the link's clock;
-    /// <paramref name="what"/> names it in the timeout message.
+    /// Waits for the next notification; <paramref name="what"/> names it in the timeout message. The timeout runs
+    /// on the link's clock, and only when there is nothing to read yet, so a simulated link knows its client waits.
     /// </summary>
     public async Task<byte[]> ReceiveAsync(TimeSpan timeout, string what, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_channel.Reader.TryRead(out var ready))
+        {
+            return ready;
+        }
+
         using var timeoutSource = new CancellationTokenSource(timeout, _connection.Clock);
-        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token);
+        using var waitSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token);
         try
         {
-            return await _channel.Reader.ReadAsync(either.Token).ConfigureAwait(false);
+            return await _channel.Reader.ReadAsync(waitSource.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

@@ -28,9 +28,19 @@ public sealed class V2Client(OtaTimeouts timeouts, TransferCounter? counter = nu
     /// </summary>
     public const double SlowestPatchedBytesPerSecond = 40_000;
 
-    /// <summary>Payload bytes per packet: the write size the link and the device allow, less the offset.</summary>
-    public static int PayloadSizeFor(int mtu, int deviceMaxPacket) =>
-        Math.Min(Math.Min(mtu - 3, deviceMaxPacket), V1Client.SeedMaxPacketSize) - V2Messages.DataHeaderLength;
+    /// <summary>The write that fills two LL PDUs of the 251-byte data length exactly: 495 bytes plus ATT and L2CAP headers.</summary>
+    public const int WholePduWrite = 2 * 251 - 3 - 4;
+
+    /// <summary>
+    /// Payload bytes per packet: the write size the link and the device allow, less the offset, but no more than
+    /// fills whole LL PDUs at the usual data length: a 512-byte write needs a third, nearly empty PDU and its
+    /// exchange (docs/link-model.md), a 495-byte one does not.
+    /// </summary>
+    public static int PayloadSizeFor(int mtu, int deviceMaxPacket)
+    {
+        int write = Math.Min(Math.Min(mtu - 3, deviceMaxPacket), V1Client.SeedMaxPacketSize);
+        return (write > WholePduWrite ? WholePduWrite : write) - V2Messages.DataHeaderLength;
+    }
 
     public static int PacketCount(long streamLength, int payload) => (int)((streamLength + payload - 1) / payload);
 

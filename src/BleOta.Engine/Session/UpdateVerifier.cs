@@ -52,7 +52,7 @@ internal sealed class UpdateVerifier(OtaOptions options)
 
             try
             {
-                await dropped.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+                await dropped.Task.WaitAsync(timeout, link.Clock, cancellationToken).ConfigureAwait(false); // the device's time, as every wait on a link
             }
             catch (TimeoutException)
             {

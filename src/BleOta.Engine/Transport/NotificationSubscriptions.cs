@@ -16,8 +16,8 @@ public sealed class NotificationSubscriptions
         }
     }
 
-    /// <summary>Hands the value to the characteristic's subscriber; without one (no CCCD write) it is dropped.</summary>
-    public void Deliver(Guid characteristic, byte[] value)
+    /// <summary>Hands the value to the characteristic's subscriber; without one (no CCCD write) it is dropped and the answer is false.</summary>
+    public bool Deliver(Guid characteristic, byte[] value)
     {
         Action<byte[]>? handler;
         lock (_handlers)
@@ -26,5 +26,6 @@ public sealed class NotificationSubscriptions
         }
 
         handler?.Invoke(value);
+        return handler is not null;
     }
 }

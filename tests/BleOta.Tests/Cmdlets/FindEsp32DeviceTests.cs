@@ -76,6 +76,6 @@ public sealed class FindEsp32DeviceTests : IDisposable
     {
         var (output, _) = _host.Run("(TabExpansion2 -inputScript 'Find-Esp32Device -Simulated 1 -LinkProfile esp' -cursorColumn 46).CompletionMatches.CompletionText");
 
-        Assert.Equal(["esp32-1m-dle", "esp32s3-2m"], output.Select(o => o.ToString()));
+        Assert.Equal(["esp32-1m-dle", "esp32s3-2m", "esp32s3-2m-suspend"], output.Select(o => o.ToString()));
     }
 }

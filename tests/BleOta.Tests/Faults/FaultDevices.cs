@@ -100,7 +100,7 @@ internal sealed class SimulatorFaultDevices(SimulatedFirmware firmware = Simulat
             }
         }
 
-        public void SlowFlash() => _device.Flash.Slowdown = 20;
+        public void SlowFlash() => _device.FlashSlowdown = 20;
 
         public void PowerCycle() => _device.PowerCycle();
 

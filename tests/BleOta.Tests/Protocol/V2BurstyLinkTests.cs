@@ -19,7 +19,7 @@ public sealed class V2BurstyLinkTests
     [InlineData(5)]
     public async Task The_window_gets_through_bursts_and_stalls_without_a_resend_storm(int seed)
     {
-        var flash = new SimulatedFlash(SimulatedDevice.DefaultSlotSize, SampleImages.Factory, LinkProfile.Default);
+        var flash = new SimulatedFlash(SimulatedDevice.DefaultSlotSize, SampleImages.Factory);
         var server = new BleOtaFirmwareModel(flash, DeviceFaults.None, 512, 16, false);
         var link = new BurstyWindowsLink(server, 247, seed);
         var image = TestImages.Build(size: 60_000);

@@ -12,7 +12,7 @@ public class V2ClientTests
 
     private static (SimulatedFlash Flash, BleOtaFirmwareModel Server) Device(int window, bool compression = false)
     {
-        var flash = new SimulatedFlash(SimulatedDevice.DefaultSlotSize, SampleImages.Factory, LinkProfile.Default);
+        var flash = new SimulatedFlash(SimulatedDevice.DefaultSlotSize, SampleImages.Factory);
         return (flash, new BleOtaFirmwareModel(flash, DeviceFaults.None, 514, window, compression));
     }
 

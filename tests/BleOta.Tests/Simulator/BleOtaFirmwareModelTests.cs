@@ -1,5 +1,7 @@
+using System.Security.Cryptography;
 using BleOta.Engine.Protocol;
 using BleOta.Transport.Simulated;
+using BleOta.Tests.Support;
 
 namespace BleOta.Tests.Simulator;
 
@@ -8,7 +10,7 @@ public class BleOtaFirmwareModelTests
 {
     private static (BleOtaFirmwareModel Server, SimulatedFlash Flash) NewServer(int slotSize = SimulatedDevice.DefaultSlotSize)
     {
-        var flash = new SimulatedFlash(slotSize, SampleImages.Factory, LinkProfile.Default);
+        var flash = new SimulatedFlash(slotSize, SampleImages.Factory);
         var server = new BleOtaFirmwareModel(flash, DeviceFaults.None, maxPacketSize: 512);
         server.OnConnect(517);
         return (server, flash);
@@ -120,5 +122,48 @@ public class BleOtaFirmwareModelTests
     {
         var (server, _) = NewServer();
         Assert.Equal(OtaAttError.UnknownOpcode, server.OnControlWrite([0x42]));
+    }
+
+    [Fact]
+    public void A_v2_acknowledgement_waits_until_the_ring_has_room_for_a_whole_window()
+    {
+        var flash = new SimulatedFlash(SimulatedDevice.DefaultSlotSize, SampleImages.Factory);
+        var server = new BleOtaFirmwareModel(flash, DeviceFaults.None, maxPacketSize: 512, window: 4);
+        server.OnConnect(517);
+        bool room = true;
+        server.StreamRoom = bytes => bytes <= 512 || room; // every packet fits; a window of them only while room
+        var image = TestImages.Build(size: 20_000);
+        server.OnControlWrite(new V2Request(false, (uint)image.Length, (uint)image.Length, SHA256.HashData(image)).ToBytes());
+        server.Notifications.Clear();
+
+        Send(server, image, 0, 2); // half a window: acknowledged at once
+        Assert.Equal(new V2Notification(OtaOpcode.DataAck, V2Error.Ok, 4, 2 * 400), Next(server));
+
+        room = false;
+        Send(server, image, 2, 2);
+        Assert.Empty(server.Notifications);
+        Assert.True(server.HoldsAck);
+        server.OnStreamRoom(); // the writer freed some, not enough
+        Assert.Empty(server.Notifications);
+
+        room = true;
+        server.OnStreamRoom();
+        Assert.Equal(new V2Notification(OtaOpcode.DataAck, V2Error.Ok, 4, 4 * 400), Next(server));
+        Assert.False(server.HoldsAck);
+    }
+
+    /// <summary>v2 data packets of 400 bytes, <paramref name="count"/> of them from packet <paramref name="first"/>.</summary>
+    private static void Send(BleOtaFirmwareModel server, byte[] image, int first, int count)
+    {
+        for (int i = first; i < first + count; i++)
+        {
+            Assert.Equal(OtaAttError.None, server.OnDataWrite(V2Messages.DataPacket((uint)(i * 400), image.AsSpan(i * 400, 400))));
+        }
+    }
+
+    private static V2Notification Next(BleOtaFirmwareModel server)
+    {
+        Assert.True(V2Notification.TryParse(server.Notifications.Dequeue(), out var notification));
+        return notification;
     }
 }
