@@ -33,7 +33,7 @@ internal static class ProfileBench
 
     /// <summary>
     /// The firmware as built for the profile's module: the Kconfig defaults, plus CONFIG_SPI_FLASH_AUTO_SUSPEND
-    /// where the chip and its flash part support it (not a default: IDF refuses to boot on a part without it).
+    /// where the chip and its flash part support it (never a default: on another part it may crash the chip).
     /// </summary>
     public static SimulatedDeviceOptions After(LinkProfile profile) =>
         new() { Profile = profile, AutoSuspend = profile.ChipSupportsAutoSuspend && profile.Flash.SupportsSuspend };

@@ -27,6 +27,7 @@ struct V2Port {
     uint32_t begin_size = 0;
     ble_ota_err_t begin_result = BLE_OTA_OK;
     ble_ota_err_t push_result = BLE_OTA_OK;
+    uint32_t room = UINT32_MAX;      // what stream_room reports (ports that have it)
     ble_ota_err_t finish_result = BLE_OTA_OK;
     ble_ota_err_t end_result = BLE_OTA_OK;
     int aborts = 0;
@@ -82,6 +83,7 @@ struct V2Port {
         }
         return p->push_result;
     }
+    static uint32_t Room(void *ctx) { return Self(ctx)->room; }
     // A raw stream: the image is what was pushed.
     static ble_ota_err_t StreamFinish(void *ctx, uint8_t sha[32], uint32_t *len)
     {
@@ -95,7 +97,9 @@ struct V2Port {
 
 const ble_ota_port_t kV2Port = {
     V2Port::Begin, V2Port::Write, V2Port::End, V2Port::Abort, V2Port::Notify, V2Port::Restart,
-    V2Port::Now, nullptr, V2Port::Info, V2Port::StreamBegin, V2Port::StreamPush, V2Port::StreamFinish, nullptr,
+    V2Port::Now, nullptr, V2Port::Info, V2Port::StreamBegin, V2Port::StreamPush, V2Port::StreamFinish,
+    nullptr, // base_read: no delta
+    nullptr, // stream_room: a port without it never holds an acknowledgement
 };
 
 constexpr uint16_t kConn = 1;
@@ -142,6 +146,16 @@ Bytes Image(size_t n)
     return b;
 }
 
+// The same port telling the core how much its ring takes (port/ble_ota_stream.c does).
+ble_ota_port_t WithRoom()
+{
+    ble_ota_port_t p = kV2Port;
+    p.stream_room = V2Port::Room;
+    return p;
+}
+
+const ble_ota_port_t kV2PortWithRoom = WithRoom();
+
 class CoreV2 : public ::testing::Test {
 protected:
     V2Port port;
@@ -150,12 +164,12 @@ protected:
 
     void SetUp() override { Init(false); }
 
-    void Init(bool compression, uint16_t window = 16)
+    void Init(bool compression, uint16_t window = 16, const ble_ota_port_t *table = &kV2Port)
     {
         ble_ota_core_config_t cfg = ble_ota_core_config_default();
         cfg.window = window;
         cfg.compression = compression;
-        ASSERT_EQ(ble_ota_core_init(&core, &cfg, &kV2Port, &port), BLE_OTA_OK);
+        ASSERT_EQ(ble_ota_core_init(&core, &cfg, table, &port), BLE_OTA_OK);
         ble_ota_core_on_connect(&core, kConn, kMtu);
         ble_ota_core_on_connect(&core, kOther, kMtu);
     }
@@ -380,6 +394,60 @@ TEST_F(CoreV2, AFullRingRefusesThePacketUntilTheWriterCatchesUp)
     EXPECT_TRUE(TakeNotes().empty()) << "then every half window again";
     SendFrom(3 * kPayload, image);
     EXPECT_EQ(port.pushed, image);
+}
+
+TEST_F(CoreV2, AnAckWaitsWhileTheRingCannotTakeAWindowAndGoesOutOnceItCan)
+{
+    Init(false, 16, &kV2PortWithRoom);
+    Start();
+    port.room = 16 * kPayload - 1; // one byte short of a whole window
+    for (uint32_t i = 0; i < 8; i++) {
+        ASSERT_EQ(Packet(i * kPayload, image), BLE_OTA_OK);
+    }
+    EXPECT_TRUE(TakeNotes().empty()) << "no credit the ring could not honour";
+    ble_ota_core_on_stream_room(&core);
+    EXPECT_TRUE(TakeNotes().empty()) << "the writer freed too little";
+    port.room = 16 * kPayload;
+    ble_ota_core_on_stream_room(&core);
+    auto notes = TakeNotes();
+    ASSERT_EQ(notes.size(), 1u);
+    EXPECT_EQ(notes[0], Notification(BLE_OTA_OP_DATA_ACK, 0, 16, 8 * kPayload));
+    for (uint32_t i = 8; i < 16; i++) {
+        ASSERT_EQ(Packet(i * kPayload, image), BLE_OTA_OK);
+    }
+    EXPECT_EQ(TakeNotes(), std::vector<Bytes>{Notification(BLE_OTA_OP_DATA_ACK, 0, 16, 16 * kPayload)}) << "and the next on time";
+}
+
+TEST_F(CoreV2, TheLastAckGoesOutWhateverTheRingHolds)
+{
+    Init(false, 16, &kV2PortWithRoom);
+    Start();
+    port.room = 0;
+    SendFrom(0, image);
+    auto notes = TakeNotes();
+    ASSERT_FALSE(notes.empty());
+    EXPECT_EQ(notes.back(), Notification(BLE_OTA_OP_DATA_ACK, 0, 16, static_cast<uint32_t>(image.size())));
+    EXPECT_EQ(Control({BLE_OTA_OP_DONE, 2}), BLE_OTA_OK) << "DONE waits for the writer instead";
+}
+
+TEST_F(CoreV2, RoomWithNothingHeldSendsNothingAndAResumeDropsAHeldAck)
+{
+    Init(false, 16, &kV2PortWithRoom);
+    ble_ota_core_on_stream_room(&core);
+    Start();
+    ble_ota_core_on_stream_room(&core);
+    EXPECT_TRUE(TakeNotes().empty());
+    port.room = 0;
+    for (uint32_t i = 0; i < 8; i++) {
+        ASSERT_EQ(Packet(i * kPayload, image), BLE_OTA_OK);
+    }
+    ble_ota_core_on_disconnect(&core, kConn);
+    ble_ota_core_on_connect(&core, kConn, kMtu);
+    ASSERT_EQ(Control(Request(image)), BLE_OTA_OK);
+    EXPECT_EQ(TakeNotes(), std::vector<Bytes>{Notification(BLE_OTA_OP_REQUEST_ACK, 0, 16, 8 * kPayload)}) << "the resume tells all";
+    port.room = UINT32_MAX;
+    ble_ota_core_on_stream_room(&core);
+    EXPECT_TRUE(TakeNotes().empty());
 }
 
 TEST_F(CoreV2, AWriterFailureEndsTheUpdateWithItsCode)

@@ -476,11 +476,42 @@ TEST_F(Device, FlashWriteFailureNaksAbortsAndARetrySucceeds)
 TEST_F(Device, EraseFailureNaksAndAborts)
 {
     auto img = BuildAppImage(Spec("8.1.0"));
-    ASSERT_EQ(bo_host_fail_erase_at(h, 8192), 0);
+    ASSERT_EQ(bo_host_fail_erase_at(h, 8192), 0); // in the first block, erased with the first packet
     Connect();
     Begin(244);
     EXPECT_EQ(SendRange(img, 244, 0, img.size()), BLE_OTA_ATT_ERR_FLASH);
     ExpectBootsVersion("0.0.0-factory");
+}
+
+TEST_F(Device, AnEraseFailureInALaterBlockNaksAndAbortsToo)
+{
+    auto img = BuildAppImage(Spec("8.1.1", 100000));
+    ASSERT_EQ(bo_host_fail_erase_at(h, 65536 + 8192), 0); // in the second block, erased when the data reaches it
+    Connect();
+    Begin(244);
+    EXPECT_EQ(SendRange(img, 244, 0, img.size()), BLE_OTA_ATT_ERR_FLASH);
+    EXPECT_EQ(bo_host_state(h), BO_HOST_STATE_IDLE);
+    ExpectBootsVersion("0.0.0-factory");
+}
+
+TEST_F(Device, TheSlotIsErasedAhead64KbAtATimeAndNeverTwice)
+{
+    auto img = BuildAppImage(Spec("8.2.0", 140000));
+    Connect();
+    Begin(244);
+    EXPECT_EQ(bo_host_erase_count(h), 0) << "REQUEST erases nothing before the image's header is judged";
+    ASSERT_EQ(SendRange(img, 244, 0, 244), 0);
+    EXPECT_EQ(bo_host_erase_count(h), 16) << "the first packet erased the first block";
+    ASSERT_EQ(SendRange(img, 244, 244, 65536 - 65536 % 244), 0);
+    EXPECT_EQ(bo_host_erase_count(h), 16) << "nothing more within it";
+    ASSERT_EQ(SendRange(img, 244, 65536 - 65536 % 244, 65536 + 244), 0);
+    EXPECT_EQ(bo_host_erase_count(h), 32) << "the next block before the data entered it";
+    ASSERT_EQ(SendRange(img, 244, 65536 + 244, img.size()), 0);
+    EXPECT_EQ(bo_host_erase_count(h), 48) << "a 140 KB image is three blocks";
+    ASSERT_EQ(WriteControl(BLE_OTA_OP_DONE), 0);
+    EXPECT_EQ(TakeNote(), BLE_OTA_OP_DONE_ACK);
+    EXPECT_EQ(bo_host_nor_violations(h), 0);
+    ExpectBootsVersion("8.2.0");
 }
 
 TEST_F(Device, SetBootFailureNaksAndKeepsOldFirmware)

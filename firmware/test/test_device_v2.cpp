@@ -144,6 +144,34 @@ TEST_F(DeviceV2, APausedWriterFillsTheRingAndTheClientIsToldToResend)
     EXPECT_EQ(RunningImage(), image);
 }
 
+TEST_F(DeviceV2, ABusyWriterHoldsTheAcknowledgementSoTheRingNeverOverflows)
+{
+    ASSERT_EQ(bo_host_set_ring_size(h, 24 * kPayload), 0);
+    ASSERT_EQ(Control(Request(image, image, false)), 0);
+    Notes();
+    ASSERT_EQ(bo_host_set_writer_paused(h, 1), 0); // the writer is stuck in a block erase
+    for (uint32_t i = 0; i < 8; i++) {
+        ASSERT_EQ(Packet(image, i * kPayload), 0);
+    }
+    auto notes = Notes();
+    ASSERT_EQ(notes.size(), 1u) << "16 packets of room left: the window may go on";
+    EXPECT_EQ(Offset(notes[0]), 8 * kPayload);
+    // The client may now send up to a window past that acknowledgement, and every packet fits.
+    for (uint32_t i = 8; i < 24; i++) {
+        ASSERT_EQ(Packet(image, i * kPayload), 0);
+    }
+    EXPECT_TRUE(Notes().empty()) << "no acknowledgement the ring could not honour, and no RING_FULL";
+    EXPECT_EQ(bo_host_ring_fill(h), static_cast<int32_t>(24 * kPayload));
+    ASSERT_EQ(bo_host_set_writer_paused(h, 0), 0); // the erase is done: the writer drains
+    notes = Notes();
+    ASSERT_EQ(notes.size(), 1u);
+    EXPECT_EQ(notes[0][1], BLE_OTA_OK);
+    EXPECT_EQ(Offset(notes[0]), 24 * kPayload);
+    EXPECT_EQ(Finish(image, 24 * kPayload)[0], BLE_OTA_OP_DONE_ACK);
+    ASSERT_EQ(bo_host_reboot(h), 1);
+    EXPECT_EQ(RunningImage(), image);
+}
+
 TEST_F(DeviceV2, DisconnectThenResumeFromTheDeviceOffsetIsByteIdentical)
 {
     Bytes stream = Deflate(image);

@@ -11,8 +11,9 @@ public enum EraseMode
     Sectors,
 
     /// <summary>
-    /// Each 64 KB block before the data enters it, the first one at REQUEST (CONFIG_BLE_OTA_ERASE_BLOCKS): one
-    /// block erase instead of sixteen sector erases.
+    /// Each 64 KB block before the data enters it, the first one with the first bytes once they are judged an
+    /// app (port/ble_ota_flash.c, ble_ota_flash_append, with CONFIG_BLE_OTA_SEQUENTIAL_ERASE): one block erase
+    /// instead of sixteen sector erases.
     /// </summary>
     Blocks,
 }
@@ -43,18 +44,6 @@ public sealed class FlashWork(FlashChip chip, EraseMode mode, int slotSize, doub
 
     private int _erasedUpTo;
     private int _written;
-
-    /// <summary>Erasing done when the update opens: the first block in <see cref="EraseMode.Blocks"/>, nothing otherwise.</summary>
-    public IReadOnlyList<FlashOp> Begin()
-    {
-        var ops = new List<FlashOp>();
-        if (mode == EraseMode.Blocks)
-        {
-            EraseUpTo(1, ops);
-        }
-
-        return ops;
-    }
 
     /// <summary>The next <paramref name="length"/> image bytes (one <c>esp_ota_write</c>): the erases they need first, then their programming.</summary>
     public IReadOnlyList<FlashOp> Append(int length)

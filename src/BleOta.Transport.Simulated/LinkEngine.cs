@@ -451,7 +451,6 @@ internal sealed class LinkEngine
             if (work.OpenedSlot)
             {
                 _device.FlashWork = new FlashWork(_profile.Flash, _device.EraseMode, flash.SlotSize, _device.FlashSlowdown);
-                job.FlashOps.AddRange(_device.FlashWork.Begin()); // esp_ota_begin runs in the REQUEST callback
             }
 
             if (stream is not null && stream.StreamOffset > streamBefore)

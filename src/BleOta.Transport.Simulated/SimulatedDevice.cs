@@ -236,12 +236,12 @@ public sealed record SimulatedDeviceOptions
 
     /// <summary>
     /// The v2 receive ring between the host and the writer task (CONFIG_BLE_OTA_RING_BUFFER_SIZE): null takes the
-    /// Kconfig default, 24 KB with auto-suspend (a block erase no longer stops reception) and 16 KB without.
+    /// Kconfig default, 19 KB with auto-suspend (a block erase no longer stops reception) and 16 KB without.
     /// </summary>
     public int? RingBytes { get; init; }
 
     /// <summary>The ring size this build has.</summary>
-    public int EffectiveRingBytes => RingBytes ?? (AutoSuspend ? 24 * 1024 : 16 * 1024);
+    public int EffectiveRingBytes => RingBytes ?? (AutoSuspend ? 19 * 1024 : 16 * 1024);
 
     /// <summary>The interval this build asks for, or null.</summary>
     public TimeSpan? EffectiveRequestedInterval =>

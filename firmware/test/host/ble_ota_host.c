@@ -21,6 +21,7 @@
 #include "ble_ota_app_check.h"
 #include "ble_ota_core.h"
 #include "ble_ota_delta.h"
+#include "ble_ota_flash_plan.h"
 #include "bo_image.h"
 #include "bo_sha256.h"
 
@@ -66,6 +67,7 @@ struct bo_host {
     int writer_paused;
     ble_ota_stream_encoding_t encoding;
     ble_ota_delta_t delta;     /* the applier, when encoding is DELTA */
+    int room_event;            /* the writer freed ring space: the host task hears of it after the current call */
     int inflater_open;
     int inflate_ended;         /* Z_STREAM_END seen */
     z_stream inflater;
@@ -162,6 +164,21 @@ static const ble_ota_app_rules_t *chip_map(uint16_t chip_id)
     return NULL;
 }
 
+/* Erases what the plan says before data may be written up to end: a 64 KB block is 16 NOR sectors here. */
+static ble_ota_err_t erase_ahead(bo_host_t *h, uint32_t end)
+{
+    ble_ota_erase_t range;
+    while (ble_ota_erase_next(h->erased_upto, end, h->slot_size, &range)) {
+        for (uint32_t at = range.offset; at < range.offset + range.size; at += SECTOR_SIZE) {
+            if (nor_erase_sector(h, h->target, at) != 0) {
+                return BLE_OTA_ERR_FLASH;
+            }
+        }
+        h->erased_upto += range.size;
+    }
+    return BLE_OTA_OK;
+}
+
 /* ---- port callbacks ------------------------------------------------------- */
 
 static ble_ota_err_t port_flash_begin(void *ctx, uint32_t image_size, uint32_t *capacity)
@@ -182,19 +199,21 @@ static ble_ota_err_t port_flash_begin(void *ctx, uint32_t image_size, uint32_t *
         return BLE_OTA_ERR_IMAGE_TOO_LARGE;
     }
     h->target = 1 - h->running; /* esp_ota_get_next_update_partition */
-    h->session_open = 1;
     h->written = 0;
-    h->erased_upto = 0;        /* OTA_WITH_SEQUENTIAL_WRITES: erase as data arrives */
+    h->erased_upto = 0;
     const ble_ota_app_rules_t *rules = chip_map(h->chip_id);
     h->app_check_on = rules != NULL;
     if (rules != NULL) {
         ble_ota_app_check_init(&h->app_check, rules);
     }
+    /* As the port: nothing is erased until the first bytes are judged an app; then each 64 KB block ahead of
+     * the data (flash_append). */
+    h->session_open = 1;
     *capacity = h->slot_size;
     return BLE_OTA_OK;
 }
 
-/* esp_ota_write with sequential writes: erase each sector as the data reaches it. */
+/* esp_ota_write, with the port erasing ahead of the data block by block (ble_ota_flash_append). */
 static ble_ota_err_t flash_append(bo_host_t *h, const uint8_t *data, size_t len)
 {
     if (!h->session_open) {
@@ -213,11 +232,8 @@ static ble_ota_err_t flash_append(bo_host_t *h, const uint8_t *data, size_t len)
     if ((uint64_t)h->written + len > h->slot_size) {
         return BLE_OTA_ERR_IMAGE_TOO_LARGE;
     }
-    while (h->erased_upto < h->written + len) {
-        if (nor_erase_sector(h, h->target, h->erased_upto) != 0) {
-            return BLE_OTA_ERR_FLASH;
-        }
-        h->erased_upto += SECTOR_SIZE;
+    if (erase_ahead(h, h->written + (uint32_t)len) != BLE_OTA_OK) {
+        return BLE_OTA_ERR_FLASH;
     }
     if (nor_write(h, h->target, h->written, data, (uint32_t)len) != 0) {
         return BLE_OTA_ERR_FLASH;
@@ -309,9 +325,11 @@ static ble_ota_err_t writer_consume(bo_host_t *h, const uint8_t *data, size_t le
     return BLE_OTA_OK;
 }
 
-/* The writer task's loop body: drain everything in the ring. */
+/* The writer task's loop body: drain everything in the ring, then tell the host task (as the port's
+ * event does: delivered once the current core call has returned, see deliver_room_event). */
 static void writer_drain(bo_host_t *h)
 {
+    h->room_event = h->room_event || h->ring_fill > 0;
     while (h->ring_fill > 0 && h->writer_err == BLE_OTA_OK) {
         uint32_t chunk = h->ring_size - h->ring_head;
         chunk = chunk < h->ring_fill ? chunk : h->ring_fill;
@@ -377,6 +395,12 @@ static ble_ota_err_t port_stream_push(void *ctx, const uint8_t *data, size_t len
         writer_drain(h);
     }
     return h->writer_err;
+}
+
+static uint32_t port_stream_room(void *ctx)
+{
+    bo_host_t *h = (bo_host_t *)ctx;
+    return h->ring_size - h->ring_fill;
 }
 
 static ble_ota_err_t port_stream_finish(void *ctx, uint8_t sha256[BLE_OTA_SHA256_LEN], uint32_t *image_len)
@@ -513,6 +537,7 @@ static const ble_ota_port_t k_port = {
     .stream_push = port_stream_push,
     .stream_finish = port_stream_finish,
     .base_read = base_read,
+    .stream_room = port_stream_room,
 };
 
 /* ---- boot model ----------------------------------------------------------- */
@@ -704,6 +729,16 @@ int32_t bo_host_is_connected(bo_host_t *h, int32_t conn)
     return (h != NULL && find_conn(h, conn) != NULL) ? 1 : 0;
 }
 
+/* The port's room event, run by the BLE host task after the access callback that queued it, never inside
+ * a core call (port/ble_ota_stream.c posts it to NimBLE's event queue). */
+static void deliver_room_event(bo_host_t *h)
+{
+    if (h->room_event) {
+        h->room_event = 0;
+        ble_ota_core_on_stream_room(&h->core);
+    }
+}
+
 int32_t bo_host_write(bo_host_t *h, int32_t conn, int32_t which_char, const uint8_t *data, uint32_t len)
 {
     if (h == NULL || (data == NULL && len != 0)) {
@@ -726,6 +761,7 @@ int32_t bo_host_write(bo_host_t *h, int32_t conn, int32_t which_char, const uint
     } else {
         return BO_HOST_E_ARG;
     }
+    deliver_room_event(h);
     return ble_ota_err_to_att(err);
 }
 
@@ -1082,6 +1118,7 @@ int32_t bo_host_set_writer_paused(bo_host_t *h, int32_t paused)
     h->writer_paused = paused ? 1 : 0;
     if (!h->writer_paused) {
         writer_drain(h);
+        deliver_room_event(h);
     }
     return 0;
 }

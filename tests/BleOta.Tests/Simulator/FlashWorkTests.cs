@@ -8,12 +8,12 @@ public class FlashWorkTests
     private static readonly FlashChip Chip = FlashChip.W25Q32JV;
 
     [Fact]
-    public void Blocks_mode_erases_the_first_64_kb_at_request_and_each_next_block_before_the_data_enters_it()
+    public void Blocks_mode_erases_each_64_kb_block_before_the_data_enters_it_the_first_with_the_first_bytes()
     {
         var work = new FlashWork(Chip, EraseMode.Blocks, SimulatedDevice.DefaultSlotSize);
 
-        Assert.Equal([new FlashOp(true, Chip.BlockErase)], work.Begin());
-        Assert.DoesNotContain(work.Append(FlashWork.BlockSize), op => op.IsErase);
+        Assert.Single(work.Append(100), op => op.IsErase && op.Duration == Chip.BlockErase);
+        Assert.DoesNotContain(work.Append(FlashWork.BlockSize - 100), op => op.IsErase);
         Assert.Single(work.Append(1), op => op.IsErase && op.Duration == Chip.BlockErase);
     }
 
@@ -22,7 +22,6 @@ public class FlashWorkTests
     {
         var work = new FlashWork(Chip, EraseMode.Sectors, SimulatedDevice.DefaultSlotSize);
 
-        Assert.Empty(work.Begin());
         Assert.Equal(16, work.Append(FlashWork.BlockSize).Count(op => op.IsErase && op.Duration == Chip.SectorErase));
     }
 
@@ -30,16 +29,15 @@ public class FlashWorkTests
     public void A_block_that_would_run_past_the_slot_is_erased_sector_by_sector()
     {
         var work = new FlashWork(Chip, EraseMode.Blocks, slotSize: FlashWork.BlockSize + 2 * FlashWork.SectorSize);
-        work.Begin();
+        work.Append(FlashWork.BlockSize);
 
-        Assert.Equal(2, work.Append(FlashWork.BlockSize + 2 * FlashWork.SectorSize).Count(op => op.IsErase && op.Duration == Chip.SectorErase));
+        Assert.Equal(2, work.Append(2 * FlashWork.SectorSize).Count(op => op.IsErase && op.Duration == Chip.SectorErase));
     }
 
     [Fact]
     public void Programming_goes_in_64_byte_commands_that_never_cross_a_256_byte_page()
     {
         var work = new FlashWork(Chip, EraseMode.Blocks, SimulatedDevice.DefaultSlotSize);
-        work.Begin();
         work.Append(200); // the next write starts 56 bytes before a page boundary
 
         var program = work.Append(128).Single();
@@ -60,6 +58,8 @@ public class FlashWorkTests
     {
         var work = new FlashWork(Chip, EraseMode.Blocks, SimulatedDevice.DefaultSlotSize, slowdown: 20);
 
-        Assert.Equal(Chip.BlockErase * 20, work.Begin().Single().Duration);
+        var ops = work.Append(64);
+
+        Assert.Equal([new FlashOp(true, Chip.BlockErase * 20), new FlashOp(false, Chip.ProgramCommand(64) * 20)], ops);
     }
 }

@@ -512,6 +512,7 @@ static ble_ota_err_t op_request_v2(ble_ota_core_t *core, uint16_t conn, const ui
             core->since_ack = 0;
             core->resend_asked = false;
             core->ack_next = false;
+            core->ack_held = false; /* the REQUEST_ACK's offset tells the client everything accepted */
             send_v2(core, conn, BLE_OTA_OP_REQUEST_ACK, BLE_OTA_OK, core->expected);
             return BLE_OTA_OK;
         }
@@ -551,6 +552,7 @@ static ble_ota_err_t op_request_v2(ble_ota_core_t *core, uint16_t conn, const ui
     core->since_ack = 0;
     core->resend_asked = false;
     core->ack_next = false;
+    core->ack_held = false;
     core->packet_size = packet_size_for(core, c);
     core->capacity = capacity;
     core->received = 0;
@@ -726,6 +728,29 @@ static void progress(ble_ota_core_t *core)
     }
 }
 
+/* v2: the ring takes a whole window of full packets more (always true for a port without stream_room). */
+static bool v2_room_for_window(const ble_ota_core_t *core)
+{
+    if (core->port->stream_room == NULL) {
+        return true;
+    }
+    uint32_t window_bytes = (uint32_t)core->cfg.window * (uint32_t)(core->packet_size - BLE_OTA_V2_DATA_HEADER_LEN);
+    return core->port->stream_room(core->ctx) >= window_bytes;
+}
+
+void ble_ota_core_on_stream_room(ble_ota_core_t *core)
+{
+    if (core == NULL || core->state != BLE_OTA_STATE_RECEIVING || core->protocol != BLE_OTA_V2 ||
+        !core->ack_held || !v2_room_for_window(core)) {
+        return;
+    }
+    core->ack_held = false;
+    core->since_ack = 0;
+    if (core->owner != BLE_OTA_CONN_NONE) {
+        send_v2(core, core->owner, BLE_OTA_OP_DATA_ACK, BLE_OTA_OK, core->expected);
+    }
+}
+
 /* v2: tell the client once (until the next accepted packet) where to resend from. */
 static void v2_ask_resend(ble_ota_core_t *core, uint16_t conn, ble_ota_err_t why)
 {
@@ -785,8 +810,14 @@ static ble_ota_err_t data_v2(ble_ota_core_t *core, uint16_t conn, const uint8_t 
     bool ack_now = core->ack_next; /* the first packet the writer had room for after a full ring */
     core->ack_next = false;
     if (core->since_ack >= ack_every || core->expected == core->stream_size || ack_now) {
-        core->since_ack = 0;
-        send_v2(core, conn, BLE_OTA_OP_DATA_ACK, BLE_OTA_OK, core->expected);
+        /* An acknowledgement lets the client send a whole window more: hold it until the ring
+         * can take that, rather than answer RING_FULL to packets already on their way. The last
+         * one always goes: nothing follows it but DONE, which waits for the writer anyway. */
+        core->ack_held = core->expected != core->stream_size && !v2_room_for_window(core);
+        if (!core->ack_held) {
+            core->since_ack = 0;
+            send_v2(core, conn, BLE_OTA_OP_DATA_ACK, BLE_OTA_OK, core->expected);
+        }
     }
     progress(core);
     return BLE_OTA_OK;

@@ -229,6 +229,7 @@ esp_err_t ble_ota_init(const ble_ota_config_t *cfg)
 
     ESP_GOTO_ON_ERROR(nimble_port_init(), err, TAG, "nimble_port_init");
     nimble_up = true;
+    ble_npl_event_init(&o->room_event, ble_ota_stream_room_event, o); /* needs the NPL nimble_port_init set up */
     ble_hs_cfg.sync_cb = on_sync;
     ble_hs_cfg.reset_cb = on_reset;
 #if CONFIG_BLE_OTA_REQUIRE_ENCRYPTION

@@ -16,6 +16,7 @@
 #include "host/ble_gatt.h"
 #include "host/ble_hs_mbuf.h"
 
+#include "ble_ota_flash_plan.h"
 #include "ble_ota_priv.h"
 
 static const char *TAG = "ble_ota";
@@ -51,6 +52,7 @@ static void session_release(ble_ota_ctx_t *o)
         esp_ota_abort(o->ota_handle);
         o->ota_open = false;
     }
+    o->session_open = false;
     free(o->rx_buf);
     o->rx_buf = NULL;
     free(o->prefix);
@@ -97,16 +99,22 @@ ble_ota_err_t ble_ota_flash_open(ble_ota_ctx_t *o, uint32_t image_size, bool seq
     o->prefix = malloc(BLE_OTA_IMAGE_PREFIX_LEN);
     ESP_GOTO_ON_FALSE(o->rx_buf != NULL && o->prefix != NULL, ESP_ERR_NO_MEM, err, TAG, "no memory for buffers");
 
-    size_t size_arg = image_size;
+    /* Sequential: nothing is erased until the first bytes are judged an app (ble_ota_flash_append opens
+     * the handle then, with the first 64 KB block's size, so esp_ota_begin erases that block and no more and
+     * esp_ota_write erases nothing; the next blocks are erased ahead of the data). esp_ota_begin is asked here
+     * only for its refusals (the running partition, a running app still pending verification): with
+     * OTA_WITH_SEQUENTIAL_WRITES it erases nothing, and its handle is given back at once.
+     * Otherwise esp_ota_begin erases the whole partition now. */
+    ESP_GOTO_ON_ERROR(esp_ota_begin(o->update_part, sequential ? OTA_WITH_SEQUENTIAL_WRITES : OTA_SIZE_UNKNOWN,
+                                    &o->ota_handle),
+                      err, TAG, "esp_ota_begin on %s failed", o->update_part->label);
     if (sequential) {
-        size_arg = OTA_WITH_SEQUENTIAL_WRITES; /* erase sector by sector as data arrives */
-    } else if (image_size == 0) {
-        size_arg = OTA_SIZE_UNKNOWN;           /* erase the whole partition now */
+        esp_ota_abort(o->ota_handle);
     }
-    ESP_GOTO_ON_ERROR(esp_ota_begin(o->update_part, size_arg, &o->ota_handle), err, TAG,
-                      "esp_ota_begin on %s failed", o->update_part->label);
-    o->ota_open = true;
+    o->ota_open = !sequential;
+    o->session_open = true;
     o->written = 0;
+    o->erased = sequential ? 0 : o->update_part->size;
     ble_ota_app_check_init(&o->app_check, &k_app_rules);
     *capacity = o->update_part->size;
     ESP_LOGI(TAG, "update started: writing %s at 0x%" PRIx32 " (%" PRIu32 " bytes)", o->update_part->label,
@@ -134,12 +142,26 @@ ble_ota_err_t ble_ota_flash_append(ble_ota_ctx_t *o, const uint8_t *data, size_t
 {
     esp_err_t ret = ESP_OK;
 
-    ESP_GOTO_ON_FALSE(o->ota_open, ESP_ERR_INVALID_STATE, err, TAG, "write without a session");
+    ESP_GOTO_ON_FALSE(o->session_open, ESP_ERR_INVALID_STATE, err, TAG, "write without a session");
     /* Judged before they are written: a bootloader or another chip's image is refused at its header. */
     ble_ota_err_t verdict = ble_ota_app_check_feed(&o->app_check, data, len);
     if (verdict != BLE_OTA_OK) {
         ESP_LOGE(TAG, "refusing the image at offset %" PRIu32 ": %s", o->written, ble_ota_err_name(verdict));
         return verdict;
+    }
+    /* Erase ahead: a whole block before the data enters it (one stall per 64 KB, not sixteen). */
+    ble_ota_erase_t range;
+    if (!o->ota_open && len > 0) {
+        (void)ble_ota_erase_next(0, 1, o->update_part->size, &range);
+        ESP_GOTO_ON_ERROR(esp_ota_begin(o->update_part, range.size, &o->ota_handle), err, TAG,
+                          "esp_ota_begin on %s failed", o->update_part->label);
+        o->ota_open = true;
+        o->erased = range.size;
+    }
+    while (ble_ota_erase_next(o->erased, o->written + (uint32_t)len, o->update_part->size, &range)) {
+        ESP_GOTO_ON_ERROR(esp_partition_erase_range(o->update_part, range.offset, range.size), err, TAG,
+                          "erasing %" PRIu32 " bytes at 0x%" PRIx32 " failed", range.size, range.offset);
+        o->erased += range.size;
     }
     /* Exactly the bytes received: never pad a short packet. */
     ESP_GOTO_ON_ERROR(esp_ota_write(o->ota_handle, data, len), err, TAG,
@@ -167,6 +189,10 @@ static ble_ota_err_t verify_and_switch(ble_ota_ctx_t *o, void *arg)
     (void)arg;
     esp_err_t ret = ESP_OK;
     ble_ota_err_t result = BLE_OTA_ERR_IMAGE_INVALID;
+    if (!o->ota_open) {
+        ESP_LOGE(TAG, "nothing was written");
+        return result;
+    }
     o->ota_open = false; /* esp_ota_end frees the handle whatever it finds */
     ESP_GOTO_ON_ERROR(esp_ota_end(o->ota_handle), err, TAG, "image rejected after %" PRIu32 " bytes", o->written);
     result = BLE_OTA_ERR_SET_BOOT;
@@ -181,7 +207,7 @@ err:
 static ble_ota_err_t port_flash_end(void *ctx)
 {
     ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
-    if (!o->ota_open) {
+    if (!o->session_open) {
         ESP_LOGE(TAG, "end without a session");
         return BLE_OTA_ERR_INVALID_STATE;
     }
@@ -212,7 +238,7 @@ static ble_ota_err_t port_flash_write(void *ctx, const uint8_t *data, size_t len
 static void port_flash_abort(void *ctx)
 {
     ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
-    if (o->ota_open) {
+    if (o->session_open) {
         ESP_LOGW(TAG, "update aborted after %" PRIu32 " bytes; boot partition unchanged", o->written);
     }
     session_release(o);
@@ -351,4 +377,5 @@ const ble_ota_port_t g_ble_ota_port = {
 #if CONFIG_BLE_OTA_DELTA
     .base_read = ble_ota_base_read,
 #endif
+    .stream_room = ble_ota_stream_room,
 };

@@ -9,10 +9,12 @@
 #include "host/ble_att.h"
 #include "host/ble_gap.h"
 #include "host/ble_hs.h"
+#include "host/ble_esp_gap.h"
 #include "host/ble_hs_adv.h"
 #include "host/util/util.h"
 
 #include "ble_ota_adv.h"
+#include "ble_ota_flash_plan.h"
 #include "ble_ota_priv.h"
 
 #if CONFIG_BT_NIMBLE_EXT_ADV
@@ -34,6 +36,39 @@ _Static_assert(BLE_OTA_NAME_FITS(sizeof(CONFIG_BLE_OTA_DEVICE_NAME) - 1u, ADVERT
 static const char *TAG = "ble_ota";
 
 static int gap_event(struct ble_gap_event *event, void *arg);
+
+/*
+ * Ask for the link an update runs fastest on (docs/link-model.md): the longest
+ * LL payload, so a 495-byte write is two PDUs; LE 2M where the chip has it; and
+ * CONFIG_BLE_OTA_CONN_INTERVAL_MS when set. The central decides; a refusal
+ * only costs speed, so errors are logged and the link goes on.
+ */
+static void request_fast_link(uint16_t conn)
+{
+    int rc = ble_hs_hci_util_set_data_len(conn, BLE_OTA_LL_MAX_OCTETS, BLE_OTA_LL_MAX_TIME_US);
+    if (rc != 0) {
+        ESP_LOGW(TAG, "conn %u: data length request failed (%d)", conn, rc);
+    }
+#if CONFIG_BT_NIMBLE_LL_CFG_FEAT_LE_2M_PHY
+    rc = ble_gap_set_prefered_le_phy(conn, BLE_GAP_LE_PHY_2M_MASK, BLE_GAP_LE_PHY_2M_MASK, BLE_GAP_LE_PHY_CODED_ANY);
+    if (rc != 0) {
+        ESP_LOGW(TAG, "conn %u: 2M PHY request failed (%d)", conn, rc);
+    }
+#endif
+    ble_ota_conn_request_t want;
+    if (ble_ota_conn_request(CONFIG_BLE_OTA_CONN_INTERVAL_MS, &want)) {
+        struct ble_gap_upd_params params = {
+            .itvl_min = want.itvl,
+            .itvl_max = want.itvl,
+            .latency = 0,
+            .supervision_timeout = want.supervision_timeout,
+        };
+        rc = ble_gap_update_params(conn, &params);
+        if (rc != 0) {
+            ESP_LOGW(TAG, "conn %u: connection interval request failed (%d)", conn, rc);
+        }
+    }
+}
 
 int ble_ota_gap_advertise(void)
 {
@@ -91,6 +126,7 @@ static int gap_event(struct ble_gap_event *event, void *arg)
             uint16_t conn = event->connect.conn_handle;
             ESP_LOGI(TAG, "connected, conn %u", conn);
             ble_ota_core_on_connect(&o->core, conn, ble_att_mtu(conn));
+            request_fast_link(conn);
         } else {
             ESP_LOGW(TAG, "connect failed (%d), advertising again", event->connect.status);
             ble_ota_gap_advertise();

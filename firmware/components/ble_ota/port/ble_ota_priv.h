@@ -17,6 +17,8 @@
 #include "freertos/semphr.h"
 #include "freertos/task.h"
 
+#include "nimble/nimble_npl.h"
+
 #include "ble_ota.h"
 #include "ble_ota_adv.h" /* BLE_OTA_NAME_MAX */
 #include "ble_ota_app_check.h"
@@ -38,8 +40,10 @@ typedef struct {
     /* flash session (flash_begin .. flash_end/flash_abort) */
     const esp_partition_t *update_part;
     esp_ota_handle_t ota_handle;
-    bool ota_open;
+    bool session_open;                /* between flash_begin and flash_end/flash_abort */
+    bool ota_open;                    /* ota_handle is open (sequential: from the first bytes on) */
     uint32_t written;
+    uint32_t erased;                  /* slot bytes erased ahead of the data (ble_ota_erase_next) */
     uint8_t *rx_buf;                  /* max_packet_size bytes, only during a session */
     uint8_t *prefix;                  /* first bytes of the image, for the version log */
     size_t prefix_len;
@@ -59,6 +63,7 @@ typedef struct {
     uint8_t *dict;                    /* TINFL_LZ_DICT_SIZE output window, CONFIG_BLE_OTA_COMPRESSION only */
     size_t dict_ofs;
     bool inflate_done;
+    struct ble_npl_event room_event;  /* the writer freed ring space: run ble_ota_core_on_stream_room in the host task */
 
     /* GATT / GAP */
     uint8_t own_addr_type;
@@ -86,6 +91,9 @@ ble_ota_err_t ble_ota_flash_append(ble_ota_ctx_t *o, const uint8_t *data, size_t
 ble_ota_err_t ble_ota_stream_begin(void *ctx, uint32_t image_size, ble_ota_stream_encoding_t encoding, uint32_t *capacity);
 ble_ota_err_t ble_ota_stream_push(void *ctx, const uint8_t *data, size_t len);
 ble_ota_err_t ble_ota_stream_finish(void *ctx, uint8_t sha256[BLE_OTA_SHA256_LEN], uint32_t *image_len);
+uint32_t ble_ota_stream_room(void *ctx);
+/* The writer's "ring has room" event, run by the NimBLE host task (o->room_event, set up in ble_ota_init). */
+void ble_ota_stream_room_event(struct ble_npl_event *ev);
 void ble_ota_stream_release(ble_ota_ctx_t *o);
 
 /* ble_ota_done_task.c: runs job(o, arg) in a task with CONFIG_BLE_OTA_DONE_STACK_SIZE bytes of stack and waits

@@ -2,22 +2,27 @@
  * Protocol v2 receive stream: the GATT access callback (NimBLE host task)
  * only copies packets into a FreeRTOS byte ring buffer; a writer task drains
  * it, inflates when the stream is compressed or applies it when it is a delta
- * patch (reading the running partition), and writes flash with esp_ota_write
- * in OTA_WITH_SEQUENTIAL_WRITES mode, so the callback never waits for the
- * writer. It does not make flash work overlap reception: while
- * the SPI flash erases a sector (45 ms typical, hundreds of ms at worst) or
- * programs a page, the caches are off and every task is suspended, the NimBLE
- * host included; only IRAM code such as the controller runs, receiving until
- * its own buffers are full (ESP-IDF "Concurrency Constraints for Flash on
- * SPI1"; CONFIG_SPI_FLASH_AUTO_SUSPEND lifts this only where chip and flash
- * support it). The host task catches up from the controller's buffers
- * between flash operations.
+ * patch (reading the running partition), and writes flash with
+ * esp_ota_write, erasing each 64 KB block just before the data enters it
+ * (ble_ota_flash_append), so the callback never waits for the writer. It does
+ * not make flash work overlap reception: while the SPI flash erases a block
+ * (about 150 ms typical, seconds at worst) or programs a page, the caches are
+ * off and every task is suspended, the NimBLE host included; only IRAM code
+ * such as the controller runs, receiving until its own buffers are full
+ * (ESP-IDF "Concurrency Constraints for Flash on SPI1"). The host task catches
+ * up from the controller's buffers between flash operations.
+ * CONFIG_SPI_FLASH_AUTO_SUSPEND changes that on chips and flash parts that
+ * support it: the CPU runs on and only the writer waits, so the ring must then
+ * take a block erase's worth of packets (its Kconfig default grows to 19 KB).
+ * The core holds a DATA_ACK while the ring cannot take a whole window more
+ * (ble_ota_stream_room), and the writer tells the host task when space frees
+ * (ble_ota_stream_room_event).
  *
  * RAM while an update runs (defaults): ring CONFIG_BLE_OTA_RING_BUFFER_SIZE
- * (16 KB) + writer stack CONFIG_BLE_OTA_WRITER_STACK_SIZE (4 KB) + receive
- * buffer (512 B) + image prefix (288 B), about 21 KB. A delta update
- * (CONFIG_BLE_OTA_DELTA, on by default) adds the patch applier's state,
- * sizeof(ble_ota_delta_t) = 7.5 KB: about 28.5 KB. Compression
+ * (16 KB; 19 KB with auto-suspend) + writer stack CONFIG_BLE_OTA_WRITER_STACK_SIZE
+ * (4 KB) + receive buffer (512 B) + image prefix (288 B), about 21 KB (24 KB).
+ * A delta update (CONFIG_BLE_OTA_DELTA, on by default) adds the patch applier's
+ * state, sizeof(ble_ota_delta_t) = 7.5 KB: about 28.5 KB (31.5 KB). Compression
  * (CONFIG_BLE_OTA_COMPRESSION, off by default) adds tinfl's 32 KB dictionary
  * window and its ~11 KB decompressor state: about 64 KB in all.
  *
@@ -38,6 +43,7 @@
 #include "freertos/ringbuf.h"
 #include "freertos/semphr.h"
 #include "freertos/task.h"
+#include "nimble/nimble_port.h"
 #if CONFIG_BLE_OTA_COMPRESSION
 #include "miniz.h" /* the ROM's tinfl inflater */
 #endif
@@ -133,6 +139,19 @@ static ble_ota_err_t consume(ble_ota_ctx_t *o, const uint8_t *data, size_t len)
     return write_image(o, data, len);
 }
 
+/* Runs in the NimBLE host task, like every other core call. */
+void ble_ota_stream_room_event(struct ble_npl_event *ev)
+{
+    ble_ota_ctx_t *o = (ble_ota_ctx_t *)ble_npl_event_get_arg(ev);
+    ble_ota_core_on_stream_room(&o->core);
+}
+
+uint32_t ble_ota_stream_room(void *ctx)
+{
+    ble_ota_ctx_t *o = (ble_ota_ctx_t *)ctx;
+    return o->ring != NULL ? (uint32_t)xRingbufferGetCurFreeSize(o->ring) : 0;
+}
+
 static void writer_task(void *arg)
 {
     ble_ota_ctx_t *o = (ble_ota_ctx_t *)arg;
@@ -153,6 +172,9 @@ static void writer_task(void *arg)
         }
         vRingbufferReturnItem(o->ring, chunk);
         o->consumed += (uint32_t)n;
+        /* Space is free again: the host task sends an acknowledgement the core held for it. Queueing
+         * an event already queued does nothing, so this costs one check per chunk. */
+        ble_npl_eventq_put(nimble_port_get_dflt_eventq(), &o->room_event);
     }
     xSemaphoreGive(o->writer_exited);
     vTaskDelete(NULL);

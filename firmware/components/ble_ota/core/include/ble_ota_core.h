@@ -211,6 +211,15 @@ typedef struct {
      * and device_info reports the running image's length and SHA-256.
      */
     ble_ota_err_t (*base_read)(void *ctx, uint32_t offset, uint8_t *buf, size_t len);
+
+    /**
+     * Optional (may be NULL): stream bytes the port takes now without
+     * BLE_OTA_ERR_RING_FULL. With it the core holds a DATA_ACK while the ring
+     * cannot take a whole window more, so a client never sends what the ring
+     * would refuse; the port then calls ble_ota_core_on_stream_room() from the
+     * BLE host task once its writer has freed space.
+     */
+    uint32_t (*stream_room)(void *ctx);
 } ble_ota_port_t;
 
 /** Limits and timing. */
@@ -271,6 +280,7 @@ typedef struct ble_ota_core {
     uint16_t since_ack;       /*!< packets accepted since the last DATA_ACK */
     bool resend_asked;        /*!< a "resend from" notification went out since the last accepted packet */
     bool ack_next;            /*!< a RING_FULL went out: acknowledge the next accepted packet at once (a client's probe) */
+    bool ack_held;            /*!< a DATA_ACK is due but waits for ring room (ble_ota_core_on_stream_room) */
     ble_ota_core_conn_t conns[BLE_OTA_CORE_MAX_CONNS];
 } ble_ota_core_t;
 
@@ -333,6 +343,13 @@ ble_ota_err_t ble_ota_core_on_control_write(ble_ota_core_t *core, uint16_t conn,
  */
 ble_ota_err_t ble_ota_core_on_data_write(ble_ota_core_t *core, uint16_t conn,
                                          const uint8_t *data, size_t len);
+
+/**
+ * v2: the port's writer freed ring space. Sends the DATA_ACK the core held
+ * back if the ring now takes a whole window; otherwise nothing. Call it from
+ * the BLE host task, never from inside another core call.
+ */
+void ble_ota_core_on_stream_room(ble_ota_core_t *core);
 
 /** Read of the Control characteristic: one byte, the last control value (opcode). */
 ble_ota_err_t ble_ota_core_on_control_read(ble_ota_core_t *core, uint16_t conn,
