@@ -59,6 +59,9 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
     /// <summary>Stream bytes the v2 update has accepted so far.</summary>
     public long StreamOffset => _v2?.Expected ?? 0;
 
+    /// <summary>True while a delta patch streams in: the port gives it a smaller ring.</summary>
+    public bool IsDelta => _v2?.Patch is not null;
+
     /// <summary>Bytes of the running image a delta patch has read so far (its base), for the link's model.</summary>
     public long BaseBytesRead => _v2?.Patch?.BaseBytesRead ?? 0;
 

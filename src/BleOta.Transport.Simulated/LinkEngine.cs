@@ -86,7 +86,8 @@ internal sealed class LinkEngine
         _suspends = _profile.ChipSupportsAutoSuspend && _profile.Flash.SupportsSuspend && device.Options.AutoSuspend;
         if (_device.Model is BleOtaFirmwareModel streaming)
         {
-            streaming.StreamRoom = bytes => _ringBytes + bytes <= _device.Options.EffectiveRingBytes;
+            streaming.StreamRoom = bytes => _ringBytes + bytes
+                <= (streaming.IsDelta ? _device.Options.DeltaRingBytes : _device.Options.EffectiveRingBytes);
         }
 
         NextEventTime = TimeSpan.MaxValue;

@@ -236,12 +236,19 @@ public sealed record SimulatedDeviceOptions
 
     /// <summary>
     /// The v2 receive ring between the host and the writer task (CONFIG_BLE_OTA_RING_BUFFER_SIZE): null takes the
-    /// Kconfig default, 19 KB with auto-suspend (a block erase no longer stops reception) and 16 KB without.
+    /// Kconfig default, 24 KB with auto-suspend (a block erase no longer stops reception) and 16 KB without.
     /// </summary>
     public int? RingBytes { get; init; }
 
     /// <summary>The ring size this build has.</summary>
-    public int EffectiveRingBytes => RingBytes ?? (AutoSuspend ? 19 * 1024 : 16 * 1024);
+    public int EffectiveRingBytes => RingBytes ?? (AutoSuspend ? 24 * 1024 : 16 * 1024);
+
+    /// <summary>
+    /// The ring of a delta update, which also holds the patch applier: no larger than leaves it room in the 32 KB
+    /// budget (port/ble_ota_stream.c, DELTA_RING_SIZE: 32 KB less the writer stack, the receive buffer, the image
+    /// prefix and sizeof(ble_ota_delta_t), 7,680, in whole KB: 19 KB with the defaults).
+    /// </summary>
+    public int DeltaRingBytes => Math.Min(EffectiveRingBytes, 19 * 1024);
 
     /// <summary>The interval this build asks for, or null.</summary>
     public TimeSpan? EffectiveRequestedInterval =>

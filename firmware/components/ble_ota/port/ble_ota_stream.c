@@ -13,16 +13,18 @@
  * up from the controller's buffers between flash operations.
  * CONFIG_SPI_FLASH_AUTO_SUSPEND changes that on chips and flash parts that
  * support it: the CPU runs on and only the writer waits, so the ring must then
- * take a block erase's worth of packets (its Kconfig default grows to 19 KB).
+ * take a block erase's worth of packets (its Kconfig default grows to 24 KB).
  * The core holds a DATA_ACK while the ring cannot take a whole window more
  * (ble_ota_stream_room), and the writer tells the host task when space frees
  * (ble_ota_stream_room_event).
  *
  * RAM while an update runs (defaults): ring CONFIG_BLE_OTA_RING_BUFFER_SIZE
- * (16 KB; 19 KB with auto-suspend) + writer stack CONFIG_BLE_OTA_WRITER_STACK_SIZE
- * (4 KB) + receive buffer (512 B) + image prefix (288 B), about 21 KB (24 KB).
+ * (16 KB; 24 KB with auto-suspend) + writer stack CONFIG_BLE_OTA_WRITER_STACK_SIZE
+ * (4 KB) + receive buffer (512 B) + image prefix (288 B), about 21 KB (29 KB).
  * A delta update (CONFIG_BLE_OTA_DELTA, on by default) adds the patch applier's
- * state, sizeof(ble_ota_delta_t) = 7.5 KB: about 28.5 KB (31.5 KB). Compression
+ * state, sizeof(ble_ota_delta_t) = 7.5 KB, and takes a ring no larger than
+ * leaves room for it (DELTA_RING_SIZE, 19 KB at most): about 28.5 KB (31.5 KB
+ * with auto-suspend). Compression
  * (CONFIG_BLE_OTA_COMPRESSION, off by default) adds tinfl's 32 KB dictionary
  * window and its ~11 KB decompressor state: about 64 KB in all.
  *
@@ -56,16 +58,26 @@ static const char *TAG = "ble_ota";
 _Static_assert((uint32_t)CONFIG_BLE_OTA_WINDOW * (CONFIG_BLE_OTA_MAX_PACKET_SIZE - BLE_OTA_V2_DATA_HEADER_LEN) <=
                    CONFIG_BLE_OTA_RING_BUFFER_SIZE,
                "CONFIG_BLE_OTA_WINDOW packets of CONFIG_BLE_OTA_MAX_PACKET_SIZE must fit CONFIG_BLE_OTA_RING_BUFFER_SIZE");
-#if !CONFIG_BLE_OTA_COMPRESSION
 /* The 32 KB budget of the default build: ring + writer stack + receive buffer + image prefix (+ the delta applier). */
+#define RAM_BUDGET (32 * 1024)
+#define UPDATE_RAM (CONFIG_BLE_OTA_WRITER_STACK_SIZE + CONFIG_BLE_OTA_MAX_PACKET_SIZE + 512)
 #if CONFIG_BLE_OTA_DELTA
-#define DELTA_RAM sizeof(ble_ota_delta_t)
-#else
-#define DELTA_RAM 0
+/* A delta update also holds the applier's state, so its ring is the configured one or, when that leaves no room
+ * for the applier, the largest whole KB that does (19 KB with the defaults and a 24 KB ring). */
+#define DELTA_RING_ROOM ((RAM_BUDGET - UPDATE_RAM - sizeof(ble_ota_delta_t)) & ~(size_t)1023)
+#define DELTA_RING_SIZE \
+    (CONFIG_BLE_OTA_RING_BUFFER_SIZE < DELTA_RING_ROOM ? (size_t)CONFIG_BLE_OTA_RING_BUFFER_SIZE : DELTA_RING_ROOM)
+_Static_assert((uint32_t)CONFIG_BLE_OTA_WINDOW * (CONFIG_BLE_OTA_MAX_PACKET_SIZE - BLE_OTA_V2_DATA_HEADER_LEN) <=
+                   DELTA_RING_SIZE,
+               "CONFIG_BLE_OTA_WINDOW packets of CONFIG_BLE_OTA_MAX_PACKET_SIZE must fit a delta update's ring");
 #endif
-_Static_assert(CONFIG_BLE_OTA_RING_BUFFER_SIZE + CONFIG_BLE_OTA_WRITER_STACK_SIZE + CONFIG_BLE_OTA_MAX_PACKET_SIZE +
-                   512 + DELTA_RAM <= 32 * 1024,
-               "BLE OTA buffers exceed the 32 KB RAM budget (turn CONFIG_BLE_OTA_DELTA off or shrink the ring)");
+#if !CONFIG_BLE_OTA_COMPRESSION
+_Static_assert(CONFIG_BLE_OTA_RING_BUFFER_SIZE + UPDATE_RAM <= RAM_BUDGET,
+               "BLE OTA buffers exceed the 32 KB RAM budget (shrink the ring)");
+#if CONFIG_BLE_OTA_DELTA
+_Static_assert(DELTA_RING_SIZE + UPDATE_RAM + sizeof(ble_ota_delta_t) <= RAM_BUDGET,
+               "a delta update's buffers exceed the 32 KB RAM budget");
+#endif
 #endif
 
 /* At DONE the ring and the writer are freed before the DONE task starts: its stack fits the same budget. */
@@ -246,15 +258,21 @@ ble_ota_err_t ble_ota_stream_begin(void *ctx, uint32_t image_size, ble_ota_strea
         ESP_GOTO_ON_FALSE(o->delta != NULL, ESP_ERR_NO_MEM, err, TAG, "no memory for the delta applier");
         ble_ota_delta_init(o->delta, image_size, o->info.image_len, ble_ota_base_read, delta_write, o);
     }
-    o->ring = xRingbufferCreate(CONFIG_BLE_OTA_RING_BUFFER_SIZE, RINGBUF_TYPE_BYTEBUF);
+    size_t ring_size = CONFIG_BLE_OTA_RING_BUFFER_SIZE;
+#if CONFIG_BLE_OTA_DELTA
+    if (encoding == BLE_OTA_STREAM_DELTA) {
+        ring_size = DELTA_RING_SIZE;
+    }
+#endif
+    o->ring = xRingbufferCreate(ring_size, RINGBUF_TYPE_BYTEBUF);
     o->writer_exited = xSemaphoreCreateBinary();
     ESP_GOTO_ON_FALSE(o->ring != NULL && o->writer_exited != NULL, ESP_ERR_NO_MEM, err, TAG, "no memory for the ring");
     ESP_GOTO_ON_FALSE(xTaskCreate(writer_task, "ble_ota_wr", CONFIG_BLE_OTA_WRITER_STACK_SIZE, o,
                                   CONFIG_BLE_OTA_WRITER_PRIORITY, &o->writer) == pdPASS,
                       ESP_ERR_NO_MEM, err, TAG, "no memory for the writer task");
-    ESP_LOGI(TAG, "v2 stream: %" PRIu32 " bytes%s, ring %d bytes", image_size,
+    ESP_LOGI(TAG, "v2 stream: %" PRIu32 " bytes%s, ring %u bytes", image_size,
              compressed ? " (deflate)" : encoding == BLE_OTA_STREAM_DELTA ? " (delta patch)" : "",
-             CONFIG_BLE_OTA_RING_BUFFER_SIZE);
+             (unsigned)ring_size);
     return BLE_OTA_OK;
 
 err:
