@@ -221,6 +221,12 @@ ble_ota_err_t ble_ota_stream_begin(void *ctx, uint32_t image_size, ble_ota_strea
     esp_err_t ret = ESP_OK;
     ble_ota_err_t result = BLE_OTA_ERR_NO_MEM;
     bool compressed = encoding == BLE_OTA_STREAM_DEFLATE;
+    size_t ring_size = CONFIG_BLE_OTA_RING_BUFFER_SIZE;
+#if CONFIG_BLE_OTA_DELTA
+    if (encoding == BLE_OTA_STREAM_DELTA) {
+        ring_size = DELTA_RING_SIZE; /* the applier needs its share of the budget */
+    }
+#endif
 
     /* The core refuses first; this guards the port on its own. */
 #if !CONFIG_BLE_OTA_COMPRESSION
@@ -233,7 +239,7 @@ ble_ota_err_t ble_ota_stream_begin(void *ctx, uint32_t image_size, ble_ota_strea
         return BLE_OTA_ERR_UNSUPPORTED;
     }
 #endif
-    /* Sequential erase: erasing happens in the writer task as data reaches each sector. */
+    /* Sequential erase: the writer task erases each 64 KB block as the data reaches it (ble_ota_flash_append). */
     ble_ota_err_t err = ble_ota_flash_open(o, image_size, true, capacity);
     if (err != BLE_OTA_OK) {
         return err;
@@ -258,12 +264,6 @@ ble_ota_err_t ble_ota_stream_begin(void *ctx, uint32_t image_size, ble_ota_strea
         ESP_GOTO_ON_FALSE(o->delta != NULL, ESP_ERR_NO_MEM, err, TAG, "no memory for the delta applier");
         ble_ota_delta_init(o->delta, image_size, o->info.image_len, ble_ota_base_read, delta_write, o);
     }
-    size_t ring_size = CONFIG_BLE_OTA_RING_BUFFER_SIZE;
-#if CONFIG_BLE_OTA_DELTA
-    if (encoding == BLE_OTA_STREAM_DELTA) {
-        ring_size = DELTA_RING_SIZE;
-    }
-#endif
     o->ring = xRingbufferCreate(ring_size, RINGBUF_TYPE_BYTEBUF);
     o->writer_exited = xSemaphoreCreateBinary();
     ESP_GOTO_ON_FALSE(o->ring != NULL && o->writer_exited != NULL, ESP_ERR_NO_MEM, err, TAG, "no memory for the ring");
