@@ -38,6 +38,7 @@ int main(int argc, char **argv)
     NEED(bo_host_set_window); NEED(bo_host_set_compression); NEED(bo_host_set_ring_size);
     NEED(bo_host_set_writer_paused); NEED(bo_host_ring_fill); NEED(bo_host_stream_offset);
     NEED(bo_host_set_require_encryption); NEED(bo_host_set_encrypted);
+    NEED(bo_host_fail_base_read_at); NEED(bo_host_corrupt_stored_at); NEED(bo_host_done_readback_bytes);
     if (dlsym(lib, "ble_ota_core_init") != NULL || dlsym(lib, "bo_sha256") != NULL) {
         printf("internal symbols leak out of the library\n");
         return 1;

@@ -49,6 +49,23 @@ Verdict Check(const Bytes &image, size_t chunk, const ble_ota_app_rules_t &rules
     return v;
 }
 
+// ble_ota_app_check_digest_covers after `image` is fed in chunks, with flash holding `stored_header` (the image's own
+// header when empty).
+bool DigestCovers(const Bytes &image, size_t chunk, Bytes stored_header = {})
+{
+    ble_ota_app_check_t c;
+    ble_ota_app_check_init(&c, &kEsp32C3Rules);
+    for (size_t off = 0; off < image.size(); off += chunk) {
+        (void)ble_ota_app_check_feed(&c, image.data() + off, std::min(chunk, image.size() - off));
+    }
+    if (stored_header.empty()) {
+        stored_header.assign(image.begin(), image.begin() + BLE_OTA_APP_CHECK_HEADER_LEN);
+    }
+    return ble_ota_app_check_digest_covers(&c, stored_header.data());
+}
+
+constexpr size_t kHashAppendedOffset = 23; // esp_image_header_t.hash_appended
+
 // Bytes fed when the chunk that completes the first `at` bytes of an image of `size` bytes has gone in.
 size_t FedWhenByteArrives(size_t at, size_t chunk, size_t size) { return std::min((at + chunk - 1) / chunk * chunk, size); }
 
@@ -100,6 +117,13 @@ TEST_P(AppCheckChunks, AnotherChipsAppIsRefusedAtItsHeader)
     Verdict v = Check(image, GetParam());
     EXPECT_EQ(v.feed, BLE_OTA_ERR_WRONG_CHIP);
     EXPECT_EQ(v.refused_after, FedWhenByteArrives(24, GetParam(), image.size()));
+}
+
+TEST_P(AppCheckChunks, AnAppThatEndsWithItsAppendedHashIsCoveredByIt)
+{
+    Bytes image = App();
+    ASSERT_EQ(image[kHashAppendedOffset], 1);
+    EXPECT_TRUE(DigestCovers(image, GetParam()));
 }
 
 INSTANTIATE_TEST_SUITE_P(Chunks, AppCheckChunks, ::testing::Values(1, 7, 20, 36, 244, 509, 1 << 20));
@@ -309,4 +333,49 @@ TEST(NonAppAtDone, AnImageWithoutFlashCodeGetsDoneNakAndTheBootSlotStays)
     EXPECT_EQ(bo_host_boot_slot(h), 0);
     EXPECT_EQ(bo_host_reboot(h), 0);
     bo_host_destroy(h);
+}
+
+TEST(AppCheckDigest, WithoutAnAppendedHashNothingIsCovered)
+{
+    AppImageSpec spec = Esp32C3App();
+    spec.hash_appended = false;
+    EXPECT_FALSE(DigestCovers(BuildAppImage(spec), 64));
+}
+
+TEST(AppCheckDigest, AnyHashAppendedValueButZeroCounts)
+{
+    // esp_image_format.c tests the byte as a boolean (process_image_header, process_appended_hash_and_sig).
+    Bytes image = App();
+    image[kHashAppendedOffset] = 2;
+    EXPECT_TRUE(DigestCovers(image, 64));
+}
+
+TEST(AppCheckDigest, BytesAfterTheHashOrAHashCutShortAreNotCovered)
+{
+    Bytes signed_like = App();
+    signed_like.insert(signed_like.end(), 4096, 0x00); // as a signature sector would follow
+    EXPECT_FALSE(DigestCovers(signed_like, 509));
+    Bytes one_more = App();
+    one_more.push_back(0xFF);
+    EXPECT_FALSE(DigestCovers(one_more, 509));
+    Bytes short_one = App();
+    short_one.pop_back();
+    EXPECT_FALSE(DigestCovers(short_one, 509));
+}
+
+TEST(AppCheckDigest, AHeaderStoredDifferentlyFromTheOneSentIsNotCovered)
+{
+    Bytes image = App();
+    Bytes stored(image.begin(), image.begin() + BLE_OTA_APP_CHECK_HEADER_LEN);
+    stored[kHashAppendedOffset] = 0; // esp_image_verify would then skip the hash
+    EXPECT_FALSE(DigestCovers(image, 64, stored));
+    stored = Bytes(image.begin(), image.begin() + BLE_OTA_APP_CHECK_HEADER_LEN);
+    stored[3] ^= 0x01; // the flash mode and size byte
+    EXPECT_FALSE(DigestCovers(image, 64, stored));
+}
+
+TEST(AppCheckDigest, WhatIsNotAnAppIsNotCovered)
+{
+    EXPECT_FALSE(DigestCovers(Bootloader(), 64));
+    EXPECT_FALSE(DigestCovers(BuildAppImage(Esp32C3NoFlashCode()), 64));
 }

@@ -112,6 +112,7 @@ TEST_F(DeviceDelta, APatchRebuildsTheNewImageWhichBootsAndInfoThenNamesIt)
     Bytes last = Send(patch);
     ASSERT_EQ(last[0], BLE_OTA_OP_DONE_ACK) << "error " << int(last[1]);
     EXPECT_EQ(Offset(last), patch.size()) << "DONE_ACK counts stream (patch) bytes";
+    EXPECT_EQ(bo_host_done_readback_bytes(h), 0) << "the patched output was hashed as it was written";
     ExpectRuns(target);
     Connect();
     EXPECT_EQ(InfoSha(), Sha(target));

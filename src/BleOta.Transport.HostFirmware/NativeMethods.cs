@@ -4,13 +4,13 @@ using System.Runtime.InteropServices;
 namespace BleOta.Transport.HostFirmware;
 
 /// <summary>
-/// P/Invoke declarations for the flat C ABI in firmware/test/host/include/ble_ota_host.h (ABI version 5).
+/// P/Invoke declarations for the flat C ABI in firmware/test/host/include/ble_ota_host.h (ABI version 6).
 /// All calls on one device handle must be serialised by the caller (see <see cref="HostFirmwareDevice"/>).
 /// </summary>
 internal static class NativeMethods
 {
     internal const string Library = "ble_ota_host";
-    internal const int AbiVersion = 5;
+    internal const int AbiVersion = 6;
 
     internal const int CharControl = 0;
     internal const int CharData = 1;

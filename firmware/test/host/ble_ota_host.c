@@ -5,11 +5,14 @@
  *
  * Protocol v2 goes through the same split as the ESP-IDF port
  * (port/ble_ota_stream.c): the GATT side only copies into a receive ring,
- * and a writer drains it (inflate or apply a delta patch, SHA-256,
- * erase-ahead flash writes). Here the writer runs synchronously after each push
- * unless a test pauses it; the inflater is zlib's raw inflate (the IDF port
- * uses the ROM's tinfl); the delta applier is the core's, reading the base from
- * the running slot as the IDF port does with esp_partition_read.
+ * and a writer drains it (inflate or apply a delta patch, erase-ahead flash
+ * writes, SHA-256 of what it writes). Here the writer runs synchronously after
+ * each push unless a test pauses it; the inflater is zlib's raw inflate (the IDF
+ * port uses the ROM's tinfl); the delta applier is the core's, reading the base
+ * from the running slot as the IDF port does with esp_partition_read. At DONE the
+ * writer's hash stands for the stored image when the image's appended SHA-256
+ * covers every byte (esp_ota_end's model, bo_image_verify, then checks them);
+ * otherwise the slot is read back and hashed, as the IDF port does.
  */
 #include "ble_ota_host.h"
 
@@ -71,7 +74,8 @@ struct bo_host {
     int inflater_open;
     int inflate_ended;         /* Z_STREAM_END seen */
     z_stream inflater;
-    bo_sha256_t sha;
+    bo_sha256_t sha;           /* of the bytes handed to flash_append (esp_ota_write) */
+    uint32_t readback_bytes;   /* what the last DONE read back from the slot to hash it */
     ble_ota_err_t writer_err;  /* sticky: reported at the next push or at finish */
 
     ble_ota_core_t core;
@@ -89,6 +93,8 @@ struct bo_host {
     int64_t fail_write_at;
     int64_t fail_erase_at;
     int64_t fail_base_read_at;
+    int64_t corrupt_stored_at; /* the slot byte the flash stores wrong, once, without telling */
+    uint8_t corrupt_stored_mask;
     int fail_set_boot;
     int fail_begin;
     int32_t nor_violations;
@@ -130,6 +136,11 @@ static int nor_write(bo_host_t *h, int32_t slot, uint32_t offset, const uint8_t 
     }
     if (violated) {
         h->nor_violations++;
+    }
+    if (h->corrupt_stored_at >= 0 && (uint64_t)h->corrupt_stored_at >= offset &&
+        (uint64_t)h->corrupt_stored_at < (uint64_t)offset + len) {
+        h->slot[slot][h->corrupt_stored_at] ^= h->corrupt_stored_mask; /* a bit error the write does not report */
+        h->corrupt_stored_at = -1;
     }
     return 0;
 }
@@ -261,8 +272,11 @@ static void stream_release(bo_host_t *h)
 
 static ble_ota_err_t write_image(bo_host_t *h, const uint8_t *data, size_t len)
 {
-    bo_sha256_update(&h->sha, data, len);
-    return flash_append(h, data, len);
+    ble_ota_err_t err = flash_append(h, data, len);
+    if (err == BLE_OTA_OK) {
+        bo_sha256_update(&h->sha, data, len);
+    }
+    return err;
 }
 
 /* The delta applier's callbacks: the base is the running slot (esp_partition_read on the device). */
@@ -372,6 +386,7 @@ static ble_ota_err_t port_stream_begin(void *ctx, uint32_t image_size, ble_ota_s
         h->inflater_open = 1;
     }
     bo_sha256_init(&h->sha);
+    h->readback_bytes = 0;
     return BLE_OTA_OK;
 }
 
@@ -419,7 +434,14 @@ static ble_ota_err_t port_stream_finish(void *ctx, uint8_t sha256[BLE_OTA_SHA256
             return err;
         }
     }
-    bo_sha256_final(&h->sha, sha256);
+    /* As port/ble_ota_stream.c, hash_stored_image, with the header read back from the slot (this device has no
+     * debugger to detect and is no FPGA build). */
+    if (h->app_check_on && ble_ota_app_check_digest_covers(&h->app_check, h->slot[h->target])) {
+        bo_sha256_final(&h->sha, sha256);
+    } else {
+        bo_sha256(h->slot[h->target], h->written, sha256); /* bootloader_common_get_sha256_of_partition */
+        h->readback_bytes = h->written;
+    }
     *image_len = h->written;
     return BLE_OTA_OK;
 }
@@ -650,6 +672,7 @@ bo_host_t *bo_host_create(uint32_t partition_size)
     h->fail_write_at = -1;
     h->fail_erase_at = -1;
     h->fail_base_read_at = -1;
+    h->corrupt_stored_at = -1;
     h->next_conn = FIRST_CONN;
     (void)ble_ota_core_init(&h->core, &h->core_cfg, &k_port, h);
 
@@ -1022,6 +1045,21 @@ int32_t bo_host_fail_base_read_at(bo_host_t *h, int64_t offset)
     }
     h->fail_base_read_at = offset;
     return 0;
+}
+
+int32_t bo_host_corrupt_stored_at(bo_host_t *h, int64_t offset, uint8_t xor_mask)
+{
+    if (h == NULL || xor_mask == 0) {
+        return BO_HOST_E_ARG;
+    }
+    h->corrupt_stored_at = offset;
+    h->corrupt_stored_mask = xor_mask;
+    return 0;
+}
+
+int32_t bo_host_done_readback_bytes(bo_host_t *h)
+{
+    return h == NULL ? BO_HOST_E_ARG : (int32_t)h->readback_bytes;
 }
 
 int32_t bo_host_fail_set_boot(bo_host_t *h, int32_t fail)

@@ -122,7 +122,7 @@ bo_image_result_t bo_image_verify(const uint8_t *img, size_t len, uint16_t expec
         return BO_IMAGE_E_CHECKSUM;
     }
     size_t end = ck_pos + 1;
-    if (info->hash_appended == 1) {
+    if (info->hash_appended != 0) { /* esp_image_format.c: any value but 0 appends the hash */
         if (len - end < 32) {
             return BO_IMAGE_E_TRUNCATED;
         }

@@ -6,8 +6,10 @@
 #include <string.h>
 
 #define IMAGE_MAGIC        0xE9u       /* esp_image_header_t.magic (ESP_IMAGE_HEADER_MAGIC) */
-#define HEADER_LEN         24u         /* sizeof(esp_image_header_t) */
+#define HEADER_LEN         BLE_OTA_APP_CHECK_HEADER_LEN /* sizeof(esp_image_header_t) */
 #define HEADER_OFF_CHIP_ID 12u         /* esp_image_header_t.chip_id, u16 */
+#define HEADER_OFF_HASH_APPENDED 23u   /* esp_image_header_t.hash_appended, u8 */
+#define APPENDED_HASH_LEN  32u         /* the SHA-256 after the checksum block */
 #define SEG_HEADER_LEN     8u          /* esp_image_segment_header_t: load_addr u32, data_len u32 */
 #define MAX_SEGMENTS       16u         /* ESP_IMAGE_MAX_SEGMENTS */
 #define SEG_LEN_LIMIT      0x1000000u  /* esp_image_format.c: a segment is shorter than 16 MB */
@@ -116,4 +118,17 @@ ble_ota_err_t ble_ota_app_check_finish(const ble_ota_app_check_t *check)
         return BLE_OTA_ERR_IMAGE_INVALID; /* it stopped before its last segment header */
     }
     return c->code_mapped ? BLE_OTA_OK : BLE_OTA_ERR_NOT_APP;
+}
+
+bool ble_ota_app_check_digest_covers(const ble_ota_app_check_t *check, const uint8_t *stored_header)
+{
+    const ble_ota_app_check_t *c = check;
+    if (ble_ota_app_check_finish(c) != BLE_OTA_OK || c->hdr[HEADER_OFF_HASH_APPENDED] == 0 ||
+        memcmp(stored_header, c->hdr, HEADER_LEN) != 0) {
+        return false;
+    }
+    /* esp_image_format.c, process_checksum: zero padding after the last segment, then the checksum byte ending a
+     * 16-byte block; process_appended_hash_and_sig: the hash follows. next_seg_hdr is the last segment's end. */
+    uint32_t checksum_end = (c->next_seg_hdr + 1u + 15u) & ~(uint32_t)15u;
+    return c->pos == checksum_end + APPENDED_HASH_LEN;
 }

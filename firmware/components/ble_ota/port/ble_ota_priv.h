@@ -16,6 +16,7 @@
 #include "freertos/ringbuf.h"
 #include "freertos/semphr.h"
 #include "freertos/task.h"
+#include "mbedtls/sha256.h"
 
 #include "nimble/nimble_npl.h"
 
@@ -63,6 +64,7 @@ typedef struct {
     uint8_t *dict;                    /* TINFL_LZ_DICT_SIZE output window, CONFIG_BLE_OTA_COMPRESSION only */
     size_t dict_ofs;
     bool inflate_done;
+    mbedtls_sha256_context *image_sha; /* SHA-256 of the bytes handed to esp_ota_write, only during a v2 update */
     struct ble_npl_event room_event;  /* the writer freed ring space: run ble_ota_core_on_stream_room in the host task */
 
     /* GATT / GAP */

@@ -20,7 +20,8 @@
  *
  * RAM while an update runs (defaults): ring CONFIG_BLE_OTA_RING_BUFFER_SIZE
  * (16 KB; 24 KB with auto-suspend) + writer stack CONFIG_BLE_OTA_WRITER_STACK_SIZE
- * (4 KB) + receive buffer (512 B) + image prefix (288 B), about 21 KB (29 KB).
+ * (4 KB) + receive buffer (512 B) + image prefix (288 B) + the image's SHA-256
+ * context (about 120 B), about 21 KB (29 KB).
  * A delta update (CONFIG_BLE_OTA_DELTA, on by default) adds the patch applier's
  * state, sizeof(ble_ota_delta_t) = 7.5 KB, and takes a ring no larger than
  * leaves room for it (DELTA_RING_SIZE, 19 KB at most): about 28.5 KB (31.5 KB
@@ -28,10 +29,20 @@
  * (CONFIG_BLE_OTA_COMPRESSION, off by default) adds tinfl's 32 KB dictionary
  * window and its ~11 KB decompressor state: about 64 KB in all.
  *
- * The SHA-256 the core checks at DONE is read back from flash
- * (bootloader_common_get_sha256_of_partition over the bytes written), so it
- * vouches for what is stored, not only for what was received. It runs in the
- * DONE task (ble_ota_done_task.c), after the ring and the writer are freed.
+ * The SHA-256 the core checks at DONE vouches for what is stored, not only for
+ * what was received. The writer hashes the bytes it hands to esp_ota_write (the
+ * inflated or patched output). When the image's header asks for an appended
+ * SHA-256 and the image ends with it (ble_ota_app_check_digest_covers), that
+ * hash stands for the stored image: esp_ota_end then checks every stored byte
+ * against the image's own hash (esp_image_verify), before the boot partition can
+ * change. Otherwise the image is read back from flash and hashed
+ * (bootloader_common_get_sha256_of_partition): without an appended hash, with
+ * bytes after it (a signature sector, which esp_image_verify checks only in a
+ * secure-boot build and not all of), while a debugger is attached (esp_image_verify
+ * then skips its checksum and hash) and in FPGA or bring-up builds (a wrong hash
+ * passes there). So DONE reads a typical image twice (esp_ota_end and
+ * esp_ota_set_boot_partition), not three times. It runs in the DONE task
+ * (ble_ota_done_task.c), after the ring and the writer are freed.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -39,6 +50,7 @@
 
 #include "bootloader_common.h"
 #include "esp_check.h"
+#include "esp_cpu.h" /* esp_cpu_dbgr_is_attached */
 #include "esp_log.h"
 #include "esp_partition.h"
 #include "freertos/FreeRTOS.h"
@@ -58,9 +70,11 @@ static const char *TAG = "ble_ota";
 _Static_assert((uint32_t)CONFIG_BLE_OTA_WINDOW * (CONFIG_BLE_OTA_MAX_PACKET_SIZE - BLE_OTA_V2_DATA_HEADER_LEN) <=
                    CONFIG_BLE_OTA_RING_BUFFER_SIZE,
                "CONFIG_BLE_OTA_WINDOW packets of CONFIG_BLE_OTA_MAX_PACKET_SIZE must fit CONFIG_BLE_OTA_RING_BUFFER_SIZE");
-/* The 32 KB budget of the default build: ring + writer stack + receive buffer + image prefix (+ the delta applier). */
+/* The 32 KB budget of the default build: ring + writer stack + receive buffer + image prefix + the image's SHA-256
+ * context (+ the delta applier). */
 #define RAM_BUDGET (32 * 1024)
-#define UPDATE_RAM (CONFIG_BLE_OTA_WRITER_STACK_SIZE + CONFIG_BLE_OTA_MAX_PACKET_SIZE + 512)
+#define UPDATE_RAM \
+    (CONFIG_BLE_OTA_WRITER_STACK_SIZE + CONFIG_BLE_OTA_MAX_PACKET_SIZE + 512 + sizeof(mbedtls_sha256_context))
 #if CONFIG_BLE_OTA_DELTA
 /* A delta update also holds the applier's state, so its ring is the configured one or, when that leaves no room
  * for the applier, the largest whole KB that does (19 KB with the defaults and a 24 KB ring). */
@@ -81,7 +95,8 @@ _Static_assert(DELTA_RING_SIZE + UPDATE_RAM + sizeof(ble_ota_delta_t) <= RAM_BUD
 #endif
 
 /* At DONE the ring and the writer are freed before the DONE task starts: its stack fits the same budget. */
-_Static_assert(CONFIG_BLE_OTA_DONE_STACK_SIZE + CONFIG_BLE_OTA_MAX_PACKET_SIZE + 512 <= 32 * 1024,
+_Static_assert(CONFIG_BLE_OTA_DONE_STACK_SIZE + CONFIG_BLE_OTA_MAX_PACKET_SIZE + 512 + sizeof(mbedtls_sha256_context) <=
+                   RAM_BUDGET,
                "the DONE task's stack exceeds the 32 KB RAM budget");
 
 #define WRITER_POLL_MS   100u /* how often an idle writer checks for stop */
@@ -90,10 +105,14 @@ _Static_assert(CONFIG_BLE_OTA_DONE_STACK_SIZE + CONFIG_BLE_OTA_MAX_PACKET_SIZE +
 /* A delta patch expands many times over: the writer takes it in small pieces so ring space frees as it applies. */
 #define DELTA_CHUNK      256u
 
-/* Image bytes (decompressed) to flash. Runs in the writer task. */
+/* Image bytes (decompressed) to flash, and into the image's SHA-256. Runs in the writer task. */
 static ble_ota_err_t write_image(ble_ota_ctx_t *o, const uint8_t *data, size_t len)
 {
-    return ble_ota_flash_append(o, data, len);
+    ble_ota_err_t err = ble_ota_flash_append(o, data, len);
+    if (err == BLE_OTA_OK && mbedtls_sha256_update(o->image_sha, data, len) != 0) {
+        err = BLE_OTA_ERR_INTERNAL;
+    }
+    return err;
 }
 
 #if CONFIG_BLE_OTA_COMPRESSION
@@ -192,7 +211,8 @@ static void writer_task(void *arg)
     vTaskDelete(NULL);
 }
 
-void ble_ota_stream_release(ble_ota_ctx_t *o)
+/* The ring, the writer and the decoders: all DONE no longer needs. */
+static void release_writer(ble_ota_ctx_t *o)
 {
     if (o->writer != NULL) {
         o->writer_stop = true;
@@ -213,6 +233,22 @@ void ble_ota_stream_release(ble_ota_ctx_t *o)
     o->dict = NULL;
     free(o->delta);
     o->delta = NULL;
+}
+
+/* On ESP32 the context holds the SHA engine until it is freed; any other hash meanwhile runs in software. */
+static void release_image_sha(ble_ota_ctx_t *o)
+{
+    if (o->image_sha != NULL) {
+        mbedtls_sha256_free(o->image_sha);
+        free(o->image_sha);
+        o->image_sha = NULL;
+    }
+}
+
+void ble_ota_stream_release(ble_ota_ctx_t *o)
+{
+    release_writer(o);
+    release_image_sha(o);
 }
 
 ble_ota_err_t ble_ota_stream_begin(void *ctx, uint32_t image_size, ble_ota_stream_encoding_t encoding, uint32_t *capacity)
@@ -251,6 +287,11 @@ ble_ota_err_t ble_ota_stream_begin(void *ctx, uint32_t image_size, ble_ota_strea
     o->encoding = encoding;
     o->inflate_done = false;
     o->dict_ofs = 0;
+    o->image_sha = malloc(sizeof(mbedtls_sha256_context));
+    ESP_GOTO_ON_FALSE(o->image_sha != NULL, ESP_ERR_NO_MEM, err, TAG, "no memory for the image hash");
+    mbedtls_sha256_init(o->image_sha);
+    ESP_GOTO_ON_FALSE(mbedtls_sha256_starts(o->image_sha, 0 /* SHA-256, not 224 */) == 0, ESP_ERR_NO_MEM, err, TAG,
+                      "cannot start the image hash");
 #if CONFIG_BLE_OTA_COMPRESSION
     if (compressed) {
         o->inflater = malloc(sizeof(tinfl_decompressor));
@@ -298,9 +339,30 @@ ble_ota_err_t ble_ota_stream_push(void *ctx, const uint8_t *data, size_t len)
     return BLE_OTA_OK;
 }
 
-/* In the DONE task: read back what is stored (type data hashes the raw range). */
-static ble_ota_err_t hash_written_image(ble_ota_ctx_t *o, void *sha256)
+/* Does esp_ota_end's check of the stored image against its appended SHA-256 cover every byte written? */
+static bool digest_covers_image(ble_ota_ctx_t *o)
 {
+#if CONFIG_IDF_ENV_FPGA || CONFIG_IDF_ENV_BRINGUP
+    (void)o;
+    return false; /* esp_image_format.c, verify_simple_hash: a wrong hash passes in these builds */
+#else
+    uint8_t header[BLE_OTA_APP_CHECK_HEADER_LEN];
+    /* esp_image_format.c, image_load: with a debugger attached esp_image_verify skips the checksum and the hash. */
+    return !esp_cpu_dbgr_is_attached() && esp_partition_read(o->update_part, 0, header, sizeof(header)) == ESP_OK &&
+           ble_ota_app_check_digest_covers(&o->app_check, header);
+#endif
+}
+
+/* In the DONE task: the SHA-256 of what is stored. */
+static ble_ota_err_t hash_stored_image(ble_ota_ctx_t *o, void *sha256)
+{
+    if (digest_covers_image(o)) {
+        ESP_LOGI(TAG, "image hashed as written; esp_ota_end checks the stored bytes against its appended SHA-256");
+        return mbedtls_sha256_finish(o->image_sha, (uint8_t *)sha256) == 0 ? BLE_OTA_OK : BLE_OTA_ERR_INTERNAL;
+    }
+    ESP_LOGI(TAG, "reading the image back to hash it: esp_ota_end would not check every byte");
+    release_image_sha(o); /* gives the SHA engine back for the read-back */
+    /* Type data hashes the raw range. */
     esp_err_t err = bootloader_common_get_sha256_of_partition(o->update_part->address, o->written,
                                                               ESP_PARTITION_TYPE_DATA, (uint8_t *)sha256);
     return err == ESP_OK ? BLE_OTA_OK : BLE_OTA_ERR_FLASH;
@@ -334,8 +396,9 @@ ble_ota_err_t ble_ota_stream_finish(void *ctx, uint8_t sha256[BLE_OTA_SHA256_LEN
         return BLE_OTA_ERR_NO_DATA;
     }
     /* Every byte is in flash: the ring and the writer are done; free them before the DONE task's stack. */
-    ble_ota_stream_release(o);
-    ble_ota_err_t err = ble_ota_run_done_job(o, hash_written_image, sha256);
+    release_writer(o);
+    ble_ota_err_t err = ble_ota_run_done_job(o, hash_stored_image, sha256);
+    release_image_sha(o);
     if (err != BLE_OTA_OK) {
         return err;
     }

@@ -40,8 +40,9 @@ extern "C" {
  * 3: protocol v2 (window, compression, ring buffer and writer controls).
  * 4: bo_host_set_require_encryption, bo_host_set_encrypted.
  * 5: delta patches: Info is 144 bytes (the running image's SHA-256 at 112, feature bit 3),
- *    bo_host_fail_base_read_at. */
-#define BO_HOST_ABI_VERSION 5
+ *    bo_host_fail_base_read_at.
+ * 6: bo_host_corrupt_stored_at, bo_host_done_readback_bytes. */
+#define BO_HOST_ABI_VERSION 6
 
 /* Characteristics (which_char). */
 #define BO_HOST_CHAR_CONTROL 0
@@ -172,6 +173,11 @@ BO_HOST_API int32_t bo_host_fail_write_at(bo_host_t *h, int64_t offset);
 BO_HOST_API int32_t bo_host_fail_erase_at(bo_host_t *h, int64_t offset);
 /** Reading the running slot (the base of a delta patch) at this offset fails (-1 = off). One-shot. */
 BO_HOST_API int32_t bo_host_fail_base_read_at(bo_host_t *h, int64_t offset);
+/**
+ * The flash stores the slot byte at `offset` XORed with `xor_mask` (not 0) when it is written, and the write
+ * succeeds: a bit error nothing reports until the image is checked. One-shot; offset < 0 turns it off.
+ */
+BO_HOST_API int32_t bo_host_corrupt_stored_at(bo_host_t *h, int64_t offset, uint8_t xor_mask);
 /** The next "set boot partition" fails (1) or not (0). One-shot. */
 BO_HOST_API int32_t bo_host_fail_set_boot(bo_host_t *h, int32_t fail);
 /** The next flash_begin fails as if no update partition existed (1) or not (0). One-shot. */
@@ -196,6 +202,11 @@ BO_HOST_API int32_t bo_host_set_window(bo_host_t *h, uint16_t window);
 BO_HOST_API int32_t bo_host_set_compression(bo_host_t *h, int32_t enable);
 /** Receive ring size in bytes (>= 64, default 16384 like the Kconfig default). Only while idle. */
 BO_HOST_API int32_t bo_host_set_ring_size(bo_host_t *h, uint32_t bytes);
+/**
+ * Bytes the last v2 DONE read back from the slot to hash the image: 0 when the image's appended SHA-256 covers
+ * every byte written (esp_ota_end checks them), else all of them.
+ */
+BO_HOST_API int32_t bo_host_done_readback_bytes(bo_host_t *h);
 /** Pauses (1) or resumes (0) the writer that drains the ring; resuming drains it at once. */
 BO_HOST_API int32_t bo_host_set_writer_paused(bo_host_t *h, int32_t paused);
 /** Bytes waiting in the ring. */

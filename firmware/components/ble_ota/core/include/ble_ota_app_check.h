@@ -41,11 +41,14 @@ typedef struct {
 /** Image bytes the header and the start of segment 0 take: the first verdict comes with them. */
 #define BLE_OTA_APP_CHECK_PREFIX_LEN 36u
 
+/** Bytes of the image header (esp_image_header_t), which ble_ota_app_check_digest_covers compares with flash. */
+#define BLE_OTA_APP_CHECK_HEADER_LEN 24u
+
 /** Streaming check of one image. Private fields: use the functions below. */
 typedef struct {
     ble_ota_app_rules_t rules;
     uint32_t pos;                /*!< image bytes seen */
-    uint8_t hdr[24];             /*!< esp_image_header_t */
+    uint8_t hdr[BLE_OTA_APP_CHECK_HEADER_LEN]; /*!< esp_image_header_t */
     uint8_t seg_hdr[8];          /*!< the segment header being read */
     uint8_t segments;            /*!< segment count from the header */
     uint8_t seg_index;           /*!< segment whose header comes next (or is being read) */
@@ -71,6 +74,19 @@ ble_ota_err_t ble_ota_app_check_feed(ble_ota_app_check_t *check, const uint8_t *
  * mapped as code.
  */
 ble_ota_err_t ble_ota_app_check_finish(const ble_ota_app_check_t *check);
+
+/**
+ * After the last byte: true when esp_ota_end's check of the stored image against its own appended SHA-256 covers
+ * every byte fed, so that a hash of those bytes is as good as one read back from flash. That is when the image is
+ * an app (ble_ota_app_check_finish), its header asks for the hash (esp_image_header_t.hash_appended not 0:
+ * esp_image_verify then hashes everything before the hash, padding and checksum byte included, and compares) and
+ * the bytes end with that hash: nothing after it, such as a signature sector, which esp_image_verify checks only
+ * in a secure-boot build and then not all of it.
+ *
+ * stored_header: the first BLE_OTA_APP_CHECK_HEADER_LEN bytes as read back from flash. esp_image_verify reads the
+ * header from flash, and a hash_appended byte damaged there would turn its hash check off.
+ */
+bool ble_ota_app_check_digest_covers(const ble_ota_app_check_t *check, const uint8_t *stored_header);
 
 #ifdef __cplusplus
 }
