@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using BleOta.Engine.Delta;
+using BleOta.Engine.Image;
 using BleOta.Engine.Protocol;
 using BleOta.Engine.Transport;
 
@@ -551,13 +552,25 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
 
         _state = State.Idle;
         _v2 = null;
-        // stream_finish waits for the writer and hashes the slot back; esp_ota_end and esp_ota_set_boot_partition
-        // each read it once more to verify it.
-        LastWork = new FirmwareWork(FinishedStream: true, HashedBytes: 3L * flash.Written);
+        // stream_finish waits for the writer, whose hash of what it wrote stands for the slot when esp_ota_end's check
+        // against the image's appended SHA-256 covers every byte; otherwise it reads the slot back to hash it
+        // (port/ble_ota_stream.c, hash_stored_image). esp_ota_end and esp_ota_set_boot_partition each read it once
+        // more to verify it.
+        LastWork = new FirmwareWork(FinishedStream: true, HashedBytes: (AppendedHashCoversAll() ? 2L : 3L) * flash.Written);
         string? problem = flash.End();
         NotifyV2(problem is null ? OtaOpcode.DoneAck : OtaOpcode.DoneNak, problem is null ? V2Error.Ok : V2Error.ImageInvalid, v2.Request.StreamSize);
         Restart = problem is null ? RestartAfterWrite.AfterResponse : RestartAfterWrite.None;
         return OtaAttError.None;
+    }
+
+    /// <summary>
+    /// The port's choice (ble_ota_app_check_digest_covers): an app whose header asks for an appended SHA-256 and whose
+    /// written bytes end with it. This flash stores what it is given, so its header reads back as written.
+    /// </summary>
+    private bool AppendedHashCoversAll()
+    {
+        var written = flash.WrittenImage();
+        return written.Kind == ImageKind.App && written.HashAppended && written.HashedImageEnd == flash.Written;
     }
 
     private V2Error Inflate(V2Session v2)

@@ -18,8 +18,12 @@ public enum EraseMode
     Blocks,
 }
 
-/// <summary>What one flash operation of the firmware costs; unless the flash is auto-suspended it stalls the CPU.</summary>
-public readonly record struct FlashOp(bool IsErase, TimeSpan Duration, bool IsRead = false);
+/// <summary>
+/// What one step of the firmware's flash work costs. An erase, programming or a read stalls the CPU unless the flash
+/// is auto-suspended; <paramref name="IsHash"/> is the writer hashing what it wrote, on the CPU and the SHA
+/// accelerator, which never stalls anything.
+/// </summary>
+public readonly record struct FlashOp(bool IsErase, TimeSpan Duration, bool IsRead = false, bool IsHash = false);
 
 /// <summary>
 /// The flash work of one update in the order the firmware issues it, timed from the part's datasheet figures:

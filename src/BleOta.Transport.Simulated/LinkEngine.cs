@@ -604,6 +604,9 @@ internal sealed class LinkEngine
         {
             _writerOps = new Queue<FlashOp>(_writerOps.Prepend(work.Read(baseRead))); // a delta patch reads its base first
         }
+
+        // The writer hashes the bytes it hands to esp_ota_write (port/ble_ota_stream.c, write_image).
+        _writerOps.Enqueue(new FlashOp(false, TimeSpan.FromSeconds(image / _profile.ShaBytesPerSecond), IsHash: true));
         return StartWriterOp(now);
     }
 
@@ -620,7 +623,11 @@ internal sealed class LinkEngine
 
         var op = _writerOps.Dequeue();
         _writerOpEnd = now + op.Duration;
-        Stall(now, op.Duration);
+        if (!op.IsHash)
+        {
+            Stall(now, op.Duration);
+        }
+
         return true;
     }
 

@@ -114,6 +114,11 @@ public sealed class SimulatedFlash
         return true;
     }
 
+    /// <summary>What was written since <see cref="Begin"/>, as an image: what <c>esp_ota_end</c> verifies.</summary>
+    public FirmwareImage WrittenImage() => IsUpdating
+        ? FirmwareImage.Parse(_slots[_updateSlot].AsSpan(0, _written).ToArray())
+        : throw new InvalidOperationException("No update is in progress.");
+
     /// <summary>
     /// <c>esp_ota_end</c> then <c>esp_ota_set_boot_partition</c>: the image must verify before otadata changes.
     /// Returns the problem when it does not, and the update is over either way.
@@ -125,9 +130,9 @@ public sealed class SimulatedFlash
             return "no update in progress";
         }
 
+        var image = WrittenImage();
         int slot = _updateSlot;
         _updateSlot = -1;
-        var image = FirmwareImage.Parse(_slots[slot].AsSpan(0, _written).ToArray());
         if (!image.IsValid)
         {
             _states[slot] = SlotState.Invalid;

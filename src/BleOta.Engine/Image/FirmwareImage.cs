@@ -42,7 +42,14 @@ public sealed class FirmwareImage
     /// <summary>True when a Secure Boot v2 signature sector follows the image.</summary>
     public bool SecureBootV2Signed { get; private set; }
 
+    /// <summary>The header asks for a SHA-256 after the checksum (any value but 0, as esp_image_format.c reads it).</summary>
     public bool HashAppended { get; private set; }
+
+    /// <summary>
+    /// Where the appended SHA-256 ends, 0 without one: esp_image_verify (run by <c>esp_ota_end</c>) checks every byte
+    /// before it against that hash, and nothing after it (a signature sector) unless the device verifies signatures.
+    /// </summary>
+    public int HashedImageEnd { get; private set; }
 
     /// <summary>
     /// The bytes the image occupies, its appended hash and a Secure Boot v2 signature sector included: less than
@@ -106,7 +113,7 @@ public sealed class FirmwareImage
         int segmentCount = data[ImageFormat.SegmentCountOffset];
         EntryAddress = BinaryPrimitives.ReadUInt32LittleEndian(data[ImageFormat.EntryAddressOffset..]);
         Chip = (EspChip)BinaryPrimitives.ReadUInt16LittleEndian(data[ImageFormat.ChipIdOffset..]);
-        HashAppended = data[ImageFormat.HashAppendedOffset] == 1;
+        HashAppended = data[ImageFormat.HashAppendedOffset] != 0;
         if (!Enum.IsDefined(Chip) || Chip == EspChip.Invalid)
         {
             Error(ImageProblem.UnknownChip, ImageFormat.ChipIdOffset, $"The header names an unknown chip ({Chip.ToDisplayName()}).");
@@ -130,6 +137,7 @@ public sealed class FirmwareImage
         }
 
         int imageEnd = checksumEnd + (HashAppended ? ImageFormat.Sha256Size : 0);
+        HashedImageEnd = HashAppended ? imageEnd : 0;
         ImageLength = SignatureSectorEnd(data, imageEnd);
         if (EspMemoryMap.For(Chip) is { } map)
         {

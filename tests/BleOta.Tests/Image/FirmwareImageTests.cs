@@ -65,6 +65,23 @@ public class FirmwareImageTests
         var image = FirmwareImage.Parse(TestImages.Build(appendSha256: false));
         Assert.True(image.IsValid);
         Assert.False(image.HashAppended);
+        Assert.Equal(0, image.HashedImageEnd);
+    }
+
+    [Fact]
+    public void The_appended_hash_ends_the_part_esp_ota_end_checks_and_any_flag_but_zero_asks_for_it()
+    {
+        var bytes = TestImages.Build(size: 10_000);
+        byte[] trailed = [.. bytes, .. new byte[100]];
+        Assert.Equal(bytes.Length, FirmwareImage.Parse(trailed).HashedImageEnd);
+
+        // esp_image_format.c reads esp_image_header_t.hash_appended as a boolean: 2 asks for the hash, and a damaged
+        // image with that flag is refused for it.
+        bytes[ImageFormat.HashAppendedOffset] = 2;
+        bytes[^34] ^= 0x01; // the padding just before the checksum byte, which only the hash covers
+        var flagged = FirmwareImage.Parse(bytes);
+        Assert.True(flagged.HashAppended);
+        Assert.Contains(flagged.Diagnostics, d => d.Problem == ImageProblem.HashMismatch);
     }
 
     [Fact]

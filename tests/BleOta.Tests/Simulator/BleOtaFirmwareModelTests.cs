@@ -152,6 +152,30 @@ public class BleOtaFirmwareModelTests
         Assert.False(server.HoldsAck);
     }
 
+    [Theory]
+    [InlineData(true, 0, 2)] // the image's appended SHA-256 covers every byte: esp_ota_end and set_boot read it, no read-back
+    [InlineData(false, 0, 3)] // no appended hash: the slot is read back first
+    [InlineData(true, 4096, 3)] // bytes after the hash, where a signature sector goes: read back too
+    public void A_v2_done_reads_the_image_back_only_when_its_appended_hash_does_not_cover_every_byte(bool appendSha256, int trailing, int passes)
+    {
+        var flash = new SimulatedFlash(SimulatedDevice.DefaultSlotSize, SampleImages.Factory);
+        var server = new BleOtaFirmwareModel(flash, DeviceFaults.None, maxPacketSize: 512, window: 16);
+        server.OnConnect(517);
+        byte[] image = [.. TestImages.Build(size: 20_000, appendSha256: appendSha256), .. new byte[trailing]];
+        server.OnControlWrite(new V2Request(false, (uint)image.Length, (uint)image.Length, SHA256.HashData(image)).ToBytes());
+        for (int at = 0; at < image.Length; at += 400)
+        {
+            var packet = V2Messages.DataPacket((uint)at, image.AsSpan(at, Math.Min(400, image.Length - at)));
+            Assert.Equal(OtaAttError.None, server.OnDataWrite(packet));
+        }
+
+        server.Notifications.Clear();
+        Assert.Equal(OtaAttError.None, server.OnControlWrite(V2Messages.Done));
+
+        Assert.Equal(OtaOpcode.DoneAck, Next(server).Opcode);
+        Assert.Equal((long)passes * image.Length, server.LastWork.HashedBytes);
+    }
+
     /// <summary>v2 data packets of 400 bytes, <paramref name="count"/> of them from packet <paramref name="first"/>.</summary>
     private static void Send(BleOtaFirmwareModel server, byte[] image, int first, int count)
     {

@@ -32,6 +32,21 @@ public class LinkModelTests
     }
 
     [Fact]
+    public void The_writer_hashing_what_it_writes_takes_its_time_but_never_stalls_the_host()
+    {
+        // A SHA accelerator ten times slower: the writer takes longer, the flash stalls stay what they were.
+        var profile = LinkProfile.Esp32OneMegDle;
+        var slowSha = profile with { ShaBytesPerSecond = profile.ShaBytesPerSecond / 10 };
+        var usual = Watch(profile, new SimulatedDeviceOptions());
+        var slow = Watch(slowSha, new SimulatedDeviceOptions());
+
+        var extraHashing = TimeSpan.FromSeconds(usual.ImageLength / slowSha.ShaBytesPerSecond - usual.ImageLength / profile.ShaBytesPerSecond);
+        Assert.True(slow.Duration - usual.Duration > extraHashing / 2, $"{usual.Duration} then {slow.Duration}");
+        // Equal but for how the writer's chunks split the 64-byte program commands (a few ms).
+        Assert.InRange((slow.Stalled - usual.Stalled).Duration(), TimeSpan.Zero, extraHashing / 10);
+    }
+
+    [Fact]
     public void While_the_cpu_is_stalled_the_controller_fills_its_rx_buffers_and_then_stops_acknowledging()
     {
         var profile = LinkProfile.Esp32OneMegDle;
@@ -159,9 +174,12 @@ public class LinkModelTests
             }
         });
         var updater = new OtaUpdater(new OtaSessionRegistry());
-        var session = updater.CreateSession(fleet.Target(device), FirmwareImage.Parse(TestImages.Build(size: 300_000), "watched.bin"));
+        var image = TestImages.Build(size: 300_000);
+        run.ImageLength = image.Length;
+        var session = updater.CreateSession(fleet.Target(device), FirmwareImage.Parse(image, "watched.bin"));
         var result = updater.RunAsync(session, OtaOptions.Default with { Protocol = OtaProtocolVersion.V2 }, progress, CancellationToken.None).GetAwaiter().GetResult();
         Assert.Equal(OtaStatus.Succeeded, result.Status);
+        run.Duration = result.Duration;
         return run;
     }
 
@@ -181,6 +199,13 @@ public class LinkModelTests
         public SimulatedConnection? Watching { get; set; }
 
         public long AcknowledgedBytes { get; set; }
+
+        public int ImageLength { get; set; }
+
+        public TimeSpan Duration { get; set; }
+
+        /// <summary>The CPU's time stopped by flash work.</summary>
+        public TimeSpan Stalled => Traces.Where(t => t.Kind == LinkTraceKind.Stall).Aggregate(TimeSpan.Zero, (sum, t) => sum + t.Duration);
 
         public TimeSpan LongestSilence => Acknowledged.Zip(Acknowledged.Skip(1), (a, b) => b - a).Max();
     }
