@@ -69,12 +69,12 @@ foreach (var row in rows.Where(r => r.Profile != LinkProfile.SeedMacOS))
 
 md.AppendLine();
 md.AppendLine("The firmware's RAM while an update runs (the 32 KB target is 32,768 bytes), default build: receive ring 16,384 +");
-md.AppendLine("writer task stack 4,096 + receive buffer 512 + image prefix 288 = 21,280 bytes, and 28,960 during a delta update");
-md.AppendLine("(the applier's state, `sizeof(ble_ota_delta_t)` = 7,680, with `CONFIG_BLE_OTA_DELTA` on by default). With");
-md.AppendLine("`CONFIG_SPI_FLASH_AUTO_SUSPEND` the ring defaults to 19,456: 24,352 bytes, 32,032 with delta. `port/ble_ota_stream.c`");
-md.AppendLine("checks the budget at compile time for every Kconfig choice without compression; at DONE the ring and writer are freed");
-md.AppendLine("before the DONE task's 8 KB stack is allocated. NimBLE's own buffers are allocated at boot whether or not an update");
-md.AppendLine("runs, and are unchanged.");
+md.AppendLine("writer task stack 4,096 + receive buffer 512 + image prefix 288 + the image's SHA-256 context 116 (112 on the classic");
+md.AppendLine("ESP32) = 21,396 bytes, and 29,076 during a delta update (the applier's state, `sizeof(ble_ota_delta_t)` = 7,680, with");
+md.AppendLine("`CONFIG_BLE_OTA_DELTA` on by default). With `CONFIG_SPI_FLASH_AUTO_SUSPEND` the ring defaults to 24,576: 29,588");
+md.AppendLine("bytes, and a delta update takes a ring of 19,456: 32,148. `port/ble_ota_stream.c` checks the budget at compile time");
+md.AppendLine("for every Kconfig choice without compression; at DONE the ring and writer are freed before the DONE task's 8 KB stack");
+md.AppendLine("is allocated. NimBLE's own buffers are allocated at boot whether or not an update runs, and are unchanged.");
 md.AppendLine();
 md.AppendLine("## What limits each profile");
 md.AppendLine();

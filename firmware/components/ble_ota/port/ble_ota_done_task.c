@@ -2,9 +2,10 @@
  * DONE's heavy work off the NimBLE host task's stack.
  *
  * DONE arrives in a GATT access callback, on the host task, whose stack is CONFIG_BT_NIMBLE_HOST_TASK_STACK_SIZE
- * (4096 bytes by default in ESP-IDF 5.x). What DONE does is deep: the SHA-256 read-back of the v2 image,
- * esp_ota_end (esp_image_verify over the whole image, plus mbedtls signature verification with signed
- * images) and esp_ota_set_boot_partition (which verifies the image once more). So it runs in a short-lived
+ * (4096 bytes by default in ESP-IDF 5.x). What DONE does is deep: the v2 image's SHA-256 (finishing the
+ * writer's hash, or reading the image back from flash: ble_ota_stream.c), esp_ota_end (esp_image_verify over
+ * the whole image, plus mbedtls signature verification with signed images) and esp_ota_set_boot_partition
+ * (which verifies the image once more). So it runs in a short-lived
  * task with a stack of its own, CONFIG_BLE_OTA_DONE_STACK_SIZE, while the host task waits for it; the host's
  * stack then only carries the callback. The task logs how much of its stack the work used, so the size can
  * be checked on real silicon with the project's own security options.
