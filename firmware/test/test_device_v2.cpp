@@ -2,7 +2,6 @@
 // port's receive ring, writer, zlib inflater and SHA-256, end to end. Every
 // test ends with "which firmware boots?".
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <cstring>
 #include <string>
@@ -10,45 +9,17 @@
 
 #include "ble_ota_core.h"
 #include "ble_ota_host.h"
-#include "bo_sha256.h"
 #include "esp_image_builder.hpp"
 #include "v2_device.hpp"
 
 using bo_test::AppImageSpec;
 using bo_test::BuildAppImage;
+using bo_test::Deflate;
+using bo_test::Request;
 
 namespace {
 
 using Bytes = std::vector<uint8_t>;
-
-Bytes Deflate(const Bytes &in)
-{
-    z_stream z{};
-    EXPECT_EQ(deflateInit2(&z, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    Bytes out(deflateBound(&z, in.size()));
-    z.next_in = const_cast<Bytef *>(in.data());
-    z.avail_in = static_cast<uInt>(in.size());
-    z.next_out = out.data();
-    z.avail_out = static_cast<uInt>(out.size());
-    EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
-}
-
-Bytes Request(const Bytes &image, const Bytes &stream, bool deflate)
-{
-    Bytes r(BLE_OTA_V2_REQUEST_LEN, 0);
-    r[0] = BLE_OTA_OP_REQUEST;
-    r[1] = BLE_OTA_V2;
-    r[2] = deflate ? BLE_OTA_V2_FLAG_DEFLATE : 0;
-    for (int i = 0; i < 4; i++) {
-        r[3 + i] = static_cast<uint8_t>(image.size() >> (8 * i));
-        r[7 + i] = static_cast<uint8_t>(stream.size() >> (8 * i));
-    }
-    bo_sha256(image.data(), image.size(), &r[11]);
-    return r;
-}
 
 class DeviceV2 : public bo_test::V2Device {
 protected:

@@ -3,19 +3,16 @@
 // image's own appended SHA-256 covers every byte, which esp_ota_end then checks; otherwise the slot is read back.
 // Whichever catches it, a byte the flash stored wrong never reaches the boot slot.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <vector>
 
 #include "ble_ota_core.h"
 #include "ble_ota_host.h"
 #include "bo_image.h"
-#include "bo_sha256.h"
 #include "esp_image_builder.hpp"
 #include "v2_device.hpp"
 
-using bo_test::AppImageSpec;
-using bo_test::BuildAppImage;
+using namespace bo_test;
 
 namespace {
 
@@ -23,47 +20,18 @@ using Bytes = std::vector<uint8_t>;
 
 constexpr size_t kHashAppendedOffset = 23;  // esp_image_header_t.hash_appended
 
-Bytes Request(const Bytes &announced, uint32_t stream_size, bool deflate)
-{
-    Bytes r(BLE_OTA_V2_REQUEST_LEN, 0);
-    r[0] = BLE_OTA_OP_REQUEST;
-    r[1] = BLE_OTA_V2;
-    r[2] = deflate ? BLE_OTA_V2_FLAG_DEFLATE : 0;
-    for (int i = 0; i < 4; i++) {
-        r[3 + i] = static_cast<uint8_t>(announced.size() >> (8 * i));
-        r[7 + i] = static_cast<uint8_t>(stream_size >> (8 * i));
-    }
-    bo_sha256(announced.data(), announced.size(), &r[11]);
-    return r;
-}
-
-Bytes Deflate(const Bytes &in)
-{
-    z_stream z{};
-    EXPECT_EQ(deflateInit2(&z, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    Bytes out(deflateBound(&z, in.size()));
-    z.next_in = const_cast<Bytef *>(in.data());
-    z.avail_in = static_cast<uInt>(in.size());
-    z.next_out = out.data();
-    z.avail_out = static_cast<uInt>(out.size());
-    EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
-}
-
 // Where the last segment's data ends: the zero padding before the checksum byte starts there.
 size_t SegmentsEnd(const Bytes &image)
 {
-    size_t pos = bo_test::kHeaderLen;
+    size_t pos = kHeaderLen;
     for (unsigned s = 0; s < image[1]; s++) {
         uint32_t len = image[pos + 4] | image[pos + 5] << 8 | image[pos + 6] << 16 | static_cast<uint32_t>(image[pos + 7]) << 24;
-        pos += bo_test::kSegHeaderLen + len;
+        pos += kSegHeaderLen + len;
     }
     return pos;
 }
 
-class DoneHash : public bo_test::V2Device {
+class DoneHash : public V2Device {
 protected:
     Bytes with_hash = BuildAppImage(AppImageSpec{"2.0.0", "done_hash", "v5.3.2", 0, true, 20000, {12000, 4096}, 3, true});
     Bytes without_hash = BuildAppImage(AppImageSpec{"2.0.0", "done_hash", "v5.3.2", 0, false, 20000, {12000, 4096}, 3, true});
@@ -72,7 +40,7 @@ protected:
     Bytes Update(const Bytes &image, const Bytes &announced, bool deflate = false)
     {
         Bytes stream = deflate ? Deflate(image) : image;
-        EXPECT_EQ(Control(Request(announced, static_cast<uint32_t>(stream.size()), deflate)), 0);
+        EXPECT_EQ(Control(Request(announced, stream, deflate)), 0);
         EXPECT_EQ(Notes().back()[0], BLE_OTA_OP_REQUEST_ACK);
         for (uint32_t off = 0; off < stream.size(); off += kPayload) {
             EXPECT_EQ(Packet(stream, off), 0);
@@ -131,7 +99,7 @@ TEST_F(DoneHash, AStoredPaddingByteGoneWrongIsCaughtByTheAppendedHash)
 {
     // The checksum byte covers segment data only; the appended hash covers the padding too.
     size_t padding = SegmentsEnd(with_hash);
-    ASSERT_LT(padding, bo_test::ChecksumOffset(padding));
+    ASSERT_LT(padding, ChecksumOffset(padding));
     ASSERT_EQ(bo_host_corrupt_stored_at(h, static_cast<int64_t>(padding), 0x80), 0);
     ExpectRefusedAndFactoryBoots(Update(with_hash), BLE_OTA_ERR_IMAGE_INVALID);
 }

@@ -1,8 +1,9 @@
-// A simulated device (ble_ota_host) and one subscribed central speaking protocol v2 to it: the helpers the v2 and
-// delta device tests share.
+// A simulated device (ble_ota_host) and one subscribed central speaking protocol v2 to it: the helpers the v2, DONE
+// and delta device tests share.
 #pragma once
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
@@ -10,8 +11,40 @@
 
 #include "ble_ota_core.h"
 #include "ble_ota_host.h"
+#include "bo_sha256.h"
 
 namespace bo_test {
+
+// A raw deflate stream (RFC 1951) of `in`, as the client compresses an image.
+inline std::vector<uint8_t> Deflate(const std::vector<uint8_t> &in)
+{
+    z_stream z{};
+    EXPECT_EQ(deflateInit2(&z, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    std::vector<uint8_t> out(deflateBound(&z, in.size()));
+    z.next_in = const_cast<Bytef *>(in.data());
+    z.avail_in = static_cast<uInt>(in.size());
+    z.next_out = out.data();
+    z.avail_out = static_cast<uInt>(out.size());
+    EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    return out;
+}
+
+// A v2 REQUEST announcing `image` (its size and SHA-256), sent as `stream` (deflate when `deflate`).
+inline std::vector<uint8_t> Request(const std::vector<uint8_t> &image, const std::vector<uint8_t> &stream, bool deflate)
+{
+    std::vector<uint8_t> r(BLE_OTA_V2_REQUEST_LEN, 0);
+    r[0] = BLE_OTA_OP_REQUEST;
+    r[1] = BLE_OTA_V2;
+    r[2] = deflate ? BLE_OTA_V2_FLAG_DEFLATE : 0;
+    for (int i = 0; i < 4; i++) {
+        r[3 + i] = static_cast<uint8_t>(image.size() >> (8 * i));
+        r[7 + i] = static_cast<uint8_t>(stream.size() >> (8 * i));
+    }
+    bo_sha256(image.data(), image.size(), &r[11]);
+    return r;
+}
 
 class V2Device : public ::testing::Test {
 protected:
