@@ -21,7 +21,7 @@
  * RAM while an update runs (defaults): ring CONFIG_BLE_OTA_RING_BUFFER_SIZE
  * (16 KB; 24 KB with auto-suspend) + writer stack CONFIG_BLE_OTA_WRITER_STACK_SIZE
  * (4 KB) + receive buffer (512 B) + image prefix (288 B) + the image's SHA-256
- * context (about 120 B), about 21 KB (29 KB).
+ * context (116 B; 112 on the classic ESP32), about 21 KB (29 KB).
  * A delta update (CONFIG_BLE_OTA_DELTA, on by default) adds the patch applier's
  * state, sizeof(ble_ota_delta_t) = 7.5 KB, and takes a ring no larger than
  * leaves room for it (DELTA_RING_SIZE, 19 KB at most): about 28.5 KB (31.5 KB
