@@ -26,10 +26,10 @@ internal static class ProfileBench
 
     /// <summary>
     /// The firmware before this model: each 4 KB sector erased as the data reaches it, no connection request,
-    /// the 16 KB ring.
+    /// the 16 KB ring, every image read back at DONE.
     /// </summary>
     public static SimulatedDeviceOptions Before(LinkProfile profile) =>
-        new() { Profile = profile, EraseMode = EraseMode.Sectors, RequestedInterval = TimeSpan.Zero, RingBytes = 16 * 1024 };
+        new() { Profile = profile, EraseMode = EraseMode.Sectors, RequestedInterval = TimeSpan.Zero, RingBytes = 16 * 1024, ReadsImageBackAtDone = true };
 
     /// <summary>
     /// The firmware as built for the profile's module: the Kconfig defaults, plus CONFIG_SPI_FLASH_AUTO_SUSPEND

@@ -15,8 +15,10 @@ namespace BleOta.Transport.Simulated;
 /// A v2 model (window > 0) keeps a v2 update across a disconnect so the same REQUEST resumes it, and with
 /// <paramref name="delta"/> applies delta patches against the running image as they stream in (the C core's
 /// applier, in C#: <see cref="DeltaApplier"/>). <paramref name="info"/> is the Info characteristic's value when it is read.
+/// With <paramref name="readsImageBackAtDone"/> it is the firmware before DONE trusted the image's appended SHA-256.
 /// </summary>
-internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults faults, int maxPacketSize, int window = 0, bool compression = false, Func<DeviceInfo>? info = null, bool delta = false)
+internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults faults, int maxPacketSize, int window = 0, bool compression = false, Func<DeviceInfo>? info = null, bool delta = false,
+    bool readsImageBackAtDone = false)
     : IFirmwareModel
 {
     private enum State
@@ -65,6 +67,9 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
 
     /// <summary>Bytes of the running image a delta patch has read so far (its base), for the link's model.</summary>
     public long BaseBytesRead => _v2?.Patch?.BaseBytesRead ?? 0;
+
+    /// <summary>The v2 writer hashes the image bytes it writes, for DONE (port/ble_ota_stream.c, write_image).</summary>
+    public bool HashesAsItWrites => !readsImageBackAtDone;
 
     /// <summary>Image bytes the writer produces per stream byte (above 1 for a deflate or delta stream).</summary>
     public double ImageBytesPerStreamByte => _v2 is { } v2 ? v2.Request.ImageSize / (double)v2.Request.StreamSize : 1;
@@ -556,7 +561,7 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
         // against the image's appended SHA-256 covers every byte; otherwise it reads the slot back to hash it
         // (port/ble_ota_stream.c, hash_stored_image). esp_ota_end and esp_ota_set_boot_partition each read it once
         // more to verify it.
-        LastWork = new FirmwareWork(FinishedStream: true, HashedBytes: (AppendedHashCoversAll() ? 2L : 3L) * flash.Written);
+        LastWork = new FirmwareWork(FinishedStream: true, HashedBytes: (HashesAsItWrites && AppendedHashCoversAll() ? 2L : 3L) * flash.Written);
         string? problem = flash.End();
         NotifyV2(problem is null ? OtaOpcode.DoneAck : OtaOpcode.DoneNak, problem is null ? V2Error.Ok : V2Error.ImageInvalid, v2.Request.StreamSize);
         Restart = problem is null ? RestartAfterWrite.AfterResponse : RestartAfterWrite.None;

@@ -605,8 +605,12 @@ internal sealed class LinkEngine
             _writerOps = new Queue<FlashOp>(_writerOps.Prepend(work.Read(baseRead))); // a delta patch reads its base first
         }
 
-        // The writer hashes the bytes it hands to esp_ota_write (port/ble_ota_stream.c, write_image).
-        _writerOps.Enqueue(new FlashOp(false, TimeSpan.FromSeconds(image / _profile.ShaBytesPerSecond), IsHash: true));
+        if (_device.Model is BleOtaFirmwareModel { HashesAsItWrites: true })
+        {
+            // The writer hashes the bytes it hands to esp_ota_write (port/ble_ota_stream.c, write_image).
+            _writerOps.Enqueue(new FlashOp(false, TimeSpan.FromSeconds(image / _profile.ShaBytesPerSecond), IsHash: true));
+        }
+
         return StartWriterOp(now);
     }
 

@@ -194,7 +194,8 @@ public sealed class SimulatedDevice
 
     private IFirmwareModel NewModel() => Options.Firmware == SimulatedFirmware.Tutorial
         ? new TutorialFirmwareModel(Flash, Options.Faults)
-        : new BleOtaFirmwareModel(Flash, Options.Faults, MaxPacketSize, Options.Window, Options.Compression, () => Info()!, Options.Delta);
+        : new BleOtaFirmwareModel(Flash, Options.Faults, MaxPacketSize, Options.Window, Options.Compression, () => Info()!, Options.Delta,
+            Options.ReadsImageBackAtDone);
 }
 
 public sealed record SimulatedDeviceOptions
@@ -235,6 +236,12 @@ public sealed record SimulatedDeviceOptions
     public bool AutoSuspend { get; init; }
 
     /// <summary>
+    /// The firmware reads every v2 image back to hash it at DONE and hashes nothing as it writes: BleOta's firmware
+    /// before it relied on esp_ota_end's check of the image's appended SHA-256 (port/ble_ota_stream.c).
+    /// </summary>
+    public bool ReadsImageBackAtDone { get; init; }
+
+    /// <summary>
     /// The v2 receive ring between the host and the writer task (CONFIG_BLE_OTA_RING_BUFFER_SIZE): null takes the
     /// Kconfig default, 24 KB with auto-suspend (a block erase no longer stops reception) and 16 KB without.
     /// </summary>
@@ -246,7 +253,7 @@ public sealed record SimulatedDeviceOptions
     /// <summary>
     /// The ring of a delta update, which also holds the patch applier: no larger than leaves it room in the 32 KB
     /// budget (port/ble_ota_stream.c, DELTA_RING_SIZE: 32 KB less the writer stack, the receive buffer, the image
-    /// prefix and sizeof(ble_ota_delta_t), 7,680, in whole KB: 19 KB with the defaults).
+    /// prefix, the image's SHA-256 context and sizeof(ble_ota_delta_t), 7,680, in whole KB: 19 KB with the defaults).
     /// </summary>
     public int DeltaRingBytes => Math.Min(EffectiveRingBytes, 19 * 1024);
 

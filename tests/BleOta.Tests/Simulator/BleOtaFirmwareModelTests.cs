@@ -153,13 +153,14 @@ public class BleOtaFirmwareModelTests
     }
 
     [Theory]
-    [InlineData(true, 0, 2)] // the image's appended SHA-256 covers every byte: esp_ota_end and set_boot read it, no read-back
-    [InlineData(false, 0, 3)] // no appended hash: the slot is read back first
-    [InlineData(true, 4096, 3)] // bytes after the hash, where a signature sector goes: read back too
-    public void A_v2_done_reads_the_image_back_only_when_its_appended_hash_does_not_cover_every_byte(bool appendSha256, int trailing, int passes)
+    [InlineData(true, 0, 2, false)] // the image's appended SHA-256 covers every byte: esp_ota_end and set_boot read it, no read-back
+    [InlineData(false, 0, 3, false)] // no appended hash: the slot is read back first
+    [InlineData(true, 4096, 3, false)] // bytes after the hash, where a signature sector goes: read back too
+    [InlineData(true, 0, 3, true)] // the firmware before: every image read back
+    public void A_v2_done_reads_the_image_back_only_when_its_appended_hash_does_not_cover_every_byte(bool appendSha256, int trailing, int passes, bool before)
     {
         var flash = new SimulatedFlash(SimulatedDevice.DefaultSlotSize, SampleImages.Factory);
-        var server = new BleOtaFirmwareModel(flash, DeviceFaults.None, maxPacketSize: 512, window: 16);
+        var server = new BleOtaFirmwareModel(flash, DeviceFaults.None, maxPacketSize: 512, window: 16, readsImageBackAtDone: before);
         server.OnConnect(517);
         byte[] image = [.. TestImages.Build(size: 20_000, appendSha256: appendSha256), .. new byte[trailing]];
         server.OnControlWrite(new V2Request(false, (uint)image.Length, (uint)image.Length, SHA256.HashData(image)).ToBytes());
