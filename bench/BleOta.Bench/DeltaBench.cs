@@ -97,7 +97,8 @@ internal static class DeltaBench
         md.AppendLine();
         md.AppendLine(string.Create(inv, $"Targets (issue #15): a one-line change to a 1 MB app under 5 % of its size on air (here {worstShare:0.00} % at most);"));
         md.AppendLine(string.Create(inv, $"end to end within 1.2 times the device's own time to erase and program the new image (here {worstRatio:0.000}x at most,"));
-        md.AppendLine(over.Count == 0 ? "met on every profile)." : $"over it on {string.Join(", ", over)})."));
+        string overList = string.Join(", ", over);
+        md.AppendLine(over.Count == 0 ? "met on every profile)." : $"over it on {overList}).");
         md.AppendLine(string.Create(inv, $"Making the one-line patch of a {large.Target.Length:N0}-byte app takes {largeWall.TotalMilliseconds:N0} ms on this machine ({largePatch.Length:N0} bytes, {largeShare:0.00} %)."));
         md.AppendLine();
     }
