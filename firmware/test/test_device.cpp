@@ -433,12 +433,17 @@ TEST_F(Device, PacketSizeAboveReceiveBufferIsRefused)
     EXPECT_EQ(WritePacketSize(256), 0);
 }
 
-TEST_F(Device, WriteLongerThanAnAttributeIsRefused)
+TEST_F(Device, WriteLongerThanAnAttributeIsRefusedAndAborts)
 {
+    // NimBLE passes a 513-byte Write Command on to the callback (MTU 517 allows 514): the core refuses it.
+    auto img = BuildAppImage();
     Connect(517);
     Begin(512);
+    ASSERT_EQ(WriteData(img.data(), 512), 0);
     std::vector<uint8_t> big(513, 0xE9);
     EXPECT_EQ(WriteData(big.data(), big.size()), BLE_OTA_ATT_ERR_INVALID_ATTR_LEN);
+    EXPECT_EQ(bo_host_state(h), BO_HOST_STATE_IDLE);
+    ExpectBootsVersion("0.0.0-factory");
 }
 
 TEST_F(Device, ImageLargerThanThePartitionEndsInDoneNak)
