@@ -770,10 +770,10 @@ int32_t bo_host_write(bo_host_t *h, int32_t conn, int32_t which_char, const uint
     if (find_conn(h, conn) == NULL) {
         return BO_HOST_E_NOT_CONNECTED;
     }
-    /* No length check here: NimBLE hands a Write Request or Command to the access callback at whatever length the
-     * ATT MTU let the central send, up to 524 bytes (ble_att_svr.c, ble_att_svr_rx_write and
-     * ble_att_svr_rx_write_no_rsp); only a prepared (long)
-     * write is held to BLE_ATT_ATTR_MAX_LEN, 512 (ble_att_svr_prep_validate). The port's callbacks judge it. */
+    /* No length check here: NimBLE hands a Write Request or Command to the access callback at whatever length
+     * the ATT MTU let the central send, up to 524 bytes (ble_att_svr.c, ble_att_svr_rx_write and
+     * ble_att_svr_rx_write_no_rsp); only a prepared (long) write is held to BLE_ATT_ATTR_MAX_LEN, 512
+     * (ble_att_svr_prep_validate). The port's callbacks judge it. */
     ble_ota_err_t err;
     if (which_char == BO_HOST_CHAR_CONTROL) {
         err = ble_ota_core_on_control_write(&h->core, (uint16_t)conn, data, len);
