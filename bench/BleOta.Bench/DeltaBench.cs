@@ -32,8 +32,7 @@ internal sealed record DeltaPair(string Name, byte[] Base, byte[] Target)
 internal sealed record DeltaRow(LinkProfile Profile, DeltaPair Pair, OtaResult Full, OtaResult Compressed, OtaResult Delta)
 {
     /// <summary>What the device needs anyway to erase (64 KB blocks) and program the new image, by the profile's flash part.</summary>
-    public TimeSpan FlashTime => new FlashWork(Profile.Flash, EraseMode.Blocks, SimulatedDevice.DefaultSlotSize)
-        .Append(Pair.Target.Length).Aggregate(TimeSpan.Zero, (sum, op) => sum + op.Duration);
+    public TimeSpan FlashTime => ProfileBench.FlashTime(Profile, Pair.Target.Length);
 }
 
 /// <summary>Delta updates of realistic pairs over each link profile, in simulated time (speed 0).</summary>

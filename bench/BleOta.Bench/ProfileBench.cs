@@ -38,6 +38,11 @@ internal static class ProfileBench
     public static SimulatedDeviceOptions After(LinkProfile profile) =>
         new() { Profile = profile, AutoSuspend = profile.ChipSupportsAutoSuspend && profile.Flash.SupportsSuspend };
 
+    /// <summary>What the device needs anyway to erase (64 KB blocks) and program an image, by the profile's flash part.</summary>
+    public static TimeSpan FlashTime(LinkProfile profile, int imageBytes) =>
+        new FlashWork(profile.Flash, EraseMode.Blocks, SimulatedDevice.DefaultSlotSize)
+            .Append(imageBytes).Aggregate(TimeSpan.Zero, (sum, op) => sum + op.Duration);
+
     public static ProfileRow Run(LinkProfile profile, byte[] image, byte[] realisticImage)
     {
         var v1 = Update(After(profile), image, OtaProtocolVersion.V1, out _);

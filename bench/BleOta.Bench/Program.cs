@@ -67,6 +67,18 @@ foreach (var row in rows.Where(r => r.Profile != LinkProfile.SeedMacOS))
     Target("compressed v2: effective ≥ 1.5x plain v2", row.Profile, row.EffectiveCompressedKBps(realistic.Length)!.Value / ProfileRow.Rate(row.After), 1.5, "x");
 }
 
+// Why compression falls short where flash stalls the host, worked out on the 1M profile from this run.
+var oneMeg = Row(LinkProfile.Esp32OneMegDle);
+double streamShare = (double)oneMeg.Compressed!.BytesOnAir / oneMeg.After.BytesOnAir; // headers and resends on both sides
+double plainSeconds = oneMeg.After.Duration.TotalSeconds;
+double flashSeconds = ProfileBench.FlashTime(LinkProfile.Esp32OneMegDle, ImageSize).TotalSeconds;
+md.AppendLine();
+md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Why compression falls short of 1.5x where flash work stalls the host: on {LinkProfile.Esp32OneMegDle.Name} the compressed stream is"));
+md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{100 * streamShare:0} % of the plain one on air, but erasing and programming the {ImageSize:N0}-byte image takes {flashSeconds:0.00} s either way"));
+md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"({LinkProfile.Esp32OneMegDle.Flash.Name} datasheet) and stops the Bluetooth host meanwhile. Of the plain run's {plainSeconds:0.00} s only the"));
+md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{plainSeconds - flashSeconds:0.00} s besides flash work shrink with the stream: {plainSeconds:0.00} / ({flashSeconds:0.00} + {streamShare:0.00} × {plainSeconds - flashSeconds:0.00}) ≈ {plainSeconds / (flashSeconds + streamShare * (plainSeconds - flashSeconds)):0.00}x, about the most it can give,"));
+md.AppendLine("in a model that charges nothing for inflating (link-model.md). Only auto-suspend, which lets reception go on during");
+md.AppendLine("flash work, gets past it; it needs a chip and flash part that support it, so it is not a default.");
 md.AppendLine();
 md.AppendLine("The firmware's RAM while an update runs (the 32 KB target is 32,768 bytes), default build: receive ring 16,384 +");
 md.AppendLine("writer task stack 4,096 + receive buffer 512 + image prefix 288 + the image's SHA-256 context 116 (112 on the classic");
