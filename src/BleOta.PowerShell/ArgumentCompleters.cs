@@ -2,6 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using BleOta.Engine.Session;
+using BleOta.Engine.Transport;
 
 namespace BleOta;
 
@@ -28,6 +29,26 @@ public sealed class SessionDeviceCompleter : IArgumentCompleter
             OtaSessionRegistry.Shared.Snapshots().SelectMany(s => new[] { (Value: s.Device, ToolTip: $"{s.Device}: {s.State}"), (Value: s.Address, ToolTip: $"{s.Device}: {s.State}") })
                 .OrderBy(c => c.Value, StringComparer.OrdinalIgnoreCase),
             wordToComplete);
+}
+
+/// <summary>Completes -Adapter with the adapters BlueZ lists now (nothing where the radio is not BlueZ or cannot be asked).</summary>
+public sealed class AdapterCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        try
+        {
+            var requested = fakeBoundParameters["Transport"] is { } transport ? LanguagePrimitives.ConvertTo<RadioTransport>(transport) : RadioTransport.Auto;
+            var kind = Transports.ResolveHere(requested);
+            Transports.RefuseAdapterChoice(kind);
+            return Completions.Matching(Transports.ListAdapters(kind).Select(a => (Value: a.Name, ToolTip: a.ToString())), wordToComplete);
+        }
+        catch (Exception ex) when (ex is AdapterChoiceException or PlatformNotSupportedException or BleTransportException or PSInvalidCastException or OperationCanceledException)
+        {
+            return []; // Tab offers nothing rather than an error; running the command says what is wrong
+        }
+    }
 }
 
 internal static class Completions

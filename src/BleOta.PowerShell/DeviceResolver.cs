@@ -13,15 +13,15 @@ internal sealed class DeviceResolver(PSCmdlet cmdlet)
 {
     /// <summary>Devices for these addresses, named as the last scan or the transport knows them, so results show names.</summary>
     /// <param name="addresses">The devices' addresses.</param>
-    /// <param name="radio">The radio for addresses no simulated device has (-Transport).</param>
-    public List<Esp32Device> ByAddress(IEnumerable<string> addresses, RadioTransport radio = RadioTransport.Auto)
+    /// <param name="radios">The radios for addresses no simulated device has (-Transport, -Adapter).</param>
+    public List<Esp32Device> ByAddress(IEnumerable<string> addresses, RadioChoice radios)
     {
         var devices = new List<Esp32Device>();
         foreach (string address in addresses)
         {
             try
             {
-                var transport = Transports.ForAddress(address, radio);
+                var transport = radios.ForAddress(address);
                 var scanned = ScanHistory.LastScan.FirstOrDefault(d => d.Transport == transport && string.Equals(d.Address, address, StringComparison.OrdinalIgnoreCase));
                 devices.Add(new Esp32Device(address, scanned?.Name ?? transport.KnownName(address), scanned?.Rssi ?? 0, transport));
             }
@@ -35,17 +35,17 @@ internal sealed class DeviceResolver(PSCmdlet cmdlet)
     }
 
     /// <summary>Scans for up to <paramref name="timeout"/> and returns every device whose name matches one of <paramref name="names"/>.</summary>
-    public List<Esp32Device> ByName(IEnumerable<string> names, TimeSpan timeout, CancellationToken cancellationToken, RadioTransport radio = RadioTransport.Auto)
+    public List<Esp32Device> ByName(IEnumerable<string> names, TimeSpan timeout, CancellationToken cancellationToken, RadioChoice radios)
     {
-        var byTransport = new Dictionary<IBleTransport, List<(string Name, WildcardPattern Pattern)>>();
+        var byTransports = new Dictionary<IReadOnlyList<IBleTransport>, List<(string Name, WildcardPattern Pattern)>>(ReferenceEqualityComparer.Instance);
         foreach (string name in names)
         {
             var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
             try
             {
-                var transport = Transports.ForName(pattern, radio);
-                byTransport.TryAdd(transport, []);
-                byTransport[transport].Add((name, pattern));
+                var transports = radios.ForName(pattern);
+                byTransports.TryAdd(transports, []);
+                byTransports[transports].Add((name, pattern));
             }
             catch (PlatformNotSupportedException ex)
             {
@@ -55,17 +55,17 @@ internal sealed class DeviceResolver(PSCmdlet cmdlet)
 
         var found = new List<Esp32Device>();
         var seen = new List<Esp32Device>();
-        foreach (var (transport, wanted) in byTransport)
+        foreach (var (transports, wanted) in byTransports)
         {
-            DebugSafeStreams.Verbose(cmdlet, $"Scanning with the {transport.Name} transport for up to {timeout.TotalSeconds:0.#} s for {string.Join(", ", wanted.Select(w => $"'{w.Name}'"))}.");
+            DebugSafeStreams.Verbose(cmdlet, $"Scanning {Describe(transports)} for up to {timeout.TotalSeconds:0.#} s for {string.Join(", ", wanted.Select(w => $"'{w.Name}'"))}.");
             try
             {
-                foreach (var device in Scan(transport, ScanFilter.OtaService, timeout, cancellationToken))
+                foreach (var device in Scan(transports, ScanFilter.OtaService, timeout, cancellationToken))
                 {
                     seen.Add(device);
                     if (wanted.Any(w => w.Pattern.IsMatch(device.Name)))
                     {
-                        DebugSafeStreams.Verbose(cmdlet, $"Found {device} (RSSI {device.Rssi} dBm).");
+                        DebugSafeStreams.Verbose(cmdlet, $"Found {device} (RSSI {device.Rssi} dBm{(device.Adapter is null ? "" : $" on {device.Adapter}")}).");
                         found.Add(device);
                     }
                 }
@@ -73,7 +73,7 @@ internal sealed class DeviceResolver(PSCmdlet cmdlet)
             catch (BleTransportException ex)
             {
                 // The radio cannot scan (no adapter, powered off, bluetoothd not running): the message says what to do.
-                cmdlet.WriteError(new ErrorRecord(ex, ErrorIds.TransportUnavailable, ErrorCategory.ResourceUnavailable, transport.Name));
+                cmdlet.WriteError(new ErrorRecord(ex, ErrorIds.TransportUnavailable, ErrorCategory.ResourceUnavailable, transports[0].Name));
                 continue;
             }
 
@@ -93,10 +93,16 @@ internal sealed class DeviceResolver(PSCmdlet cmdlet)
         return found;
     }
 
+    /// <summary>"with the BlueZ transport", or with several adapters "with BlueZ adapters hci0, hci1", for the verbose stream.</summary>
+    public static string Describe(IReadOnlyList<IBleTransport> transports) =>
+        transports.Count == 1
+            ? $"with the {transports[0].Name} transport"
+            : $"with {transports[0].Name} adapters {string.Join(", ", transports.Select(t => t.AdapterName))}";
+
     /// <summary>Streams the devices a scan finds, on the calling thread; Ctrl+C ends it.</summary>
-    public static IEnumerable<Esp32Device> Scan(IBleTransport transport, ScanFilter filter, TimeSpan timeout, CancellationToken cancellationToken)
+    public static IEnumerable<Esp32Device> Scan(IReadOnlyList<IBleTransport> transports, ScanFilter filter, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var scan = DeviceScanner.ScanAsync(transport, filter, timeout, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        var scan = DeviceScanner.ScanAsync(transports, filter, timeout, cancellationToken).GetAsyncEnumerator(cancellationToken);
         try
         {
             while (MoveNext(scan))

@@ -26,6 +26,8 @@ internal static class ErrorIds
 
     // This computer's radio, and the simulator's settings.
     public const string TransportUnavailable = nameof(TransportUnavailable);
+    public const string AdapterNotFound = nameof(AdapterNotFound);
+    public const string AdapterNotSupported = nameof(AdapterNotSupported);
     public const string UnknownLinkProfile = nameof(UnknownLinkProfile);
 
     /// <summary>The ErrorId and category of an engine failure.</summary>

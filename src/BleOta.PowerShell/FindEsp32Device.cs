@@ -63,16 +63,22 @@ public sealed class FindEsp32Device : PSCmdlet, IDisposable
     [Parameter(ParameterSetName = RadioSet)]
     public RadioTransport Transport { get; set; }
 
+    /// <summary>The BlueZ adapters to scan with (hci0, hci1: bluetoothctl list); default: the first. Each device is listed once, on the adapter that reported it first.</summary>
+    [Parameter(ParameterSetName = RadioSet)]
+    [ArgumentCompleter(typeof(AdapterCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string[]? Adapter { get; set; }
+
     protected override void BeginProcessing() => _cancel = new CancellationTokenSource();
 
     protected override void EndProcessing()
     {
-        IBleTransport transport;
+        IReadOnlyList<IBleTransport> transports;
         try
         {
-            transport = ParameterSetName == RadioSet
-                ? Transports.Radio(Transport)
-                : Transports.Simulated(Simulated, SimulatedTutorial, SimulationSpeed, ResolveProfile());
+            transports = ParameterSetName == RadioSet
+                ? RadioChoice.For(this, Transport, Adapter).Radios
+                : [Transports.Simulated(Simulated, SimulatedTutorial, SimulationSpeed, ResolveProfile())];
         }
         catch (PlatformNotSupportedException ex)
         {
@@ -82,15 +88,15 @@ public sealed class FindEsp32Device : PSCmdlet, IDisposable
 
         var patterns = (Name ?? []).Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
         var filter = All ? new ScanFilter() : ScanFilter.OtaService;
-        DebugSafeStreams.Verbose(this, $"Scanning with the {transport.Name} transport for {TimeoutSec} s.");
+        DebugSafeStreams.Verbose(this, $"Scanning {DeviceResolver.Describe(transports)} for {TimeoutSec} s.");
         var seen = new List<Esp32Device>();
         try
         {
-            foreach (var device in DeviceResolver.Scan(transport, filter, TimeSpan.FromSeconds(TimeoutSec), _cancel!.Token))
+            foreach (var device in DeviceResolver.Scan(transports, filter, TimeSpan.FromSeconds(TimeoutSec), _cancel!.Token))
             {
                 if (seen.Count == 0)
                 {
-                    DebugSafeStreams.Verbose(this, transport.Describe()); // the transport knows its adapter once the scan is under way
+                    DescribeTransports(transports); // a transport knows its adapter once the scan is under way
                 }
 
                 seen.Add(device);
@@ -107,12 +113,12 @@ public sealed class FindEsp32Device : PSCmdlet, IDisposable
         catch (BleTransportException ex)
         {
             // The radio cannot scan (no adapter, powered off, bluetoothd not running): the message says what to do.
-            ThrowTerminatingError(new ErrorRecord(ex, ErrorIds.TransportUnavailable, ErrorCategory.ResourceUnavailable, transport.Name));
+            ThrowTerminatingError(new ErrorRecord(ex, ErrorIds.TransportUnavailable, ErrorCategory.ResourceUnavailable, transports[0].Name));
         }
 
         if (seen.Count == 0)
         {
-            DebugSafeStreams.Verbose(this, transport.Describe());
+            DescribeTransports(transports);
         }
 
         ScanHistory.Record(seen);
@@ -120,6 +126,14 @@ public sealed class FindEsp32Device : PSCmdlet, IDisposable
     }
 
     protected override void StopProcessing() => _cancel?.Cancel();
+
+    private void DescribeTransports(IReadOnlyList<IBleTransport> transports)
+    {
+        foreach (var transport in transports)
+        {
+            DebugSafeStreams.Verbose(this, transport.Describe());
+        }
+    }
 
     private LinkProfile? ResolveProfile()
     {

@@ -7,7 +7,7 @@ namespace BleOta;
 
 /// <summary>
 /// Asks devices what they run (project, version, IDF version, chip, the protocols they speak, slot size) without
-/// changing anything on them. Several devices are asked at once, up to -ThrottleLimit; results come in input order.
+/// changing anything on them. Several devices are asked at once, up to -ThrottleLimit per adapter; results come in input order.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "Esp32DeviceInfo", DefaultParameterSetName = DeviceSet)]
 [OutputType(typeof(Esp32DeviceInfo))]
@@ -20,7 +20,8 @@ public sealed class GetEsp32DeviceInfo : PSCmdlet, IDisposable
 
     private readonly CancellationTokenSource _cancel = new();
     private readonly List<(Esp32Device Device, Task<Esp32DeviceInfo> Read)> _reads = [];
-    private SemaphoreSlim? _slots;
+    private AdapterSlots? _slots;
+    private RadioChoice? _radios;
     private int _written;
 
     /// <summary>The devices to ask, as Find-Esp32Device emits them.</summary>
@@ -47,25 +48,32 @@ public sealed class GetEsp32DeviceInfo : PSCmdlet, IDisposable
     [Parameter(ParameterSetName = NameSet)]
     public RadioTransport Transport { get; set; }
 
+    /// <summary>The BlueZ adapters to reach devices given by -Address or -Name through (hci0, hci1); default: the first.</summary>
+    [Parameter(ParameterSetName = AddressSet)]
+    [Parameter(ParameterSetName = NameSet)]
+    [ArgumentCompleter(typeof(AdapterCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string[]? Adapter { get; set; }
+
     /// <summary>Seconds to wait for each device to connect (and, with -Name, for the scan).</summary>
     [Parameter]
     [ValidateRange(1, 600)]
     public int TimeoutSec { get; set; }
 
-    /// <summary>How many devices to ask at once.</summary>
+    /// <summary>How many devices to ask at once through each adapter.</summary>
     [Parameter]
     [ValidateRange(1, 64)]
     public int ThrottleLimit { get; set; } = 4;
 
-    protected override void BeginProcessing() => _slots = new SemaphoreSlim(ThrottleLimit, ThrottleLimit);
+    protected override void BeginProcessing() => _slots = new AdapterSlots(ThrottleLimit);
 
     protected override void ProcessRecord()
     {
         var resolver = new DeviceResolver(this);
         var devices = ParameterSetName switch
         {
-            AddressSet => resolver.ByAddress(Address!, Transport),
-            NameSet => resolver.ByName(Name!, TimeSpan.FromSeconds(TimeoutSec > 0 ? TimeoutSec : DefaultScanSeconds), _cancel.Token, Transport),
+            AddressSet => resolver.ByAddress(Address!, Radios()),
+            NameSet => resolver.ByName(Name!, TimeSpan.FromSeconds(TimeoutSec > 0 ? TimeoutSec : DefaultScanSeconds), _cancel.Token, Radios()),
             _ => [.. Device!],
         };
         var timeouts = TimeoutSec > 0 ? OtaTimeouts.All(TimeSpan.FromSeconds(TimeoutSec)) : OtaTimeouts.Default;
@@ -91,16 +99,20 @@ public sealed class GetEsp32DeviceInfo : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>Chosen once: -Address from the pipeline takes the adapters in turn.</summary>
+    private RadioChoice Radios() => _radios ??= RadioChoice.For(this, Transport, Adapter);
+
     private async Task<Esp32DeviceInfo> ReadAsync(Esp32Device device, OtaTimeouts timeouts)
     {
-        await _slots!.WaitAsync(_cancel.Token).ConfigureAwait(false);
+        var slots = _slots!.For(device.Transport); // on the pipeline thread: this runs synchronously up to the first await
+        await slots.WaitAsync(_cancel.Token).ConfigureAwait(false);
         try
         {
             return await DeviceInspector.ReadAsync(device, timeouts, _cancel.Token).ConfigureAwait(false);
         }
         finally
         {
-            _slots.Release();
+            slots.Release();
         }
     }
 

@@ -29,6 +29,7 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
     private CancellationTokenSource? _cancel;
     private ImageResolver? _images;
     private List<Esp32Device>? _namedDevices;
+    private RadioChoice? _radios;
     private UpdateQueue? _queue;
 
     /// <summary>The devices to update, as Find-Esp32Device emits them.</summary>
@@ -77,6 +78,18 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
     [Parameter(ParameterSetName = NameLiteralPathSet)]
     public RadioTransport Transport { get; set; }
 
+    /// <summary>
+    /// The BlueZ adapters that reach devices given by -Address or -Name (hci0, hci1); default: the first. An address goes
+    /// through the adapter the last scan heard it on, if named, else through each adapter in turn.
+    /// </summary>
+    [Parameter(ParameterSetName = AddressPathSet)]
+    [Parameter(ParameterSetName = AddressLiteralPathSet)]
+    [Parameter(ParameterSetName = NamePathSet)]
+    [Parameter(ParameterSetName = NameLiteralPathSet)]
+    [ArgumentCompleter(typeof(AdapterCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string[]? Adapter { get; set; }
+
     /// <summary>The wire protocol: Auto picks the fastest the device offers.</summary>
     [Parameter]
     public OtaProtocolVersion Protocol { get; set; } = OtaProtocolVersion.Auto;
@@ -100,7 +113,7 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
     [ValidateRange(1, 600)]
     public int TimeoutSec { get; set; }
 
-    /// <summary>How many devices to update at once.</summary>
+    /// <summary>How many devices to update at once through each adapter.</summary>
     [Parameter]
     [ValidateRange(1, 64)]
     public int ThrottleLimit { get; set; } = 4;
@@ -192,14 +205,20 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
 
     private IEnumerable<Esp32Device> TargetDevices()
     {
+        if (Device is not null)
+        {
+            return Device;
+        }
+
         var resolver = new DeviceResolver(this);
+        _radios ??= RadioChoice.For(this, Transport, Adapter); // once: -Address from the pipeline takes the adapters in turn
         if (Name is not null)
         {
             // Name is not bound from the pipeline: scan once, however many files arrive.
-            return _namedDevices ??= resolver.ByName(Name, TimeSpan.FromSeconds(TimeoutSec > 0 ? TimeoutSec : DefaultScanSeconds), _cancel!.Token, Transport);
+            return _namedDevices ??= resolver.ByName(Name, TimeSpan.FromSeconds(TimeoutSec > 0 ? TimeoutSec : DefaultScanSeconds), _cancel!.Token, _radios);
         }
 
-        return Device ?? (IEnumerable<Esp32Device>)resolver.ByAddress(Address!, Transport);
+        return resolver.ByAddress(Address!, _radios);
     }
 
     private void Queue(Esp32Device device, FirmwareImage image)
@@ -215,7 +234,7 @@ public sealed class InvokeEsp32Ota : PSCmdlet, IDisposable
         if (ForceConfirmation.SkipsPrompt(this, Force) || ShouldProcess(device.ToString(), action))
         {
             var session = _updater.CreateSession(device, image);
-            WriteDebug($"{device}: session {session.Id} queued; at most {ThrottleLimit} devices are updated at once.");
+            WriteDebug($"{device}: session {session.Id} queued; at most {ThrottleLimit} devices are updated at once through {(device.Adapter is null ? "its radio" : $"adapter {device.Adapter}")}.");
             _queue!.Enqueue(session);
         }
         else

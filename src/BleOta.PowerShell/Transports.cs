@@ -16,7 +16,8 @@ internal static class Transports
     /// <summary>Environment variable that picks the radio when -Transport is not given (runbooks): Auto, BlueZ or WinRT.</summary>
     public const string EnvironmentVariable = "BLEOTA_TRANSPORT";
 
-    private static readonly ConcurrentDictionary<RadioTransport, Lazy<IBleTransport>> Radios = new();
+    /// <summary>The radios made so far, per kind and adapter (null: the platform's choice, BlueZ's first adapter).</summary>
+    private static readonly ConcurrentDictionary<(RadioTransport Kind, string? Adapter), Lazy<IBleTransport>> Radios = new();
 
     /// <summary>
     /// The simulated fleet, set to run at <paramref name="speed"/>, holding at least <paramref name="count"/> devices
@@ -37,30 +38,77 @@ internal static class Transports
     /// One instance per kind and process, as the devices a scan returns keep using it.
     /// </summary>
     /// <exception cref="PlatformNotSupportedException">The radio cannot run here; the message says what to use instead.</exception>
-    public static IBleTransport Radio(RadioTransport requested = RadioTransport.Auto)
+    public static IBleTransport Radio(RadioTransport requested = RadioTransport.Auto) => Radio(ResolveHere(requested), adapter: null);
+
+    /// <summary>
+    /// One BlueZ transport per adapter <paramref name="names"/> lists (hci0, hci1), after checking that bluetoothd
+    /// has each; one instance per adapter and process, as the devices a scan returns keep using theirs.
+    /// </summary>
+    /// <exception cref="AdapterChoiceException">The radio has no choice of adapter (WinRT), or has no adapter of that name.</exception>
+    /// <exception cref="PlatformNotSupportedException">The radio cannot run here.</exception>
+    /// <exception cref="BleTransportException">BlueZ could not list its adapters (bluetoothd not running, access denied).</exception>
+    public static IReadOnlyList<IBleTransport> Adapters(RadioTransport requested, IReadOnlyList<string> names)
     {
-        var kind = Resolve(requested, Environment.GetEnvironmentVariable(EnvironmentVariable), OperatingSystem.IsWindows(), OperatingSystem.IsLinux());
-        var radio = Radios.GetOrAdd(kind, k => new Lazy<IBleTransport>(() => Load(k)));
+        var kind = ResolveHere(requested);
+        RefuseAdapterChoice(kind);
+        var present = ListAdapters(kind);
+        return names.Select(name => present.FirstOrDefault(a => string.Equals(a.Name, name, StringComparison.OrdinalIgnoreCase))?.Name
+                ?? throw new AdapterChoiceException(BleAdapter.NotFoundMessage(name, present), ErrorIds.AdapterNotFound, ErrorCategory.ObjectNotFound, name))
+            .Distinct(StringComparer.Ordinal)
+            .Select(name => Radio(kind, name))
+            .ToList();
+    }
+
+    /// <summary>The adapters the radio of this kind lists, asked afresh (bluetoothd may have gained or lost one since).</summary>
+    public static IReadOnlyList<BleAdapter> ListAdapters(RadioTransport kind)
+    {
+        var probe = Load(kind);
+        try
+        {
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            return ((IBleAdapterList)probe).AdaptersAsync(limit.Token).GetAwaiter().GetResult();
+        }
+        finally
+        {
+            (probe as IDisposable)?.Dispose();
+        }
+    }
+
+    /// <summary>-Adapter names a BlueZ adapter: WinRT always uses Windows' default adapter, so it is refused there.</summary>
+    internal static void RefuseAdapterChoice(RadioTransport kind)
+    {
+        if (kind != RadioTransport.BlueZ)
+        {
+            throw new AdapterChoiceException(
+                $"-Adapter chooses a BlueZ adapter (hci0, hci1, ...), but this command uses the {kind} transport, which always uses the default Bluetooth adapter Windows picks. Remove -Adapter, or use several adapters from Linux with BlueZ.",
+                ErrorIds.AdapterNotSupported, ErrorCategory.InvalidArgument, kind);
+        }
+    }
+
+    /// <summary>Whether a simulated device has this address, so it needs no radio.</summary>
+    public static bool IsSimulated(string address) =>
+        SimulatedTransport.Shared.Devices.Any(d => string.Equals(d.Address, address, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Whether the simulated fleet has a device whose name matches, so a scan for it needs no radio.</summary>
+    public static bool IsSimulated(WildcardPattern name) => SimulatedTransport.Shared.Devices.Any(d => name.IsMatch(d.Name));
+
+    /// <summary><see cref="Resolve"/> on this machine, with this process's environment.</summary>
+    internal static RadioTransport ResolveHere(RadioTransport requested) =>
+        Resolve(requested, Environment.GetEnvironmentVariable(EnvironmentVariable), OperatingSystem.IsWindows(), OperatingSystem.IsLinux());
+
+    private static IBleTransport Radio(RadioTransport kind, string? adapter)
+    {
+        var radio = Radios.GetOrAdd((kind, adapter), key => new Lazy<IBleTransport>(() => Load(key.Kind, key.Adapter)));
         try
         {
             return radio.Value;
         }
         catch (PlatformNotSupportedException)
         {
-            Radios.TryRemove(kind, out _); // let a later call try again (e.g. after fixing the setup)
+            Radios.TryRemove((kind, adapter), out _); // let a later call try again (e.g. after fixing the setup)
             throw;
         }
     }
-
-    /// <summary>The transport that knows this address: a simulated device if one has it, else the radio.</summary>
-    public static IBleTransport ForAddress(string address, RadioTransport requested = RadioTransport.Auto) =>
-        SimulatedTransport.Shared.Devices.Any(d => string.Equals(d.Address, address, StringComparison.OrdinalIgnoreCase))
-            ? SimulatedTransport.Shared
-            : Radio(requested);
-
-    /// <summary>The transport to scan for devices whose name matches: the simulated fleet if one of its devices does, else the radio.</summary>
-    public static IBleTransport ForName(WildcardPattern name, RadioTransport requested = RadioTransport.Auto) =>
-        SimulatedTransport.Shared.Devices.Any(d => name.IsMatch(d.Name)) ? SimulatedTransport.Shared : Radio(requested);
 
     /// <summary>Applies the precedence -Transport, then the environment variable, then the platform.</summary>
     internal static RadioTransport Resolve(RadioTransport requested, string? environment, bool isWindows, bool isLinux)
@@ -84,7 +132,7 @@ internal static class Transports
             : throw new PlatformNotSupportedException("BleOta has Bluetooth radio transports for Windows (WinRT) and Linux (BlueZ) only. Use -Simulated to work with simulated devices.");
     }
 
-    private static IBleTransport Load(RadioTransport kind)
+    private static IBleTransport Load(RadioTransport kind, string? adapter = null)
     {
         if (kind == RadioTransport.WinRT && !OperatingSystem.IsWindowsVersionAtLeast(10, 0, 19041))
         {
@@ -104,6 +152,7 @@ internal static class Transports
 
         string typeName = kind == RadioTransport.WinRT ? "BleOta.Transport.WinRT.WinRtTransport" : "BleOta.Transport.BlueZ.BlueZTransport";
         var type = Assembly.LoadFrom(file).GetType(typeName, throwOnError: true)!;
-        return (IBleTransport)Activator.CreateInstance(type)!;
+        // BlueZTransport(busAddress: null, adapter): the system bus (or BLEOTA_BLUEZ_BUS) and that adapter.
+        return (IBleTransport)(adapter is null ? Activator.CreateInstance(type) : Activator.CreateInstance(type, null, adapter))!;
     }
 }

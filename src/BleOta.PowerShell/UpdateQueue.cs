@@ -6,7 +6,7 @@ using BleOta.Engine.Session;
 namespace BleOta;
 
 /// <summary>
-/// Runs updates in parallel, at most <c>ThrottleLimit</c> at once, while everything PowerShell sees
+/// Runs updates in parallel, at most <c>ThrottleLimit</c> at once per adapter (<see cref="AdapterSlots"/>), while everything PowerShell sees
 /// (progress, results, errors) is written by <see cref="Drain"/> on the pipeline thread, the only thread
 /// where <c>Write*</c> is allowed. However the pipeline ends, every session it queued ends too, with the reason.
 /// </summary>
@@ -18,7 +18,7 @@ internal sealed class UpdateQueue(PSCmdlet cmdlet, OtaUpdater updater, OtaOption
     /// <summary>How long Dispose waits for stopped sessions to close their links and record their end.</summary>
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
 
-    private readonly SemaphoreSlim _slots = new(throttleLimit, throttleLimit);
+    private readonly AdapterSlots _slots = new(throttleLimit);
     private readonly List<Running> _running = [];
     private readonly List<Task> _workers = [];
     private readonly ConcurrentQueue<OtaSession> _sessions = new(); // every session queued, for CancelAll from any thread
@@ -40,10 +40,11 @@ internal sealed class UpdateQueue(PSCmdlet cmdlet, OtaUpdater updater, OtaOption
         var running = new Running(session, ParentActivityId + 1 + _queued++);
         _running.Add(running);
         _sessions.Enqueue(session);
-        // Asked for here, on the pipeline thread, so devices get their slots in input order (SemaphoreSlim serves
-        // its waiters first come, first served); asked for inside the task, the order would be the thread pool's.
-        var slot = _slots.WaitAsync(session.CancellationToken);
-        _workers.Add(Task.Run(() => RunAsync(running, slot), CancellationToken.None)); // its end is reported through _finished
+        // Asked for here, on the pipeline thread, so each adapter's devices get their slots in input order (SemaphoreSlim
+        // serves its waiters first come, first served); asked for inside the task, the order would be the thread pool's.
+        var slots = _slots.For(session.Device.Transport);
+        var slot = slots.WaitAsync(session.CancellationToken);
+        _workers.Add(Task.Run(() => RunAsync(running, slots, slot), CancellationToken.None)); // its end is reported through _finished
     }
 
     /// <summary>Stops every session this queue still runs or holds, for <paramref name="reason"/>. Safe from any thread (Ctrl+C).</summary>
@@ -91,7 +92,7 @@ internal sealed class UpdateQueue(PSCmdlet cmdlet, OtaUpdater updater, OtaOption
 
     private string ParentActivity => $"Updating {_queued} device{(_queued == 1 ? "" : "s")}";
 
-    private async Task RunAsync(Running running, Task slotTaken)
+    private async Task RunAsync(Running running, SemaphoreSlim slots, Task slotTaken)
     {
         bool slot = false;
         try
@@ -112,7 +113,7 @@ internal sealed class UpdateQueue(PSCmdlet cmdlet, OtaUpdater updater, OtaOption
         {
             if (slot)
             {
-                _slots.Release();
+                slots.Release();
             }
 
             _finished.Enqueue(running);

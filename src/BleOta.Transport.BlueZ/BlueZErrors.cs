@@ -14,7 +14,7 @@ public static partial class BlueZErrors
     public const string NoAdapterHint = "No Bluetooth adapter found. Plug one in (Bluetooth 4.0 or later) and check 'bluetoothctl list'; in a VM or container, pass the adapter through.";
 
     public static BleTransportException PoweredOff(string adapterPath) =>
-        Radio(string.Format(CultureInfo.InvariantCulture, PoweredOffHint, AdapterName(adapterPath)));
+        Radio(string.Format(CultureInfo.InvariantCulture, PoweredOffHint, BlueZNames.AdapterName(adapterPath)));
 
     public static BleTransportException NoAdapter() => Radio(NoAdapterHint);
 
@@ -90,8 +90,6 @@ public static partial class BlueZErrors
             byte.Parse(att.Groups[1].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture),
         _ => null,
     };
-
-    private static string AdapterName(string adapterPath) => adapterPath[(adapterPath.LastIndexOf('/') + 1)..];
 
     // src/gatt-client.c create_gatt_dbus_error: "Operation failed with ATT error: 0x%02x".
     [GeneratedRegex(@"^Operation failed with ATT error: 0x([0-9A-Fa-f]{2})$")]

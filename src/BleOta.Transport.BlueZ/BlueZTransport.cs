@@ -13,7 +13,7 @@ namespace BleOta.Transport.BlueZ;
 /// src/main.conf; src/device.c set_temporary_timer) unless it is paired or connected, so connecting to an
 /// address it no longer knows first runs a short discovery until the device shows up again.
 /// </summary>
-public sealed class BlueZTransport : IBleTransport, IDisposable
+public sealed class BlueZTransport : IBleTransport, IBleAdapterList, IDisposable
 {
     /// <summary>Environment variable with the D-Bus address to use instead of the system bus.</summary>
     public const string BusEnvironmentVariable = "BLEOTA_BLUEZ_BUS";
@@ -47,9 +47,20 @@ public sealed class BlueZTransport : IBleTransport, IDisposable
     /// <summary>The adapter's object path once a scan or connect found it, e.g. /org/bluez/hci0.</summary>
     public string? AdapterPath { get; private set; }
 
+    /// <summary>The adapter asked for, else the one a scan or connect used (the first BlueZ lists).</summary>
+    public string? AdapterName => _adapterName ?? (AdapterPath is null ? null : BlueZNames.AdapterName(AdapterPath));
+
+    /// <summary>Every adapter bluetoothd exports (src/adapter.c adapter_register: /org/bluez/hci&lt;index&gt;), in path order.</summary>
+    public async Task<IReadOnlyList<BleAdapter>> AdaptersAsync(CancellationToken cancellationToken)
+    {
+        var bus = await BusAsync(cancellationToken).ConfigureAwait(false);
+        var objects = await Guard("listing the Bluetooth adapters", bus.GetManagedObjectsAsync).ConfigureAwait(false);
+        return objects.With(BlueZNames.Adapter).Select(ToBleAdapter).ToList();
+    }
+
     public string Describe() => AdapterPath is null
         ? $"BlueZ over D-Bus ({_busAddress})"
-        : $"BlueZ adapter {AdapterPath[(AdapterPath.LastIndexOf('/') + 1)..]}, LE discovery (service UUIDs matched by BleOta, so names in scan responses arrive), over D-Bus ({_busAddress})";
+        : $"BlueZ adapter {AdapterName}, LE discovery (service UUIDs matched by BleOta, so names in scan responses arrive), over D-Bus ({_busAddress})";
 
     public async IAsyncEnumerable<BleAdvertisement> ScanAsync(ScanFilter filter, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -241,12 +252,12 @@ public sealed class BlueZTransport : IBleTransport, IDisposable
         var adapters = (await bus.GetManagedObjectsAsync().ConfigureAwait(false)).With(BlueZNames.Adapter).ToList();
         var (path, properties) = _adapterName is null
             ? adapters.FirstOrDefault()
-            : adapters.FirstOrDefault(a => a.Path.EndsWith("/" + _adapterName, StringComparison.Ordinal));
+            : adapters.FirstOrDefault(a => BlueZNames.AdapterName(a.Path) == _adapterName);
         if (path is null)
         {
             throw _adapterName is null
                 ? BlueZErrors.NoAdapter()
-                : BlueZErrors.Radio($"BlueZ has no adapter {_adapterName}; it has {(adapters.Count == 0 ? "none" : string.Join(", ", adapters.Select(a => a.Path)))}.");
+                : BlueZErrors.Radio(BleAdapter.NotFoundMessage(_adapterName, adapters.Select(ToBleAdapter).ToList()));
         }
 
         if (!properties.Bool("Powered"))
@@ -257,4 +268,7 @@ public sealed class BlueZTransport : IBleTransport, IDisposable
         AdapterPath = path;
         return path;
     }
+
+    private static BleAdapter ToBleAdapter((string Path, Properties Properties) adapter) =>
+        new(BlueZNames.AdapterName(adapter.Path), adapter.Properties.String("Address") ?? "", adapter.Properties.Bool("Powered"));
 }

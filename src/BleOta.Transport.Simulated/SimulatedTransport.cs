@@ -16,6 +16,8 @@ public sealed class SimulatedTransport(double speed = 1, string adapter = "hci0"
 
     public string Name => "Simulated";
 
+    public string? AdapterName => Adapter.Name;
+
     /// <summary>The radio its links share: one clock, and its air time divided between them.</summary>
     public SimulatedAdapter Adapter { get; } = new(adapter, speed);
 

@@ -16,6 +16,9 @@ public sealed class Esp32Device(string address, string? name, int rssi, IBleTran
 
     public string TransportName => Transport.Name;
 
+    /// <summary>The adapter the device was found on and is reached through ("hci1"); null where the platform picks it (WinRT).</summary>
+    public string? Adapter => Transport.AdapterName;
+
     /// <summary>Whether the device offers the OTA service in its advertisement.</summary>
     public bool AdvertisesOta { get; init; }
 

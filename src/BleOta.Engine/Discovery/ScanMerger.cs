@@ -8,7 +8,8 @@ namespace BleOta.Engine.Discovery;
 /// Linux sends them apart when another report comes between, net/bluetooth/hci_event.c process_adv_report),
 /// and our firmware puts the service UUID in one and its name in the other. A device is ready once it matches
 /// the filter and nothing more is expected (its name is known, or no scan response is pending), or when the
-/// scan ends. Each address becomes a device once.
+/// scan ends. Each address becomes a device once. When several adapters scan, a device stays on the adapter
+/// (transport) that reported it first: its RSSI is what that adapter hears; name and services come from any.
 /// </summary>
 public sealed class ScanMerger(ScanFilter filter)
 {
@@ -58,7 +59,7 @@ public sealed class ScanMerger(ScanFilter filter)
         public void Merge(BleAdvertisement packet)
         {
             Name = string.IsNullOrEmpty(packet.Name) ? Name : packet.Name;
-            Rssi = packet.Rssi;
+            Rssi = packet.Transport == Transport ? packet.Rssi : Rssi;
             ServiceUuids.UnionWith(packet.ServiceUuids);
         }
     }

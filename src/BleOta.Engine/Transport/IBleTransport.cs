@@ -9,6 +9,12 @@ public interface IBleTransport
     /// <summary>Short name shown to users, e.g. "Simulated", "BlueZ", "WinRT".</summary>
     string Name { get; }
 
+    /// <summary>
+    /// The adapter this transport scans and connects with ("hci1"), where a program can choose one; null where the
+    /// platform always uses its own (WinRT: the system's default adapter) or the adapter is not known yet.
+    /// </summary>
+    string? AdapterName => null;
+
     /// <summary>What this transport scans and connects with (adapter, filters), for the verbose stream.</summary>
     string Describe() => Name;
 
