@@ -36,11 +36,11 @@ public sealed class BlueZTransportTests : IDisposable
         _bus.Dispose();
     }
 
-    private async Task<FakeBluetoothd> StartBluetoothd(FakeAdapter adapter = FakeAdapter.PoweredOn, string? release = null, TimeProvider? clock = null, bool splitScanResponses = false) =>
-        _bluetoothd = await FakeBluetoothd.StartAsync(_bus.Address, _firmware, adapter, release is null ? null : new FakeBluezRelease(Version.Parse(release)), clock, splitScanResponses);
+    private async Task<FakeBluetoothd> StartBluetoothd(FakeAdapter adapter = FakeAdapter.PoweredOn, string? release = null, TimeProvider? clock = null, bool splitScanResponses = false, int adapters = 1) =>
+        _bluetoothd = await FakeBluetoothd.StartAsync(_bus.Address, _firmware, adapter, release is null ? null : new FakeBluezRelease(Version.Parse(release)), clock, splitScanResponses, adapters);
 
     /// <summary>A device running the real core; skips (or fails under BLEOTA_REQUIRE_HOST_FIRMWARE) without the library.</summary>
-    private HostFirmwareDevice AddDevice(int maxMtu = 517, bool hasInfo = true)
+    private HostFirmwareDevice AddDevice(int maxMtu = 517, bool hasInfo = true, string address = "24:0A:C4:00:00:01")
     {
         if (!HostFirmwareLibrary.TryLoad(out string? reason))
         {
@@ -52,7 +52,7 @@ public sealed class BlueZTransportTests : IDisposable
             Skip.If(true, reason);
         }
 
-        return _firmware.AddDevice(maxMtu: maxMtu, hasInfo: hasInfo);
+        return _firmware.AddDevice(address, maxMtu: maxMtu, hasInfo: hasInfo);
     }
 
     private async Task<Esp32Device> FindFirst()
@@ -377,5 +377,50 @@ public sealed class BlueZTransportTests : IDisposable
         var error = await Assert.ThrowsAsync<BleTransportException>(() => transport.ConnectAsync("24:0A:C4:00:00:01", CancellationToken.None));
 
         Assert.Contains("Cannot reach the D-Bus system bus", error.Message);
+    }
+
+    [SkippableFact]
+    public async Task Two_adapters_scanning_together_list_each_device_once_on_an_adapter_that_heard_it_and_connect_through_that_one()
+    {
+        var nearHci0 = AddDevice(address: "24:0A:C4:00:00:01");
+        var nearHci1 = AddDevice(address: "24:0A:C4:00:00:02");
+        var nearBoth = AddDevice(address: "24:0A:C4:00:00:03");
+        var bluetoothd = await StartBluetoothd(adapters: 2);
+        bluetoothd.InRange = (adapter, address) => address == nearBoth.Address || (adapter == "/org/bluez/hci0") == (address == nearHci0.Address);
+        using var hci0 = new BlueZTransport(_bus.Address, "hci0");
+        using var hci1 = new BlueZTransport(_bus.Address, "hci1");
+
+        var found = new List<Esp32Device>();
+        await foreach (var device in DeviceScanner.ScanAsync([hci0, hci1], ScanFilter.OtaService, TimeSpan.FromSeconds(1), CancellationToken.None))
+        {
+            found.Add(device);
+        }
+
+        Assert.Equal(new[] { nearHci0.Address, nearHci1.Address, nearBoth.Address }.Order(), found.Select(d => d.Address).Order());
+        Assert.Equal(("hci0", hci0), (found.Single(d => d.Address == nearHci0.Address).Adapter, found.Single(d => d.Address == nearHci0.Address).Transport));
+        Assert.Equal(("hci1", hci1), (found.Single(d => d.Address == nearHci1.Address).Adapter, found.Single(d => d.Address == nearHci1.Address).Transport));
+        var shared = found.Single(d => d.Address == nearBoth.Address);
+        Assert.Contains(shared.Adapter, new[] { "hci0", "hci1" });
+        Assert.Same(shared.Adapter == "hci0" ? hci0 : hci1, shared.Transport);
+
+        var result = await Update(shared, TestImages.Build(version: "3.1.0", size: 20_000));
+
+        Assert.Equal(OtaStatus.Succeeded, result.Status);
+        Assert.Equal([BlueZNames.DevicePath($"/org/bluez/{shared.Adapter}", shared.Address)], bluetoothd.ConnectCalls);
+        Assert.Equal("3.1.0", nearBoth.RunningVersion);
+    }
+
+    [SkippableFact]
+    public async Task The_adapters_are_listed_as_bluetoothd_names_them_and_an_adapter_it_lacks_is_refused_naming_those_it_has()
+    {
+        await StartBluetoothd(adapters: 2);
+        using var hci7 = new BlueZTransport(_bus.Address, "hci7");
+
+        var adapters = await _transport.AdaptersAsync(CancellationToken.None);
+        var error = await Assert.ThrowsAsync<BleTransportException>(() => hci7.ConnectAsync("24:0A:C4:00:00:01", CancellationToken.None));
+
+        Assert.Equal([new BleAdapter("hci0", "00:1A:7D:DA:71:13", true), new BleAdapter("hci1", "00:1A:7D:DA:71:14", true)], adapters);
+        Assert.Equal(BleTransportFailure.RadioUnavailable, error.Failure);
+        Assert.Equal("There is no Bluetooth adapter hci7. BlueZ lists hci0 (00:1A:7D:DA:71:13), hci1 (00:1A:7D:DA:71:14) ('bluetoothctl list' shows them too): give one of those, or leave -Adapter out to use the first.", error.Message);
     }
 }

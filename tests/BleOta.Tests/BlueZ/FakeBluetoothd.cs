@@ -20,11 +20,14 @@ public enum FakeAdapter
 /// GattCharacteristic1 objects through an ObjectManager, as BlueZ lays them out, and answers the calls the
 /// transport makes as the bluez source does (each behaviour names the file and function it follows), for the
 /// release it is told to be (<see cref="FakeBluezRelease"/>). Its peripherals are <see cref="HostFirmwareDevice"/>s,
-/// so behind the D-Bus API runs the firmware's real C core.
+/// so behind the D-Bus API runs the firmware's real C core. It can have several adapters (hci0, hci1, ...): each keeps
+/// its own discovery clients and filters (src/adapter.c struct btd_adapter: discovery_list, set_filter_list) and its own
+/// device objects under its path, and hears the devices <see cref="InRange"/> says it does.
 /// </summary>
 internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
 {
     public const string AdapterPath = "/org/bluez/hci0";
+    private const string DevicePrefix = "/dev_";
     private const string ServiceSuffix = "/service0028";
 
     private static readonly (Guid Uuid, string Suffix, string[] Flags)[] Gatt =
@@ -44,29 +47,32 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
     private readonly Dictionary<string, IBleConnection> _links = new(StringComparer.Ordinal);
     private readonly Dictionary<string, FakeWriteSocket> _writeSockets = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ITimer> _temporaryTimers = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string[]> _discoveryFilters = new(StringComparer.Ordinal); // sender → UUIDs ([] = all)
-    private readonly HashSet<string> _discovering = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Adapter, string Sender), string[]> _discoveryFilters = []; // UUIDs ([] = all)
+    private readonly Dictionary<string, HashSet<string>> _discovering = new(StringComparer.Ordinal); // adapter → senders
     private int _socketPackets;
     private int? _dropLinkAfterSocketPackets;
 
-    private FakeBluetoothd(DBusConnection bus, HostFirmwareTransport firmware, FakeAdapter adapter, FakeBluezRelease release, TimeProvider clock)
+    private FakeBluetoothd(DBusConnection bus, HostFirmwareTransport firmware, FakeAdapter adapter, FakeBluezRelease release, TimeProvider clock, int adapters)
     {
         _bus = bus;
         _firmware = firmware;
         _adapter = adapter;
         _release = release;
         _clock = clock;
-        if (adapter != FakeAdapter.Missing)
+        for (int index = 0; adapter != FakeAdapter.Missing && index < adapters; index++)
         {
-            _objects[AdapterPath] = new()
+            // src/adapter.c adapter_register: the object path is /org/bluez/hci<kernel index>.
+            string path = $"/org/bluez/hci{index}";
+            _objects[path] = new()
             {
                 [BlueZNames.Adapter] = new()
                 {
-                    ["Address"] = "00:1A:7D:DA:71:13",
+                    ["Address"] = $"00:1A:7D:DA:71:{0x13 + index:X2}",
                     ["Powered"] = adapter != FakeAdapter.PoweredOff,
                     ["Discovering"] = false,
                 },
             };
+            _discovering[path] = new HashSet<string>(StringComparer.Ordinal);
         }
     }
 
@@ -96,6 +102,12 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
     /// </summary>
     public bool SplitScanResponses { get; init; }
 
+    /// <summary>Whether the adapter (object path) hears the device (address); by default every adapter hears every device.</summary>
+    public Func<string, string, bool> InRange { get; set; } = (_, _) => true;
+
+    /// <summary>The device objects Device1.Connect was called on, in order (their paths name the adapter).</summary>
+    public List<string> ConnectCalls { get; } = [];
+
     /// <summary>After this many more packets through AcquireWrite sockets the link drops (a supervision timeout).</summary>
     public int? DropLinkAfterSocketPackets
     {
@@ -113,11 +125,11 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
     public byte[]? DropLinkDuringWriteOf { get; set; }
 
     public static async Task<FakeBluetoothd> StartAsync(string busAddress, HostFirmwareTransport firmware, FakeAdapter adapter = FakeAdapter.PoweredOn,
-        FakeBluezRelease? release = null, TimeProvider? clock = null, bool splitScanResponses = false)
+        FakeBluezRelease? release = null, TimeProvider? clock = null, bool splitScanResponses = false, int adapters = 1)
     {
         var bus = new DBusConnection(busAddress);
         await bus.ConnectAsync();
-        var fake = new FakeBluetoothd(bus, firmware, adapter, release ?? FakeBluezRelease.Current, clock ?? TimeProvider.System)
+        var fake = new FakeBluetoothd(bus, firmware, adapter, release ?? FakeBluezRelease.Current, clock ?? TimeProvider.System, adapters)
         {
             SplitScanResponses = splitScanResponses,
         };
@@ -126,12 +138,12 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
         return fake;
     }
 
-    /// <summary>Whether bluetoothd still has an object for the device (it removes temporary ones, see <see cref="TemporaryTimeout"/>).</summary>
-    public bool Knows(string address)
+    /// <summary>Whether bluetoothd still has an object for the device under the adapter (it removes temporary ones, see <see cref="TemporaryTimeout"/>).</summary>
+    public bool Knows(string address, string adapterPath = AdapterPath)
     {
         lock (_gate)
         {
-            return _objects.ContainsKey(BlueZNames.DevicePath(AdapterPath, address));
+            return _objects.ContainsKey(BlueZNames.DevicePath(adapterPath, address));
         }
     }
 
@@ -199,16 +211,17 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
             case "org.freedesktop.DBus.Properties.Get":
                 ReplyProperty(context, path);
                 return;
-            case "org.bluez.Adapter1.SetDiscoveryFilter":
-                SetDiscoveryFilter(context, sender);
+            case "org.bluez.Adapter1.SetDiscoveryFilter" when _discovering.ContainsKey(path):
+                SetDiscoveryFilter(context, path, sender);
                 return;
-            case "org.bluez.Adapter1.StartDiscovery":
-                StartDiscovery(context, sender);
+            case "org.bluez.Adapter1.StartDiscovery" when _discovering.ContainsKey(path):
+                StartDiscovery(context, path, sender);
                 return;
-            case "org.bluez.Adapter1.StopDiscovery":
-                StopDiscovery(context, sender);
+            case "org.bluez.Adapter1.StopDiscovery" when _discovering.ContainsKey(path):
+                StopDiscovery(context, path, sender);
                 return;
             case "org.bluez.Device1.Connect":
+                ConnectCalls.Add(path);
                 Connect(path);
                 Reply(context);
                 return;
@@ -245,7 +258,7 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
                 AcquireWrite(context, path);
                 return;
             default:
-                // gdbus leaves an unknown method to libdbus, which answers it this way.
+                // gdbus leaves an unknown method (or object: an adapter path no adapter has) to libdbus, which answers it this way.
                 context.ReplyError("org.freedesktop.DBus.Error.UnknownMethod",
                     $"Method \"{context.Request.MemberAsString}\" with signature \"{context.Request.SignatureAsString}\" on interface \"{context.Request.InterfaceAsString}\" doesn't exist");
                 return;
@@ -253,9 +266,9 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
     }
 
     /// <summary>src/adapter.c set_discovery_filter: per client; a key the release does not know is InvalidArguments.</summary>
-    private void SetDiscoveryFilter(MethodContext context, string sender)
+    private void SetDiscoveryFilter(MethodContext context, string adapter, string sender)
     {
-        if (!AdapterPowered())
+        if (!AdapterPowered(adapter))
         {
             context.ReplyError("org.bluez.Error.NotReady", "Resource Not Ready");
             return;
@@ -268,32 +281,32 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
             return;
         }
 
-        _discoveryFilters[sender] = filter.TryGetValue("UUIDs", out var uuids) ? uuids.GetArray<string>() : [];
-        if (_discovering.Contains(sender))
+        _discoveryFilters[(adapter, sender)] = filter.TryGetValue("UUIDs", out var uuids) ? uuids.GetArray<string>() : [];
+        if (_discovering[adapter].Contains(sender))
         {
-            Discover();
+            Discover(adapter);
         }
 
         Reply(context);
     }
 
     /// <summary>src/adapter.c start_discovery: one discovery per client (a second one is InProgress).</summary>
-    private void StartDiscovery(MethodContext context, string sender)
+    private void StartDiscovery(MethodContext context, string adapter, string sender)
     {
-        if (!AdapterPowered())
+        if (!AdapterPowered(adapter))
         {
             context.ReplyError("org.bluez.Error.NotReady", "Resource Not Ready");
             return;
         }
 
-        if (!_discovering.Add(sender))
+        if (!_discovering[adapter].Add(sender))
         {
             context.ReplyError("org.bluez.Error.InProgress", "Operation already in progress"); // btd_error_busy
             return;
         }
 
-        Set(AdapterPath, BlueZNames.Adapter, "Discovering", true);
-        Discover();
+        Set(adapter, BlueZNames.Adapter, "Discovering", true);
+        Discover(adapter);
         Reply(context);
     }
 
@@ -301,18 +314,18 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
     /// src/adapter.c stop_discovery; when the last client stops, discovery_cleanup invalidates every device's RSSI
     /// and the devices' last sighting restarts their temporary timers.
     /// </summary>
-    private void StopDiscovery(MethodContext context, string sender)
+    private void StopDiscovery(MethodContext context, string adapter, string sender)
     {
-        if (!_discovering.Remove(sender))
+        if (!_discovering[adapter].Remove(sender))
         {
             context.ReplyError("org.bluez.Error.Failed", "No discovery started");
             return;
         }
 
-        if (_discovering.Count == 0)
+        if (_discovering[adapter].Count == 0)
         {
-            Set(AdapterPath, BlueZNames.Adapter, "Discovering", false);
-            foreach (var (path, interfaces) in _objects.Where(o => o.Value.ContainsKey(BlueZNames.Device)).ToList())
+            Set(adapter, BlueZNames.Adapter, "Discovering", false);
+            foreach (var (path, interfaces) in _objects.Where(o => o.Key.StartsWith(adapter + DevicePrefix, StringComparison.Ordinal) && o.Value.ContainsKey(BlueZNames.Device)).ToList())
             {
                 if (interfaces[BlueZNames.Device].Remove("RSSI"))
                 {
@@ -330,17 +343,18 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
     }
 
     /// <summary>
-    /// The reports of every advertising device (not bricked, not connected), as src/adapter.c btd_adapter_device_found
+    /// The reports of every advertising device the adapter hears (not bricked, not connected through any adapter: the
+    /// firmware stops advertising while connected), as src/adapter.c btd_adapter_device_found
     /// takes them: a new address gets an object (adapter_create_device) before the discovery filter is checked; a
     /// report that matches no client's filter (is_filter_match: no UUID of the filter in it) changes nothing more;
     /// a scan response alone creates nothing. While discovery runs, the devices keep advertising, so no
     /// temporary timer runs for them (device_update_last_seen restarts it with every report).
     /// </summary>
-    private void Discover()
+    private void Discover(string adapter)
     {
-        foreach (var device in _firmware.Devices.Where(d => !d.IsBricked && !_links.ContainsKey(BlueZNames.DevicePath(AdapterPath, d.Address))))
+        foreach (var device in _firmware.Devices.Where(d => !d.IsBricked && !IsConnected(d.Address) && InRange(adapter, d.Address)))
         {
-            string path = BlueZNames.DevicePath(AdapterPath, device.Address);
+            string path = BlueZNames.DevicePath(adapter, device.Address);
             // CONFIG_BLE_OTA_ADVERTISE_SERVICE_UUID; a device without Info, like the tutorial's, advertises none.
             string[] advertisedUuids = device.AdvertisedServices.Select(u => u.ToString()).ToArray();
             var advertisement = new Dictionary<string, VariantValue> { ["RSSI"] = (short)device.Rssi, ["UUIDs"] = VariantValue.Array(advertisedUuids) };
@@ -360,9 +374,9 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
                     ["AddressType"] = "public",
                     ["Connected"] = false,
                     ["ServicesResolved"] = false,
-                    ["Adapter"] = VariantValue.ObjectPath(AdapterPath),
+                    ["Adapter"] = VariantValue.ObjectPath(adapter),
                 };
-                if (MatchesFilter(advertisedUuids))
+                if (MatchesFilter(adapter, advertisedUuids))
                 {
                     foreach (var (name, value) in advertisement)
                     {
@@ -373,12 +387,12 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
                 _objects[path] = new() { [BlueZNames.Device] = properties };
                 Added(path, _objects[path]);
             }
-            else if (MatchesFilter(advertisedUuids))
+            else if (MatchesFilter(adapter, advertisedUuids))
             {
                 SetAll(path, BlueZNames.Device, advertisement);
             }
 
-            if (SplitScanResponses && MatchesFilter([]))
+            if (SplitScanResponses && MatchesFilter(adapter, []))
             {
                 SetAll(path, BlueZNames.Device, new() { ["RSSI"] = (short)device.Rssi, ["Name"] = device.Name, ["Alias"] = device.Name }); // the scan response: name, no UUID
             }
@@ -397,10 +411,14 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
         }
     }
 
-    /// <summary>src/adapter.c is_filter_match: a client without UUIDs in its filter takes every report.</summary>
-    private bool MatchesFilter(string[] reportUuids) =>
-        _discovering.Any(client => !_discoveryFilters.TryGetValue(client, out var uuids) || uuids.Length == 0
+    /// <summary>src/adapter.c is_filter_match: a client of the adapter without UUIDs in its filter takes every report.</summary>
+    private bool MatchesFilter(string adapter, string[] reportUuids) =>
+        _discovering[adapter].Any(client => !_discoveryFilters.TryGetValue((adapter, client), out var uuids) || uuids.Length == 0
             || uuids.Any(u => reportUuids.Contains(u, StringComparer.OrdinalIgnoreCase)));
+
+    /// <summary>Whether the device has a link through any adapter.</summary>
+    private bool IsConnected(string address) =>
+        _links.Keys.Any(path => path.EndsWith(DevicePrefix + address.ToUpperInvariant().Replace(':', '_'), StringComparison.Ordinal));
 
     /// <summary>src/device.c set_temporary_timer: an unconnected device disappears TemporaryTimeout after it was last seen.</summary>
     private void StartTemporaryTimer(string devicePath)
@@ -643,7 +661,7 @@ internal sealed class FakeBluetoothd : IPathMethodHandler, IDisposable
         }
     }
 
-    private bool AdapterPowered() => Props(AdapterPath, BlueZNames.Adapter)["Powered"].GetBool();
+    private bool AdapterPowered(string adapter) => Props(adapter, BlueZNames.Adapter)["Powered"].GetBool();
 
     private static string DevicePathOf(string characteristicPath) => characteristicPath[..characteristicPath.IndexOf(ServiceSuffix, StringComparison.Ordinal)];
 
