@@ -11,7 +11,8 @@ namespace BleOta.Tests.BlueZ;
 /// <summary>
 /// The cmdlets over the BlueZ radio as a Linux user runs them: -Transport BlueZ loads the BlueZ assembly,
 /// which talks to the fake bluetoothd on a private bus (BLEOTA_BLUEZ_BUS), behind which runs the C core.
-/// The module keeps one BlueZ transport per process, bound to the bus it first met, so one test runs the story.
+/// The module keeps one BlueZ transport per adapter and process, bound to the bus it first met, so each test runs a
+/// story, one with the default adapter and one with adapters named.
 /// </summary>
 public sealed class BlueZCmdletTests
 {
@@ -62,6 +63,64 @@ public sealed class BlueZCmdletTests
             Assert.Contains(streams.Verbose, v => v.Message.Contains("reconnecting to resume", StringComparison.Ordinal));
             (output, _) = host.Run("Get-OtaProgress | Where-Object Address -eq $address");
             Assert.All(output.Select(o => (OtaProgress)o.BaseObject), p => Assert.True(p.IsFinished, $"{p.State}: Get-OtaProgress shows a session still running"));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(BlueZTransport.BusEnvironmentVariable, null);
+            File.Delete(image);
+        }
+    }
+
+    [SkippableFact]
+    public async Task With_two_adapters_find_lists_each_device_on_its_adapter_and_invoke_and_get_info_connect_through_it()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "BlueZ is Linux only.");
+        using var bus = PrivateBus.Start();
+        using var firmware = new HostFirmwareTransport();
+        if (!HostFirmwareLibrary.TryLoad(out string? reason))
+        {
+            Assert.False(Environment.GetEnvironmentVariable("BLEOTA_REQUIRE_HOST_FIRMWARE") == "1", reason);
+            Skip.If(true, reason);
+        }
+
+        var nearHci0 = firmware.AddDevice("24:0A:C4:00:01:01", "esp32-left");
+        var nearHci1 = firmware.AddDevice("24:0A:C4:00:01:02", "esp32-right");
+        using var bluetoothd = await FakeBluetoothd.StartAsync(bus.Address, firmware, adapters: 2);
+        bluetoothd.InRange = (adapter, address) => (adapter == "/org/bluez/hci0") == (address == nearHci0.Address);
+        string image = Path.Combine(Path.GetTempPath(), $"bleota-bluez-{Guid.NewGuid():N}.bin");
+        await File.WriteAllBytesAsync(image, TestImages.Build(version: "5.1.0", size: 20_000));
+        Environment.SetEnvironmentVariable(BlueZTransport.BusEnvironmentVariable, bus.Address);
+        try
+        {
+            using var host = new ModuleHost();
+            host.Set("image", image);
+
+            var (completions, _) = host.Run("$line = 'Find-Esp32Device -Transport BlueZ -Adapter '; (TabExpansion2 $line $line.Length).CompletionMatches");
+            Assert.Equal(["hci0", "hci1"], completions.Select(c => ((CompletionResult)c.BaseObject).CompletionText));
+            Assert.Contains("00:1A:7D:DA:71:14", ((CompletionResult)completions[1].BaseObject).ToolTip);
+
+            var (found, streams) = host.Run("$found = Find-Esp32Device -Transport BlueZ -Adapter hci0, hci1 -TimeoutSec 1; $found");
+            Assert.Empty(streams.Error);
+            Assert.Equal([(nearHci0.Address, "hci0"), (nearHci1.Address, "hci1")],
+                found.Select(o => (Esp32Device)o.BaseObject).Select(d => (d.Address, d.Adapter!)).OrderBy(d => d.Address));
+
+            var (results, updateStreams) = host.Run("$found | Invoke-Esp32Ota -Path $image -Force -PassThru");
+            Assert.Empty(updateStreams.Error);
+            Assert.All(results, r => Assert.Equal("Succeeded", ((OtaUpdateResult)r.BaseObject).Status));
+            Assert.Equal(["/org/bluez/hci0/dev_24_0A_C4_00_01_01", "/org/bluez/hci1/dev_24_0A_C4_00_01_02"], bluetoothd.ConnectCalls.Order());
+
+            // By address: the adapter the last scan heard it on, of those named.
+            host.Set("address", nearHci1.Address);
+            var (info, infoStreams) = host.Run("Get-Esp32DeviceInfo -Address $address -Transport BlueZ -Adapter hci0, hci1");
+            Assert.Empty(infoStreams.Error);
+            Assert.Equal("5.1.0", ((Esp32DeviceInfo)Assert.Single(info).BaseObject).Version);
+            Assert.Equal("/org/bluez/hci1/dev_24_0A_C4_00_01_02", bluetoothd.ConnectCalls[^1]);
+
+            var (_, wrong) = host.Run("Find-Esp32Device -Transport BlueZ -Adapter hci1, hci7 -TimeoutSec 1");
+            var error = Assert.Single(wrong.Error);
+            Assert.Equal(("AdapterNotFound,BleOta.FindEsp32Device", ErrorCategory.ObjectNotFound), (error.FullyQualifiedErrorId, error.CategoryInfo.Category));
+            Assert.Equal("There is no Bluetooth adapter hci7. BlueZ lists hci0 (00:1A:7D:DA:71:13), hci1 (00:1A:7D:DA:71:14) ('bluetoothctl list' shows them too): give one of those, or leave -Adapter out to use the first.",
+                error.Exception.Message);
         }
         finally
         {

@@ -87,6 +87,39 @@ public sealed class InvokeEsp32OtaTests : IDisposable
     }
 
     [Fact]
+    public void ThrottleLimit_counts_per_adapter_so_each_adapter_updates_that_many_at_once_in_input_order()
+    {
+        var hci1 = new Fleet("hci1");
+        var (left, right) = (new[] { _fleet.Add(), _fleet.Add() }, new[] { hci1.Add(), hci1.Add() });
+        _host.Set("devices", new[] { _fleet.Target(left[0]), hci1.Target(right[0]), _fleet.Target(left[1]), hci1.Target(right[1]) });
+        string image = TestImages.WriteTemp(TestImages.Build(version: "2.2.0", size: 8_000));
+        _host.Set("image", image);
+        OtaState StateOf(SimulatedDevice device) => OtaSessionRegistry.Shared.Snapshots().Single(s => s.Address == device.Address && s.ImagePath == image).State;
+
+        System.Management.Automation.PowerShell shell;
+        IAsyncResult running;
+        // Simulated time stands still while held, so no update can end and free its slot: what connects is what got one.
+        using (_fleet.Transport.Adapter.Hold())
+        using (hci1.Transport.Adapter.Hold())
+        {
+            shell = _host.Start("$devices | Invoke-Esp32Ota -Path $image -Force -PassThru -ThrottleLimit 1", out running);
+            Assert.True(SpinWait.SpinUntil(() => _fleet.Transport.Adapter.Clients == 1 && hci1.Transport.Adapter.Clients == 1, TimeSpan.FromSeconds(20)),
+                $"connecting: hci0 {_fleet.Transport.Adapter.Clients}, hci1 {hci1.Transport.Adapter.Clients}; each adapter should have one update under way");
+            Assert.Equal((OtaState.Queued, OtaState.Queued), (StateOf(left[1]), StateOf(right[1])));
+        }
+
+        using (shell)
+        {
+            var results = shell.EndInvoke(running).Select(o => (OtaUpdateResult)o.BaseObject).ToList();
+            Assert.Empty(shell.Streams.Error);
+            Assert.All(results, r => Assert.Equal("Succeeded", r.Status));
+            // Each adapter took its devices in input order: its first device's result came before its second's.
+            var order = results.Select(r => r.Address).ToList();
+            Assert.True(order.IndexOf(left[0].Address) < order.IndexOf(left[1].Address) && order.IndexOf(right[0].Address) < order.IndexOf(right[1].Address), string.Join(", ", order));
+        }
+    }
+
+    [Fact]
     public void Without_PassThru_a_successful_update_writes_nothing()
     {
         _host.Set("devices", Devices(_fleet.Add()));

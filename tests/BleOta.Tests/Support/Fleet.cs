@@ -8,11 +8,11 @@ namespace BleOta.Tests.Support;
 /// A private simulated fleet per test, running without waiting, so tests never share devices. Addresses are unique
 /// in the whole test run, as the session registry behind Get-OtaProgress is shared by every test.
 /// </summary>
-internal sealed class Fleet
+internal sealed class Fleet(string adapter = "hci0")
 {
     private static int _next;
 
-    public SimulatedTransport Transport { get; } = new(speed: 0);
+    public SimulatedTransport Transport { get; } = new(speed: 0, adapter);
 
     public SimulatedDevice Add(DeviceFaults? faults = null, SimulatedFirmware firmware = SimulatedFirmware.BleOta, int? slotSize = null, int? deviceMtu = null, LinkProfile? profile = null, bool compression = false, byte[]? runs = null, bool delta = true)
     {
