@@ -94,6 +94,61 @@ Describe 'Find-Esp32Device' -Tag 'CI' {
         finally { Remove-Item Env:BLEOTA_BLUEZ_BUS }
     }
 
+    Context '-Adapter' {
+        It 'is offered by <Command> only where a radio is used: <Sets>' -ForEach @(
+            @{ Command = 'Find-Esp32Device'; Sets = @('Radio') }
+            @{ Command = 'Invoke-Esp32Ota'; Sets = @('AddressLiteralPath', 'AddressPath', 'NameLiteralPath', 'NamePath') }
+            @{ Command = 'Get-Esp32DeviceInfo'; Sets = @('Address', 'Name') }
+        ) {
+            (Get-Command $Command).Parameters['Adapter'].ParameterSets.Keys | Sort-Object | Should -Be $Sets
+            (Get-Command $Command).Parameters['Adapter'].ParameterType | Should -Be ([string[]])
+        }
+
+        It 'cannot be given with -Simulated' {
+            { Find-Esp32Device -Simulated 1 -Adapter hci1 -ErrorAction Stop } | Should -Throw -ErrorId 'AmbiguousParameterSet,BleOta.FindEsp32Device'
+        }
+
+        It 'is refused with AdapterNotSupported by <Command> on WinRT, which always uses the default adapter, before any radio is loaded' -ForEach @(
+            @{ Command = 'Find-Esp32Device'; Arguments = @{} }
+            @{ Command = 'Invoke-Esp32Ota'; Arguments = @{ Address = '24:0A:C4:99:00:01'; Force = $true } }
+            @{ Command = 'Get-Esp32DeviceInfo'; Arguments = @{ Address = '24:0A:C4:99:00:01' } }
+        ) {
+            if ($Command -eq 'Invoke-Esp32Ota') { $Arguments.Path = (New-TestImage).FullName }
+            $loadedBefore = [AppDomain]::CurrentDomain.GetAssemblies().GetName().Name -contains 'BleOta.Transport.WinRT'
+            $id = 'AdapterNotSupported,BleOta.' + ($Command -replace '-', '')
+            $problem = { & $Command @Arguments -Transport WinRT -Adapter hci1 -ErrorAction Stop } | Should -Throw -ErrorId $id -PassThru
+            $problem.CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $problem.Exception.Message | Should -Be ('-Adapter chooses a BlueZ adapter (hci0, hci1, ...), but this command uses the WinRT transport, which always uses ' +
+                'the default Bluetooth adapter Windows picks. Remove -Adapter, or use several adapters from Linux with BlueZ.')
+            if (-not $loadedBefore) { [AppDomain]::CurrentDomain.GetAssemblies().GetName().Name | Should -Not -Contain 'BleOta.Transport.WinRT' }
+        }
+
+        It 'fails with TransportUnavailable when BlueZ cannot be asked which adapters it has' -Skip:(-not $IsLinux) {
+            $env:BLEOTA_BLUEZ_BUS = 'unix:path=/nonexistent/bleota-pester-bus'
+            try {
+                { Find-Esp32Device -Transport BlueZ -Adapter hci1 -ErrorAction Stop } |
+                    Should -Throw -ErrorId 'TransportUnavailable,BleOta.FindEsp32Device' -ExpectedMessage '*Cannot reach the D-Bus system bus*'
+            }
+            finally { Remove-Item Env:BLEOTA_BLUEZ_BUS }
+        }
+
+        It 'completes nothing rather than failing where BlueZ cannot be asked' -Skip:(-not $IsLinux) {
+            $env:BLEOTA_BLUEZ_BUS = 'unix:path=/nonexistent/bleota-pester-bus'
+            try {
+                $line = 'Find-Esp32Device -Transport BlueZ -Adapter '
+                (TabExpansion2 $line $line.Length).CompletionMatches | Should -BeNullOrEmpty
+            }
+            finally { Remove-Item Env:BLEOTA_BLUEZ_BUS }
+        }
+
+        It 'shows in the table the adapter each device was found on' {
+            $fleet = New-TestFleet -Adapter hci1
+            $table = $fleet.Devices | Format-Table | Out-String
+            $table | Should -Match 'Adapter'
+            $table | Should -Match 'pester-01\s+7E:57:50:00:01:01\s+.*\s+Simulated\s+hci1'
+        }
+    }
+
     Context '-LinkProfile' {
         AfterAll {
             # The fleet is process-wide: put it back on the default profile for the suites that follow.

@@ -62,6 +62,46 @@ Describe 'Invoke-Esp32Ota over a fleet' -Tag 'CI' {
         }
     }
 
+    Context 'with devices on two adapters' {
+        It 'updates -ThrottleLimit devices at once through each adapter, each adapter''s in input order' {
+            $hci0 = New-TestFleet -Faults @($null, $null) -Adapter hci0
+            $hci1 = New-TestFleet -Faults @($null, $null) -Adapter hci1
+            $hci0.Transport.Speed = 1   # real time: each update takes a few seconds, so what runs together can be watched
+            $hci1.Transport.Speed = 1
+            $devices = $hci0.Devices[0], $hci1.Devices[0], $hci0.Devices[1], $hci1.Devices[1]
+            $adapterOf = @{}
+            $devices | ForEach-Object { $adapterOf[$_.Address] = $_.Adapter }
+            $since = [datetimeoffset]::Now
+            $shell = [PowerShell]::Create()
+            $null = $shell.AddScript({
+                    param($module, $devices, $path)
+                    Import-Module $module
+                    $devices | Invoke-Esp32Ota -Path $path -Force -PassThru -ThrottleLimit 1
+                }).AddArgument((Get-Module BleOta).Path).AddArgument($devices).AddArgument((New-TestImage -Version '12.1.0' -Size 100000).FullName)
+            $running = $shell.BeginInvoke()
+
+            # Watch Get-OtaProgress until both adapters update at once; no adapter may ever run two.
+            $busy = 'Connecting', 'Negotiating', 'Transferring', 'Finishing'
+            $bothAtOnce = $false
+            $deadline = (Get-Date).AddSeconds(60)
+            while (-not $running.IsCompleted -and -not $bothAtOnce -and (Get-Date) -lt $deadline) {
+                $active = @(Get-OtaProgress | Where-Object { $adapterOf.ContainsKey($_.Address) -and $_.StartedAt -ge $since -and $_.State -in $busy })
+                $perAdapter = $active | Group-Object { $adapterOf[$_.Address] }
+                $perAdapter | ForEach-Object { $_.Count | Should -BeLessOrEqual 1 -Because "$($_.Name) runs $($_.Group.Device -join ', ')" }
+                $bothAtOnce = @($perAdapter).Count -eq 2
+                Start-Sleep -Milliseconds 20
+            }
+            $results = $shell.EndInvoke($running)
+            $shell.Dispose()
+
+            $bothAtOnce | Should -BeTrue -Because 'each adapter has a slot of its own'
+            $results.Status | Should -Be @('Succeeded', 'Succeeded', 'Succeeded', 'Succeeded')
+            $order = @($results.Address)
+            $order.IndexOf($hci0.Devices[0].Address) | Should -BeLessThan $order.IndexOf($hci0.Devices[1].Address)
+            $order.IndexOf($hci1.Devices[0].Address) | Should -BeLessThan $order.IndexOf($hci1.Devices[1].Address)
+        }
+    }
+
     Context 'binding by property name' {
         BeforeAll {
             $null = Find-Esp32Device -Simulated 3 -SimulationSpeed 0

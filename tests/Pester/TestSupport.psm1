@@ -52,15 +52,17 @@ function New-NonAppImage {
 }
 
 function New-TestFleet {
-    # A private simulated fleet that runs without waiting; devices come back as Find-Esp32Device emits them.
-    param([object[]] $Faults = @($null), [BleOta.Transport.Simulated.SimulatedFirmware] $Firmware = 'BleOta')
-    $transport = [BleOta.Transport.Simulated.SimulatedTransport]::new(0)
+    # A private simulated fleet that runs without waiting; devices come back as Find-Esp32Device emits them. Each -Adapter
+    # (hci0, hci1) is a radio of its own, and its devices' addresses differ from other adapters' in their fifth byte.
+    param([object[]] $Faults = @($null), [BleOta.Transport.Simulated.SimulatedFirmware] $Firmware = 'BleOta', [string] $Adapter = 'hci0')
+    $transport = [BleOta.Transport.Simulated.SimulatedTransport]::new(0, $Adapter)
+    $adapterNumber = [int]($Adapter -replace '\D')
     $number = 0
     foreach ($fault in $Faults) {
         $number++
         $deviceFaults = if ($fault) { [BleOta.Transport.Simulated.DeviceFaults]$fault } else { [BleOta.Transport.Simulated.DeviceFaults]::None }
         $options = [BleOta.Transport.Simulated.SimulatedDeviceOptions]@{ Faults = $deviceFaults; Firmware = $Firmware }
-        $device = [BleOta.Transport.Simulated.SimulatedDevice]::new(('7E:57:50:00:00:{0:X2}' -f $number), ('pester-{0:D2}' -f $number),
+        $device = [BleOta.Transport.Simulated.SimulatedDevice]::new(('7E:57:50:00:{0:X2}:{1:X2}' -f $adapterNumber, $number), ('pester-{0:D2}' -f $number),
             [BleOta.Transport.Simulated.SampleImages]::Factory, $options)
         $null = $transport.Add($device)
     }
