@@ -11,10 +11,11 @@ namespace BleOta.Bench;
 internal sealed record FleetRow(OtaProtocolVersion Protocol, int Devices, int Adapters, int ThrottleLimit, TimeSpan Total, double PerDeviceKBps, double AggregateKBps);
 
 /// <summary>
-/// Updates of several simulated devices sharing one adapter's air time (or two adapters', hci0 and hci1), at most
-/// the throttle limit at once per adapter, in waves: the next wave starts when the last of the previous one is done.
-/// <c>Invoke-Esp32Ota -ThrottleLimit</c> starts the next device as soon as one is done; identical devices of a wave
-/// finish within a connection time of each other, so the difference is small. Each wave starts at one simulated
+/// Updates of several simulated devices sharing one adapter's air time (or two adapters', hci0 and hci1, the devices
+/// split evenly between them), at most the throttle limit at once per adapter, in waves: the next wave starts when the
+/// last of the previous one is done. This is what one <c>Invoke-Esp32Ota -Adapter hci0, hci1 -ThrottleLimit N</c> does,
+/// as its limit counts per adapter, except that it starts the next device as soon as one is done; identical devices of
+/// a wave finish within a connection time of each other, so the difference is small. Each wave starts at one simulated
 /// instant, so the figures are the same on every run.
 /// </summary>
 internal static class FleetBench

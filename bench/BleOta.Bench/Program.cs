@@ -139,8 +139,10 @@ md.AppendLine("## Fleets: several devices from one adapter");
 md.AppendLine();
 md.AppendLine($"{LinkProfile.Esp32OneMegDle.Name}, a {ImageSize:N0}-byte image per device. The adapter's connections share its air time: each");
 md.AppendLine("gets an equal slot of every connection interval, and one connection is made at a time (link-model.md, \"Fleets\").");
-md.AppendLine("-ThrottleLimit is per `Invoke-Esp32Ota`, which uses one adapter (the first BlueZ lists): two adapters are two");
-md.AppendLine("gateways, each with its own limit. Devices go in waves of the limit per adapter. \"Fleet time\" runs from the first");
+md.AppendLine("One `Invoke-Esp32Ota` drives several adapters of one machine (BlueZ: `Find-Esp32Device -Adapter hci0, hci1 |");
+md.AppendLine("Invoke-Esp32Ota ...`, or `-Address ... -Adapter hci0, hci1`): each device goes through the adapter that found it (by");
+md.AppendLine("address: in turn), and -ThrottleLimit counts per adapter, so the two-adapter rows are one command with -ThrottleLimit 4.");
+md.AppendLine("Here the devices are split evenly and go in waves of the limit per adapter. \"Fleet time\" runs from the first");
 md.AppendLine("connection attempt to the last DONE_ACK.");
 md.AppendLine();
 md.AppendLine("| protocol | devices | adapters | -ThrottleLimit | fleet time | per device kB/s | fleet kB/s |");
@@ -160,7 +162,8 @@ foreach (var (protocol, devices, adapters, limit) in new[]
 md.AppendLine();
 md.AppendLine("Choosing -ThrottleLimit per adapter: one v2 device already gets most of what an adapter's air carries, so more at once");
 md.AppendLine("split it (two gain a little: one sends while the other's flash stalls it); v1 leaves the air idle between its round trips,");
-md.AppendLine("so four at once go nearly four times as fast, and eight no faster than four. More adapters (gateways) are what scale.");
+md.AppendLine("so four at once go nearly four times as fast, and eight no faster than four. More adapters are what scale: a second one");
+md.AppendLine("on the same machine (-Adapter), or more gateways.");
 md.AppendLine("What limits connections on BlueZ and Windows is in link-model.md, \"Fleets\".");
 
 md.AppendLine();
