@@ -16,23 +16,35 @@ namespace BleOta.Tests.BlueZ;
 /// </summary>
 public sealed class BlueZCmdletTests
 {
-    [SkippableFact]
-    public async Task Find_and_invoke_over_bluez_update_the_device_then_a_runbook_updates_it_by_address_after_bluez_forgot_it_and_the_link_dropped()
+    /// <summary>Skips where BlueZ cannot be (not Linux) or the firmware's host library is missing, unless BLEOTA_REQUIRE_HOST_FIRMWARE says it must be there.</summary>
+    private static void SkipUnlessTheFirmwareCanRunBehindBlueZ()
     {
         Skip.IfNot(OperatingSystem.IsLinux(), "BlueZ is Linux only.");
-        using var bus = PrivateBus.Start();
-        using var firmware = new HostFirmwareTransport();
         if (!HostFirmwareLibrary.TryLoad(out string? reason))
         {
             Assert.False(Environment.GetEnvironmentVariable("BLEOTA_REQUIRE_HOST_FIRMWARE") == "1", reason);
             Skip.If(true, reason);
         }
+    }
+
+    private static async Task<string> TempImage(string version, int size)
+    {
+        string image = Path.Combine(Path.GetTempPath(), $"bleota-bluez-{Guid.NewGuid():N}.bin");
+        await File.WriteAllBytesAsync(image, TestImages.Build(version: version, size: size));
+        return image;
+    }
+
+    [SkippableFact]
+    public async Task Find_and_invoke_over_bluez_update_the_device_then_a_runbook_updates_it_by_address_after_bluez_forgot_it_and_the_link_dropped()
+    {
+        SkipUnlessTheFirmwareCanRunBehindBlueZ();
+        using var bus = PrivateBus.Start();
+        using var firmware = new HostFirmwareTransport();
 
         var device = firmware.AddDevice(maxMtu: 247);
         var clock = new FakeTimeProvider();
         using var bluetoothd = await FakeBluetoothd.StartAsync(bus.Address, firmware, clock: clock);
-        string image = Path.Combine(Path.GetTempPath(), $"bleota-bluez-{Guid.NewGuid():N}.bin");
-        await File.WriteAllBytesAsync(image, TestImages.Build(version: "4.2.0", size: 40_000));
+        string image = await TempImage("4.2.0", 40_000);
         Environment.SetEnvironmentVariable(BlueZTransport.BusEnvironmentVariable, bus.Address);
         try
         {
@@ -74,21 +86,15 @@ public sealed class BlueZCmdletTests
     [SkippableFact]
     public async Task With_two_adapters_find_lists_each_device_on_its_adapter_and_invoke_and_get_info_connect_through_it()
     {
-        Skip.IfNot(OperatingSystem.IsLinux(), "BlueZ is Linux only.");
+        SkipUnlessTheFirmwareCanRunBehindBlueZ();
         using var bus = PrivateBus.Start();
         using var firmware = new HostFirmwareTransport();
-        if (!HostFirmwareLibrary.TryLoad(out string? reason))
-        {
-            Assert.False(Environment.GetEnvironmentVariable("BLEOTA_REQUIRE_HOST_FIRMWARE") == "1", reason);
-            Skip.If(true, reason);
-        }
 
         var nearHci0 = firmware.AddDevice("24:0A:C4:00:01:01", "esp32-left");
         var nearHci1 = firmware.AddDevice("24:0A:C4:00:01:02", "esp32-right");
         using var bluetoothd = await FakeBluetoothd.StartAsync(bus.Address, firmware, adapters: 2);
         bluetoothd.InRange = (adapter, address) => (adapter == "/org/bluez/hci0") == (address == nearHci0.Address);
-        string image = Path.Combine(Path.GetTempPath(), $"bleota-bluez-{Guid.NewGuid():N}.bin");
-        await File.WriteAllBytesAsync(image, TestImages.Build(version: "5.1.0", size: 20_000));
+        string image = await TempImage("5.1.0", 20_000);
         Environment.SetEnvironmentVariable(BlueZTransport.BusEnvironmentVariable, bus.Address);
         try
         {
