@@ -94,7 +94,8 @@ public sealed class InvokeEsp32OtaTests : IDisposable
         _host.Set("devices", new[] { _fleet.Target(left[0]), hci1.Target(right[0]), _fleet.Target(left[1]), hci1.Target(right[1]) });
         string image = TestImages.WriteTemp(TestImages.Build(version: "2.2.0", size: 8_000));
         _host.Set("image", image);
-        OtaState StateOf(SimulatedDevice device) => OtaSessionRegistry.Shared.Snapshots().Single(s => s.Address == device.Address && s.ImagePath == image).State;
+        // Null until the cmdlet has taken the device from the pipeline and queued its session.
+        OtaState? StateOf(SimulatedDevice device) => OtaSessionRegistry.Shared.Snapshots().SingleOrDefault(s => s.Address == device.Address && s.ImagePath == image)?.State;
 
         System.Management.Automation.PowerShell shell;
         IAsyncResult running;
@@ -103,9 +104,11 @@ public sealed class InvokeEsp32OtaTests : IDisposable
         using (hci1.Transport.Adapter.Hold())
         {
             shell = _host.Start("$devices | Invoke-Esp32Ota -Path $image -Force -PassThru -ThrottleLimit 1", out running);
-            Assert.True(SpinWait.SpinUntil(() => _fleet.Transport.Adapter.Clients == 1 && hci1.Transport.Adapter.Clients == 1, TimeSpan.FromSeconds(20)),
-                $"connecting: hci0 {_fleet.Transport.Adapter.Clients}, hci1 {hci1.Transport.Adapter.Clients}; each adapter should have one update under way");
+            Assert.True(SpinWait.SpinUntil(() => _fleet.Transport.Adapter.Clients == 1 && hci1.Transport.Adapter.Clients == 1
+                    && StateOf(left[1]) is not null && StateOf(right[1]) is not null, TimeSpan.FromSeconds(20)),
+                $"connecting: hci0 {_fleet.Transport.Adapter.Clients}, hci1 {hci1.Transport.Adapter.Clients}; each adapter should have one update under way and every device queued");
             Assert.Equal((OtaState.Queued, OtaState.Queued), (StateOf(left[1]), StateOf(right[1])));
+            Assert.Equal((1, 1), (_fleet.Transport.Adapter.Clients, hci1.Transport.Adapter.Clients)); // the second ones still wait
         }
 
         using (shell)
