@@ -20,7 +20,6 @@ internal sealed class LazyMatcher(byte[] input)
     private const int MaxChain = 4096;   // candidates tried per position
     private const int GoodMatch = 32;    // with a match this long already, try a quarter of them
     private const int NiceMatch = MaxMatch;
-    private const int TooFar = 4096;     // a 3-byte match further back than this costs more than three literals
 
     private readonly int[] _head = Enumerable.Repeat(-1, 1 << HashBits).ToArray();
     private readonly int[] _previous = new int[input.Length];
@@ -124,6 +123,7 @@ internal sealed class LazyMatcher(byte[] input)
             }
         }
 
-        return bestDistance == 0 || (best == MinMatch && bestDistance > TooFar) ? (0, 0) : (best, bestDistance);
+        // zlib drops 3-byte matches more than 4 KB back (TOO_FAR); within 8 KB they still pay on firmware images.
+        return bestDistance == 0 ? (0, 0) : (best, bestDistance);
     }
 }
