@@ -233,7 +233,8 @@ TEST_F(CoreV2, InfoOffersProtocol2WithWindowAndFeatures)
     Init(true, 8);
     ASSERT_EQ(ble_ota_core_on_info_read(&core, kConn, out, sizeof(out), &n), BLE_OTA_OK);
     EXPECT_EQ(out[BLE_OTA_INFO_OFF_WINDOW], 8);
-    EXPECT_EQ(out[BLE_OTA_INFO_OFF_FEATURES], BLE_OTA_INFO_FEATURE_RESUME | BLE_OTA_INFO_FEATURE_COMPRESSION);
+    EXPECT_EQ(out[BLE_OTA_INFO_OFF_FEATURES], BLE_OTA_INFO_FEATURE_RESUME | BLE_OTA_INFO_FEATURE_DEFLATE_8K)
+        << "bit 4, never bit 0: a client that knows only bit 0 would send streams reaching 32 KB back";
 }
 
 TEST_F(CoreV2, RequestVectorsDecodeToSizesAndFlags)

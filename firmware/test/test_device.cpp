@@ -192,7 +192,7 @@ std::vector<uint8_t> ExpectedInfo(uint16_t chip, uint32_t slot, uint16_t max_pac
     v[9] = static_cast<uint8_t>(max_packet >> 8);
     v[10] = 16;  // window (default)
     v[11] = 0;
-    v[12] = 0x0B;  // features: compression | resume | delta
+    v[12] = 0x1A;  // features: resume | delta | deflate within 8 KB (bit 4; never bit 0, the 32 KB window)
     std::memcpy(&v[16], version.data(), std::min<size_t>(version.size(), 31));
     std::memcpy(&v[48], project.data(), std::min<size_t>(project.size(), 31));
     std::memcpy(&v[80], idf.data(), std::min<size_t>(idf.size(), 31));

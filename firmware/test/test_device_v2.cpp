@@ -73,6 +73,58 @@ TEST_F(DeviceV2, CorruptDeflateStreamIsNakedAndTheOldFirmwareBoots)
     EXPECT_EQ(bo_host_reboot(h), 0) << "factory slot still boots";
 }
 
+TEST_F(DeviceV2, ADeflateStreamReachingFurtherThan8KBIsRefusedAndTheOldFirmwareBoots)
+{
+    // 12 KB of incompressible bytes three times over: a 32 KB-window deflater refers 12 KB back, which the device's
+    // 8 KB tinfl buffer would decode to wrong bytes (SHA_MISMATCH at DONE) and this port's 8 KB zlib window refuses.
+    Bytes far = image;
+    Bytes block = BuildAppImage(AppImageSpec{"9.9.9", "noise", "v5.5.5", 0, true, 12 * 1024, {}, 99, false});
+    for (size_t copy = 0; copy < 3; copy++) {
+        std::copy(block.begin(), block.begin() + 12 * 1024, far.begin() + 40000 + copy * 12 * 1024);
+    }
+    Bytes stream = Deflate(far, 15);
+    ASSERT_LT(stream.size() + 20000, Deflate(far).size()) << "the 32 KB window must have reached 12 KB back";
+    ASSERT_EQ(Control(Request(far, stream, true)), 0);
+    Notes();
+    uint32_t off = 0;
+    while (off < stream.size() && Packet(stream, off) == 0) {
+        off += kPayload;
+    }
+    EXPECT_LT(off, stream.size()) << "the update ends at the first reference further back than 8 KB";
+    auto notes = Notes();
+    ASSERT_FALSE(notes.empty());
+    EXPECT_EQ(notes.back()[0], BLE_OTA_OP_DONE_NAK);
+    EXPECT_EQ(notes.back()[1], BLE_OTA_ERR_INFLATE);
+    EXPECT_EQ(bo_host_restart_pending(h), 0);
+    EXPECT_EQ(bo_host_boot_slot(h), 0);
+    EXPECT_EQ(bo_host_reboot(h), 0) << "factory slot still boots";
+}
+
+TEST_F(DeviceV2, ACompressedUpdateGetsAnEightKBRingBesideTheInflater)
+{
+    // port/ble_ota_stream.c, DEFLATE_RING_SIZE: the 32 KB budget less the 8 KB dictionary and tinfl's state leaves an
+    // 8 KB ring (still a whole window of 16 packets of 508 bytes); a raw update keeps the configured 16 KB.
+    Bytes stream = Deflate(image);
+    ASSERT_EQ(Control(Request(image, stream, true)), 0);
+    Notes();
+    ASSERT_EQ(bo_host_set_writer_paused(h, 1), 0);
+    uint32_t off = 0;
+    for (; off + kPayload <= 8192; off += kPayload) {
+        ASSERT_EQ(Packet(stream, off), 0);
+    }
+    EXPECT_EQ(bo_host_ring_fill(h), static_cast<int32_t>(off));
+    Notes();
+    ASSERT_EQ(Packet(stream, off), 0);
+    auto notes = Notes();
+    ASSERT_FALSE(notes.empty());
+    EXPECT_EQ(notes.back()[1], BLE_OTA_ERR_RING_FULL) << "a ring of 8 KB";
+    ASSERT_EQ(bo_host_set_writer_paused(h, 0), 0);
+    Bytes last = Finish(stream, off);
+    ASSERT_EQ(last[0], BLE_OTA_OP_DONE_ACK) << "error " << int(last[1]);
+    ASSERT_EQ(bo_host_reboot(h), 1);
+    EXPECT_EQ(RunningImage(), image);
+}
+
 TEST_F(DeviceV2, CompressionOffInKconfigRefusesDeflate)
 {
     ASSERT_EQ(bo_host_set_compression(h, 0), 0);

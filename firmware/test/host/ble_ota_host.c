@@ -35,6 +35,10 @@
 #define FIRST_CONN      1
 #define RING_DEFAULT    16384u /* CONFIG_BLE_OTA_RING_BUFFER_SIZE default */
 #define INFLATE_CHUNK   4096u
+/* port/ble_ota_stream.c: the ROM's tinfl decodes into an 8 KB buffer (DEFLATE_DICT_SIZE), and a compressed update's
+ * ring is what the 32 KB budget leaves beside it (DEFLATE_RING_SIZE, 8 KB with the default Kconfig). */
+#define DEFLATE_WINDOW_BITS 13
+#define DEFLATE_RING    8192u
 
 typedef struct {
     int32_t conn;
@@ -67,6 +71,7 @@ struct bo_host {
     /* v2 receive stream: ring buffer drained by the writer */
     uint8_t *ring;
     uint32_t ring_size, ring_head, ring_fill;
+    uint32_t ring_limit;       /* what this stream may fill: the ring, or less for a compressed stream */
     int writer_paused;
     ble_ota_stream_encoding_t encoding;
     ble_ota_delta_t delta;     /* the applier, when encoding is DELTA */
@@ -311,32 +316,37 @@ static ble_ota_err_t writer_consume(bo_host_t *h, const uint8_t *data, size_t le
     if (h->inflate_ended) {
         return BLE_OTA_ERR_INFLATE; /* bytes after the end of the deflate stream */
     }
+    /* One output byte per inflate() call: zlib lets a back-reference reach its window plus what the current call has
+     * output, so only then is its limit the window's 8 KB, where tinfl's 8 KB buffer would decode wrong bytes. */
     uint8_t out[INFLATE_CHUNK];
+    size_t produced = 0;
     h->inflater.next_in = (Bytef *)(uintptr_t)data;
     h->inflater.avail_in = (uInt)len;
-    do {
-        h->inflater.next_out = out;
-        h->inflater.avail_out = sizeof(out);
+    for (;;) {
+        h->inflater.next_out = out + produced;
+        h->inflater.avail_out = 1;
         int rc = inflate(&h->inflater, Z_NO_FLUSH);
         if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
-            return BLE_OTA_ERR_INFLATE;
+            return BLE_OTA_ERR_INFLATE; /* corrupt, or a reference further back than 8 KB */
         }
-        size_t produced = sizeof(out) - h->inflater.avail_out;
-        if (produced > 0) {
+        int got = h->inflater.avail_out == 0;
+        produced += (size_t)got;
+        int stalled = !got && h->inflater.avail_in == 0; /* needs more input */
+        if (produced > 0 && (produced == sizeof(out) || rc == Z_STREAM_END || stalled || rc == Z_BUF_ERROR)) {
             ble_ota_err_t err = write_image(h, out, produced);
             if (err != BLE_OTA_OK) {
                 return err;
             }
+            produced = 0;
         }
         if (rc == Z_STREAM_END) {
             h->inflate_ended = 1;
             return h->inflater.avail_in == 0 ? BLE_OTA_OK : BLE_OTA_ERR_INFLATE;
         }
-        if (rc == Z_BUF_ERROR && produced == 0) {
-            break; /* needs more input */
+        if (stalled || rc == Z_BUF_ERROR) {
+            return BLE_OTA_OK;
         }
-    } while (h->inflater.avail_in > 0 || h->inflater.avail_out == 0);
-    return BLE_OTA_OK;
+    }
 }
 
 /* The writer task's loop body: drain everything in the ring, then tell the host task (as the port's
@@ -374,12 +384,13 @@ static ble_ota_err_t port_stream_begin(void *ctx, uint32_t image_size, ble_ota_s
     }
     h->encoding = encoding;
     h->inflate_ended = 0;
+    h->ring_limit = encoding == BLE_OTA_STREAM_DEFLATE && h->ring_size > DEFLATE_RING ? DEFLATE_RING : h->ring_size;
     if (encoding == BLE_OTA_STREAM_DELTA) {
         ble_ota_delta_init(&h->delta, image_size, running_image_len(h), base_read, delta_write, h);
     }
     if (encoding == BLE_OTA_STREAM_DEFLATE) {
         memset(&h->inflater, 0, sizeof(h->inflater));
-        if (inflateInit2(&h->inflater, -15) != Z_OK) { /* raw deflate, 32 KB window */
+        if (inflateInit2(&h->inflater, -DEFLATE_WINDOW_BITS) != Z_OK) { /* raw deflate, 8 KB window as on the device */
             h->session_open = 0;
             return BLE_OTA_ERR_NO_MEM;
         }
@@ -397,7 +408,7 @@ static ble_ota_err_t port_stream_push(void *ctx, const uint8_t *data, size_t len
     if (h->writer_err != BLE_OTA_OK) {
         return h->writer_err;
     }
-    if (len > h->ring_size - h->ring_fill) {
+    if (len > h->ring_limit - h->ring_fill) {
         return BLE_OTA_ERR_RING_FULL;
     }
     uint32_t tail = (h->ring_head + h->ring_fill) % h->ring_size;
@@ -415,7 +426,7 @@ static ble_ota_err_t port_stream_push(void *ctx, const uint8_t *data, size_t len
 static uint32_t port_stream_room(void *ctx)
 {
     bo_host_t *h = (bo_host_t *)ctx;
-    return h->ring_size - h->ring_fill;
+    return h->ring_limit - h->ring_fill;
 }
 
 static ble_ota_err_t port_stream_finish(void *ctx, uint8_t sha256[BLE_OTA_SHA256_LEN], uint32_t *image_len)
@@ -660,6 +671,7 @@ bo_host_t *bo_host_create(uint32_t partition_size)
         h->slot_state[i] = BO_HOST_IMG_UNDEFINED;
     }
     h->ring_size = RING_DEFAULT;
+    h->ring_limit = h->ring_size;
     h->ring = (uint8_t *)malloc(h->ring_size);
     if (h->ring == NULL) {
         bo_host_destroy(h);
@@ -1144,6 +1156,7 @@ int32_t bo_host_set_ring_size(bo_host_t *h, uint32_t bytes)
     free(h->ring);
     h->ring = ring;
     h->ring_size = bytes;
+    h->ring_limit = bytes;
     h->ring_head = h->ring_fill = 0;
     return 0;
 }

@@ -16,10 +16,12 @@
 namespace bo_test {
 
 // A raw deflate stream (RFC 1951) of `in`, as the client compresses an image.
-inline std::vector<uint8_t> Deflate(const std::vector<uint8_t> &in)
+// Raw deflate whose references reach at most 2^window_bits bytes back: 8 KB, what a device with Info feature bit 4
+// takes (zlib keeps them within 8 KB less its 262-byte lookahead), or 32 KB as a client that knows only bit 0 sends.
+inline std::vector<uint8_t> Deflate(const std::vector<uint8_t> &in, int window_bits = 13)
 {
     z_stream z{};
-    EXPECT_EQ(deflateInit2(&z, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    EXPECT_EQ(deflateInit2(&z, 9, Z_DEFLATED, -window_bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
     std::vector<uint8_t> out(deflateBound(&z, in.size()));
     z.next_in = const_cast<Bytef *>(in.data());
     z.avail_in = static_cast<uInt>(in.size());

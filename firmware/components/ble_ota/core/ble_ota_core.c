@@ -957,7 +957,7 @@ ble_ota_err_t ble_ota_core_on_info_read(ble_ota_core_t *core, uint16_t conn,
     bool v2 = has_v2(core);
     uint32_t features = 0;
     if (v2) {
-        features = BLE_OTA_INFO_FEATURE_RESUME | (core->cfg.compression ? BLE_OTA_INFO_FEATURE_COMPRESSION : 0u) |
+        features = BLE_OTA_INFO_FEATURE_RESUME | (core->cfg.compression ? BLE_OTA_INFO_FEATURE_DEFLATE_8K : 0u) |
                    (offers_delta(&dev, core) ? BLE_OTA_INFO_FEATURE_DELTA : 0u);
     }
     out[BLE_OTA_INFO_OFF_PROTOCOL] = (uint8_t)(v2 ? BLE_OTA_INFO_PROTOCOL_V2 : BLE_OTA_INFO_PROTOCOL_V1);

@@ -228,7 +228,7 @@ typedef struct {
     uint32_t restart_delay_ms;     /*!< delay between DONE_ACK and restart */
     uint32_t progress_interval_ms; /*!< minimum time between PROGRESS events (0 = every packet) */
     uint16_t window;               /*!< v2: data packets a client may have unacknowledged, 1..255 */
-    bool compression;              /*!< v2: the port's stream inflates raw deflate (Info feature bit 0) */
+    bool compression;              /*!< v2: the port's stream inflates raw deflate reaching at most BLE_OTA_DEFLATE_WINDOW back (Info feature bit 4) */
     bool require_encryption;       /*!< refuse Control and Data writes on links that are not encrypted (Info stays readable) */
 } ble_ota_core_config_t;
 

@@ -68,10 +68,13 @@ extern "C" {
 #define BLE_OTA_INFO_STR_LEN           32u
 
 /* Feature flags. */
-#define BLE_OTA_INFO_FEATURE_COMPRESSION         (1u << 0)
+#define BLE_OTA_INFO_FEATURE_COMPRESSION         (1u << 0) /*!< inflates deflate reaching 32 KB back (no longer set) */
 #define BLE_OTA_INFO_FEATURE_RESUME              (1u << 1)
 #define BLE_OTA_INFO_FEATURE_ENCRYPTED_LINK_REQ  (1u << 2)
 #define BLE_OTA_INFO_FEATURE_DELTA               (1u << 3)
+#define BLE_OTA_INFO_FEATURE_DEFLATE_8K          (1u << 4) /*!< inflates deflate reaching at most 8 KB back */
+/** How far back a deflate stream to a device with BLE_OTA_INFO_FEATURE_DEFLATE_8K may reach, in bytes. */
+#define BLE_OTA_DEFLATE_WINDOW                   8192u
 
 /** Control characteristic opcodes (one byte, both directions). */
 typedef enum {
