@@ -45,16 +45,16 @@ fi
 # Each configuration is sdkconfig.defaults plus these lines. "encryption" also turns the component's other
 # default-on options off, so every #if branch of the component is compiled by one configuration or another.
 # "suspend" is sdkconfig.auto_suspend (the larger ring and a delta update's smaller one; a target that cannot
-# auto-suspend ignores it).
-configs=(default compression encryption suspend)
+# auto-suspend ignores it). The default includes compression (an 8 KB inflater and ring against the RAM asserts).
+configs=(default encryption suspend)
 config_lines() {
     case "$1" in
     default) ;;
-    compression) echo 'CONFIG_BLE_OTA_COMPRESSION=y' ;;
     suspend) grep '^CONFIG_' "$here/sdkconfig.auto_suspend" ;;
     encryption)
         printf '%s\n' CONFIG_BLE_OTA_REQUIRE_ENCRYPTION=y CONFIG_BT_NIMBLE_NVS_PERSIST=y \
-            CONFIG_BLE_OTA_SEQUENTIAL_ERASE=n CONFIG_BLE_OTA_ADVERTISE_SERVICE_UUID=n CONFIG_BLE_OTA_DELTA=n
+            CONFIG_BLE_OTA_SEQUENTIAL_ERASE=n CONFIG_BLE_OTA_ADVERTISE_SERVICE_UUID=n CONFIG_BLE_OTA_DELTA=n \
+            CONFIG_BLE_OTA_COMPRESSION=n
         ;;
     esac
 }

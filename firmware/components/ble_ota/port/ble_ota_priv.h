@@ -61,7 +61,7 @@ typedef struct {
     ble_ota_stream_encoding_t encoding;
     ble_ota_delta_t *delta;           /* the patch applier, only during a delta update (ble_ota_delta.h) */
     void *inflater;                   /* tinfl_decompressor, CONFIG_BLE_OTA_COMPRESSION only */
-    uint8_t *dict;                    /* TINFL_LZ_DICT_SIZE output window, CONFIG_BLE_OTA_COMPRESSION only */
+    uint8_t *dict;                    /* tinfl's 8 KB wrapping output buffer (DEFLATE_DICT_SIZE), CONFIG_BLE_OTA_COMPRESSION only */
     size_t dict_ofs;
     bool inflate_done;
     mbedtls_sha256_context *image_sha; /* SHA-256 of the bytes handed to esp_ota_write, only during a v2 update */

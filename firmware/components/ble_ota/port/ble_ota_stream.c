@@ -25,9 +25,13 @@
  * A delta update (CONFIG_BLE_OTA_DELTA, on by default) adds the patch applier's
  * state, sizeof(ble_ota_delta_t) = 7.5 KB, and takes a ring no larger than
  * leaves room for it (DELTA_RING_SIZE, 19 KB at most): about 28.5 KB (31.5 KB
- * with auto-suspend). Compression
- * (CONFIG_BLE_OTA_COMPRESSION, off by default) adds tinfl's 32 KB dictionary
- * window and its ~11 KB decompressor state: about 64 KB in all.
+ * with auto-suspend). A compressed update (CONFIG_BLE_OTA_COMPRESSION, on by
+ * default) adds tinfl's output buffer, 8 KB (DEFLATE_DICT_SIZE), and its
+ * decompressor state, sizeof(tinfl_decompressor) = 10,992 bytes on the 32-bit
+ * chips (three Huffman tables of 288 + 2 x 1024 + 2 x 576 bytes with
+ * TINFL_FAST_LOOKUP_BITS 10, 56 bytes of counters, the bit buffer, a size_t and
+ * 461 bytes of code lengths), and takes an 8 KB ring (DEFLATE_RING_SIZE):
+ * 8,192 + 4,096 + 512 + 288 + 116 + 8,192 + 10,992 = 32,388 bytes.
  *
  * The SHA-256 the core checks at DONE vouches for what is stored, not only for
  * what was received. The writer hashes the bytes it hands to esp_ota_write (the
@@ -85,13 +89,31 @@ _Static_assert((uint32_t)CONFIG_BLE_OTA_WINDOW * (CONFIG_BLE_OTA_MAX_PACKET_SIZE
                    DELTA_RING_SIZE,
                "CONFIG_BLE_OTA_WINDOW packets of CONFIG_BLE_OTA_MAX_PACKET_SIZE must fit a delta update's ring");
 #endif
-#if !CONFIG_BLE_OTA_COMPRESSION
+#if CONFIG_BLE_OTA_COMPRESSION
+/* tinfl decodes into a wrapping output buffer of any power of two (miniz.h, TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF
+ * clear) and masks every back-reference with its size: 8 KB instead of TINFL_LZ_DICT_SIZE (32 KB) keeps a compressed
+ * update within the budget. Clients send such a device (Info feature bit 4) streams that reach at most 8 KB back; a
+ * stream reaching further decodes to wrong bytes inside the buffer, which the SHA-256 check at DONE refuses. */
+#define DEFLATE_DICT_SIZE BLE_OTA_DEFLATE_WINDOW
+_Static_assert((DEFLATE_DICT_SIZE & (DEFLATE_DICT_SIZE - 1)) == 0 && DEFLATE_DICT_SIZE <= TINFL_LZ_DICT_SIZE,
+               "tinfl's wrapping output buffer must be a power of two");
+/* A compressed update's ring is the configured one or, when that leaves no room for the inflater, the largest whole
+ * KB that does (8 KB with the defaults). */
+#define DEFLATE_RAM (DEFLATE_DICT_SIZE + sizeof(tinfl_decompressor))
+#define DEFLATE_RING_ROOM ((RAM_BUDGET - UPDATE_RAM - DEFLATE_RAM) & ~(size_t)1023)
+#define DEFLATE_RING_SIZE \
+    (CONFIG_BLE_OTA_RING_BUFFER_SIZE < DEFLATE_RING_ROOM ? (size_t)CONFIG_BLE_OTA_RING_BUFFER_SIZE : DEFLATE_RING_ROOM)
+_Static_assert((uint32_t)CONFIG_BLE_OTA_WINDOW * (CONFIG_BLE_OTA_MAX_PACKET_SIZE - BLE_OTA_V2_DATA_HEADER_LEN) <=
+                   DEFLATE_RING_SIZE,
+               "CONFIG_BLE_OTA_WINDOW packets of CONFIG_BLE_OTA_MAX_PACKET_SIZE must fit a compressed update's ring");
+_Static_assert(DEFLATE_RING_SIZE + UPDATE_RAM + DEFLATE_RAM <= RAM_BUDGET,
+               "a compressed update's buffers exceed the 32 KB RAM budget");
+#endif
 _Static_assert(CONFIG_BLE_OTA_RING_BUFFER_SIZE + UPDATE_RAM <= RAM_BUDGET,
                "BLE OTA buffers exceed the 32 KB RAM budget (shrink the ring)");
 #if CONFIG_BLE_OTA_DELTA
 _Static_assert(DELTA_RING_SIZE + UPDATE_RAM + sizeof(ble_ota_delta_t) <= RAM_BUDGET,
                "a delta update's buffers exceed the 32 KB RAM budget");
-#endif
 #endif
 
 /* At DONE the ring and the writer are freed before the DONE task starts: its stack fits the same budget. */
@@ -124,7 +146,7 @@ static ble_ota_err_t inflate_chunk(ble_ota_ctx_t *o, const uint8_t *in, size_t l
             return BLE_OTA_ERR_INFLATE; /* bytes after the end of the deflate stream */
         }
         size_t in_bytes = len;
-        size_t out_bytes = TINFL_LZ_DICT_SIZE - o->dict_ofs;
+        size_t out_bytes = DEFLATE_DICT_SIZE - o->dict_ofs; /* the buffer's end: tinfl takes its size from it */
         tinfl_status st = tinfl_decompress(d, in, &in_bytes, o->dict, o->dict + o->dict_ofs, &out_bytes,
                                            TINFL_FLAG_HAS_MORE_INPUT);
         in += in_bytes;
@@ -134,7 +156,7 @@ static ble_ota_err_t inflate_chunk(ble_ota_ctx_t *o, const uint8_t *in, size_t l
             if (err != BLE_OTA_OK) {
                 return err;
             }
-            o->dict_ofs = (o->dict_ofs + out_bytes) & (TINFL_LZ_DICT_SIZE - 1);
+            o->dict_ofs = (o->dict_ofs + out_bytes) & (DEFLATE_DICT_SIZE - 1);
         }
         if (st == TINFL_STATUS_DONE) {
             o->inflate_done = true;
@@ -263,6 +285,11 @@ ble_ota_err_t ble_ota_stream_begin(void *ctx, uint32_t image_size, ble_ota_strea
         ring_size = DELTA_RING_SIZE; /* the applier needs its share of the budget */
     }
 #endif
+#if CONFIG_BLE_OTA_COMPRESSION
+    if (compressed) {
+        ring_size = DEFLATE_RING_SIZE; /* so does the inflater */
+    }
+#endif
 
     /* The core refuses first; this guards the port on its own. */
 #if !CONFIG_BLE_OTA_COMPRESSION
@@ -295,7 +322,7 @@ ble_ota_err_t ble_ota_stream_begin(void *ctx, uint32_t image_size, ble_ota_strea
 #if CONFIG_BLE_OTA_COMPRESSION
     if (compressed) {
         o->inflater = malloc(sizeof(tinfl_decompressor));
-        o->dict = malloc(TINFL_LZ_DICT_SIZE);
+        o->dict = malloc(DEFLATE_DICT_SIZE);
         ESP_GOTO_ON_FALSE(o->inflater != NULL && o->dict != NULL, ESP_ERR_NO_MEM, err, TAG, "no memory for the inflater");
         tinfl_init((tinfl_decompressor *)o->inflater);
     }
