@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.IO.Compression;
 using System.Security.Cryptography;
 using BleOta.Engine.Delta;
 using BleOta.Engine.Image;
@@ -64,6 +63,12 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
 
     /// <summary>True while a delta patch streams in: the port gives it a smaller ring.</summary>
     public bool IsDelta => _v2?.Patch is not null;
+
+    /// <summary>True while a deflate stream comes in: the port gives it a smaller ring too.</summary>
+    public bool IsDeflate => _v2?.Request.Deflate == true;
+
+    /// <summary>tinfl's wrapping output buffer (port/ble_ota_stream.c, DEFLATE_DICT_SIZE).</summary>
+    public const int DeflateBufferBytes = 8192;
 
     /// <summary>Bytes of the running image a delta patch has read so far (its base), for the link's model.</summary>
     public long BaseBytesRead => _v2?.Patch?.BaseBytesRead ?? 0;
@@ -578,29 +583,36 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
         return written.Kind == ImageKind.App && written.HashAppended && written.HashedImageEnd == flash.Written;
     }
 
+    /// <summary>
+    /// port/ble_ota_stream.c, inflate_chunk: the ROM's tinfl decodes into its 8 KB wrapping buffer (<see cref="RomInflater"/>),
+    /// so a reference further back than 8 KB gives wrong bytes and the SHA-256 check refuses the image; a malformed
+    /// stream, or bytes after its end, is INFLATE. Each piece goes to flash and into the hash as it comes.
+    /// </summary>
     private V2Error Inflate(V2Session v2)
     {
-        v2.Compressed.Position = 0;
-        using var inflater = new DeflateStream(v2.Compressed, CompressionMode.Decompress);
-        var buffer = new byte[4096];
+        var piece = new byte[4096];
+        int filled = 0;
+        var error = V2Error.Ok;
+        int taken;
         try
         {
-            int n;
-            while ((n = inflater.Read(buffer)) > 0)
+            taken = new RomInflater(DeflateBufferBytes).Inflate(v2.Compressed.ToArray(), value =>
             {
-                var error = WriteImage(v2, buffer.AsSpan(0, n));
-                if (error != V2Error.Ok)
+                piece[filled++] = value;
+                if (filled == piece.Length)
                 {
-                    return error;
+                    error = error == V2Error.Ok ? WriteImage(v2, piece) : error;
+                    filled = 0;
                 }
-            }
+            });
         }
         catch (InvalidDataException)
         {
             return V2Error.Inflate;
         }
 
-        return V2Error.Ok;
+        error = error == V2Error.Ok && filled > 0 ? WriteImage(v2, piece.AsSpan(0, filled)) : error;
+        return error != V2Error.Ok ? error : taken < v2.Compressed.Length ? V2Error.Inflate : V2Error.Ok;
     }
 
     private void FailV2(V2Error why)

@@ -86,8 +86,11 @@ internal sealed class LinkEngine
         _suspends = _profile.ChipSupportsAutoSuspend && _profile.Flash.SupportsSuspend && device.Options.AutoSuspend;
         if (_device.Model is BleOtaFirmwareModel streaming)
         {
+            // port/ble_ota_stream.c, ble_ota_stream_begin: delta and compressed updates take smaller rings.
             streaming.StreamRoom = bytes => _ringBytes + bytes
-                <= (streaming.IsDelta ? _device.Options.DeltaRingBytes : _device.Options.EffectiveRingBytes);
+                <= (streaming.IsDelta ? _device.Options.DeltaRingBytes
+                    : streaming.IsDeflate ? _device.Options.DeflateRingBytes
+                    : _device.Options.EffectiveRingBytes);
         }
 
         NextEventTime = TimeSpan.MaxValue;

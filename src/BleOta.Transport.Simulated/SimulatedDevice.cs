@@ -121,7 +121,7 @@ public sealed class SimulatedDevice
         var running = Flash.RunningImage;
         // As ble_ota_device_info_fill: the running image hashed at start-up when delta is built in.
         var imageSha = Options.Delta && Flash.RunningImageBytes() is { } bytes ? SHA256.HashData(bytes) : null;
-        var features = DeviceFeatures.Resume | (Options.Compression ? DeviceFeatures.Compression : DeviceFeatures.None)
+        var features = DeviceFeatures.Resume | (Options.Compression ? DeviceFeatures.Deflate8K : DeviceFeatures.None)
             | (Options.RequireEncryption ? DeviceFeatures.EncryptedLinkRequired : DeviceFeatures.None)
             | (imageSha is null ? DeviceFeatures.None : DeviceFeatures.Delta);
         return new DeviceInfo(2, Chip, (uint)Flash.SlotSize, MaxPacketSize, Options.Window, features,
@@ -214,8 +214,11 @@ public sealed record SimulatedDeviceOptions
     /// <summary>v2 packets in flight the firmware accepts (CONFIG_BLE_OTA_WINDOW).</summary>
     public int Window { get; init; } = 16;
 
-    /// <summary>The firmware inflates deflate streams (CONFIG_BLE_OTA_COMPRESSION, off by default as on the device).</summary>
-    public bool Compression { get; init; }
+    /// <summary>
+    /// The firmware inflates deflate streams reaching at most 8 KB back into tinfl's 8 KB buffer
+    /// (CONFIG_BLE_OTA_COMPRESSION, on by default as on the device; Info feature bit 4).
+    /// </summary>
+    public bool Compression { get; init; } = true;
 
     /// <summary>CONFIG_BLE_OTA_REQUIRE_ENCRYPTION: Control and Data writes need an encrypted, bonded link.</summary>
     public bool RequireEncryption { get; init; }
@@ -256,6 +259,12 @@ public sealed record SimulatedDeviceOptions
     /// prefix, the image's SHA-256 context and sizeof(ble_ota_delta_t), 7,680, in whole KB: 19 KB with the defaults).
     /// </summary>
     public int DeltaRingBytes => Math.Min(EffectiveRingBytes, 19 * 1024);
+
+    /// <summary>
+    /// The ring of a compressed update, which also holds tinfl's 8 KB buffer and its 10,992-byte state: no larger than
+    /// leaves them room in the 32 KB budget (port/ble_ota_stream.c, DEFLATE_RING_SIZE: 8 KB with the defaults).
+    /// </summary>
+    public int DeflateRingBytes => Math.Min(EffectiveRingBytes, 8 * 1024);
 
     /// <summary>The interval this build asks for, or null.</summary>
     public TimeSpan? EffectiveRequestedInterval =>

@@ -84,10 +84,17 @@ public sealed record DeviceInfo(
 public enum DeviceFeatures : uint
 {
     None = 0,
+    /// <summary>The device inflates deflate streams reaching up to 32 KB back (BleOta firmware before bit 4).</summary>
     Compression = 1 << 0,
     Resume = 1 << 1,
     EncryptedLinkRequired = 1 << 2,
 
     /// <summary>The device rebuilds an image from the one it runs and a BleOta delta patch (v2 REQUEST flag 2).</summary>
     Delta = 1 << 3,
+
+    /// <summary>
+    /// The device inflates deflate streams whose back-references reach at most 8 KB (its inflater's buffer); bit 0
+    /// stays clear so clients that know only <see cref="Compression"/> never send it a 32 KB-window stream.
+    /// </summary>
+    Deflate8K = 1 << 4,
 }

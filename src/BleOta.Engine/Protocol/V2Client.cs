@@ -1,5 +1,5 @@
-using System.IO.Compression;
 using System.Security.Cryptography;
+using BleOta.Engine.Compression;
 using BleOta.Engine.Transport;
 
 namespace BleOta.Engine.Protocol;
@@ -44,17 +44,11 @@ public sealed class V2Client(OtaTimeouts timeouts, TransferCounter? counter = nu
 
     public static int PacketCount(long streamLength, int payload) => (int)((streamLength + payload - 1) / payload);
 
-    /// <summary>Raw deflate (RFC 1951), what the firmware's tinfl/zlib inflater reads.</summary>
-    public static byte[] Compress(ReadOnlySpan<byte> image)
-    {
-        using var output = new MemoryStream();
-        using (var deflate = new DeflateStream(output, CompressionLevel.SmallestSize, leaveOpen: true))
-        {
-            deflate.Write(image);
-        }
-
-        return output.ToArray();
-    }
+    /// <summary>
+    /// Raw deflate (RFC 1951) reaching at most 8 KB back: what the firmware's tinfl inflates into its 8 KB buffer
+    /// (Info feature bit 4), and what a device with a 32 KB window (bit 0) reads as well.
+    /// </summary>
+    public static byte[] Compress(ReadOnlySpan<byte> image) => WindowedDeflate.Compress(image);
 
     /// <summary>The bytes that go on air for this image: compressed when asked.</summary>
     public static byte[] StreamFor(ReadOnlyMemory<byte> image, bool compress) => compress ? Compress(image.Span) : image.ToArray();

@@ -62,13 +62,26 @@ internal sealed class TransferPlanner
         return new TransferPlan(OtaTransfer.Delta, patch, baseSha);
     }
 
-    /// <summary>The whole image: deflated when the device inflates and compression is allowed.</summary>
+    /// <summary>
+    /// The whole image: deflated when the device inflates (Info bit 4, or bit 0 of earlier firmware: an 8 KB-window
+    /// stream suits both), compression is allowed and the stream is smaller than the image.
+    /// </summary>
     public TransferPlan Full(FirmwareImage image, DeviceInfo info, OtaOptions options)
     {
-        bool compress = options.AllowCompression && info.Features.HasFlag(DeviceFeatures.Compression);
-        return compress
-            ? new TransferPlan(OtaTransfer.Compressed, Stream($"deflate:{Hex(image.FileSha256)}", () => V2Client.Compress(image.Bytes)), null)
-            : new TransferPlan(OtaTransfer.Full, image.Bytes, null);
+        bool inflates = (info.Features & (DeviceFeatures.Deflate8K | DeviceFeatures.Compression)) != 0;
+        if (!options.AllowCompression || !inflates)
+        {
+            return new TransferPlan(OtaTransfer.Full, image.Bytes, null);
+        }
+
+        var deflated = Stream($"deflate:{Hex(image.FileSha256)}", () => V2Client.Compress(image.Bytes));
+        if (deflated.Length >= image.Length)
+        {
+            options.Log.Verbose($"The image does not compress ({deflated.Length:N0} bytes deflated): sending it as it is.");
+            return new TransferPlan(OtaTransfer.Full, image.Bytes, null);
+        }
+
+        return new TransferPlan(OtaTransfer.Compressed, deflated, null);
     }
 
     private (byte[] Image, string Source)? FindBase(byte[] sha256, OtaOptions options)
