@@ -111,6 +111,42 @@ public class V2ClientTests
     }
 
     [Fact]
+    public async Task A_deflate_stream_reaching_further_than_8_KB_back_is_refused_at_DONE_as_the_device_refuses_it()
+    {
+        // 12 KB of random bytes three times over: DeflateStream's 32 KB window refers 12 KB back, which the firmware's
+        // 8 KB tinfl buffer decodes to other bytes, so the SHA-256 at DONE does not match.
+        var (flash, server) = Device(16, compression: true);
+        var connection = new V2FaultConnection(server, 517);
+        var image = TestImages.Build(size: 100_000);
+        var noise = new byte[12 * 1024];
+        new Random(3).NextBytes(noise);
+        for (int copy = 0; copy < 3; copy++)
+        {
+            noise.CopyTo(image, 30_000 + copy * noise.Length);
+        }
+
+        var output = new MemoryStream();
+        using (var deflate = new System.IO.Compression.DeflateStream(output, System.IO.Compression.CompressionLevel.SmallestSize, leaveOpen: true))
+        {
+            deflate.Write(image);
+        }
+
+        var error = await Assert.ThrowsAsync<OtaException>(() =>
+            new V2Client(Short).SendAsync(connection, image, output.ToArray(), true, 514, null, CancellationToken.None));
+
+        Assert.Equal(OtaErrorCode.ImageRejected, error.Code);
+        Assert.Contains("ShaMismatch", error.Message);
+        Assert.False(flash.IsUpdating);
+        Assert.Equal(RestartAfterWrite.None, server.Restart);
+
+        // The same bytes from BleOta's 8 KB encoder pass the SHA-256 check; only esp_ota_end's checksum, which the
+        // overwritten bytes break, refuses them.
+        var (_, server2) = Device(16, compression: true);
+        var ours = await Assert.ThrowsAsync<OtaException>(() => Send(new V2FaultConnection(server2, 517), image, compress: true));
+        Assert.Contains("ImageInvalid", ours.Message);
+    }
+
+    [Fact]
     public async Task Compression_to_a_device_without_it_is_refused_with_the_device_code()
     {
         var (flash, server) = Device(16, compression: false);

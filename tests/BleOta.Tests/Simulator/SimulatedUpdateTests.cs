@@ -338,6 +338,23 @@ public class SimulatedUpdateTests
     }
 
     [Fact]
+    public async Task A_device_with_the_default_build_gets_a_compressible_image_compressed()
+    {
+        var fleet = new Fleet();
+        var device = fleet.Transport.Add(new SimulatedDevice("11:4B:00:00:0C:01", "default-build", SampleImages.Factory, new SimulatedDeviceOptions()));
+        Assert.True(device.Info()!.Features.HasFlag(DeviceFeatures.Deflate8K), "CONFIG_BLE_OTA_COMPRESSION is on by default");
+        Assert.False(device.Info()!.Features.HasFlag(DeviceFeatures.Compression), "bit 0 would invite 32 KB-window streams");
+        var compressible = TestImages.BuildCompressible(version: "7.1.0", size: 150_000);
+
+        var result = await Update(fleet, device, compressible, Fast with { Delta = DeltaMode.Off });
+
+        Assert.Equal((OtaStatus.Succeeded, OtaTransfer.Compressed), (result.Status, result.Transfer));
+        Assert.True(result.Bytes < compressible.Length * 3 / 4, $"{result.Bytes} bytes on air for a {compressible.Length}-byte image");
+        Assert.Equal(compressible, device.Flash.RunningImage!.Bytes[..compressible.Length]);
+
+    }
+
+    [Fact]
     public async Task V2_needs_less_simulated_time_than_v1_for_the_same_image()
     {
         var fleet = new Fleet();
