@@ -49,6 +49,10 @@ internal static class RealisticImage
     }
 
     /// <summary>Compressed size over original size with DEFLATE at its best level, for the docs.</summary>
+    /// <summary>Compressed / original with BleOta's 8 KB-window encoder, what the client sends.</summary>
+    public static double WindowedDeflateRatio(ReadOnlySpan<byte> bytes) =>
+        BleOta.Engine.Compression.WindowedDeflate.Compress(bytes).Length / (double)bytes.Length;
+
     public static double DeflateRatio(ReadOnlySpan<byte> bytes)
     {
         using var output = new MemoryStream();
