@@ -23,6 +23,12 @@ internal sealed class TransferPlanner
     /// <summary>A patch is sent only when it is at most this share of what would be sent otherwise.</summary>
     public const double DeltaWorthIt = 0.75;
 
+    /// <summary>
+    /// A deflate stream is sent only when it is at most this share of the image: a compressed update halves the
+    /// device's receive ring (its inflater takes the RAM), which a few percent fewer bytes do not pay for.
+    /// </summary>
+    public const double DeflateWorthIt = 0.9;
+
     private readonly ConcurrentDictionary<string, Lazy<byte[]>> _streams = new();
     private readonly BaseImageIndex _bases = new();
 
@@ -64,7 +70,7 @@ internal sealed class TransferPlanner
 
     /// <summary>
     /// The whole image: deflated when the device inflates (Info bit 4, or bit 0 of earlier firmware: an 8 KB-window
-    /// stream suits both), compression is allowed and the stream is smaller than the image.
+    /// stream suits both), compression is allowed and the stream is at most <see cref="DeflateWorthIt"/> of the image.
     /// </summary>
     public TransferPlan Full(FirmwareImage image, DeviceInfo info, OtaOptions options)
     {
@@ -75,9 +81,9 @@ internal sealed class TransferPlanner
         }
 
         var deflated = Stream($"deflate:{Hex(image.FileSha256)}", () => V2Client.Compress(image.Bytes));
-        if (deflated.Length >= image.Length)
+        if (deflated.Length > image.Length * DeflateWorthIt)
         {
-            options.Log.Verbose($"The image does not compress ({deflated.Length:N0} bytes deflated): sending it as it is.");
+            options.Log.Verbose($"The image hardly compresses ({deflated.Length:N0} bytes deflated of {image.Length:N0}): sending it as it is.");
             return new TransferPlan(OtaTransfer.Full, image.Bytes, null);
         }
 

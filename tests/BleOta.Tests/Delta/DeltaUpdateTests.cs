@@ -108,7 +108,7 @@ public sealed class DeltaUpdateTests : IDisposable
         var unrelated = TestImages.BuildCompressible(version: "0.9.0", size: 100_000);
         var device = fleet.Add(runs: unrelated, compression: true);
         Cache.Add(unrelated, out _);
-        var next = TestImages.Build(version: "3.0.0", size: 100_000, seed: 99);
+        var next = TestImages.BuildCompressible(version: "3.0.0", size: 100_000, seed: 99);
 
         var result = await Update(fleet, device, next, Options);
 

@@ -338,7 +338,7 @@ public class SimulatedUpdateTests
     }
 
     [Fact]
-    public async Task A_device_with_the_default_build_gets_a_compressible_image_compressed()
+    public async Task A_device_with_the_default_build_gets_a_compressible_image_compressed_and_a_barely_compressible_one_as_it_is()
     {
         var fleet = new Fleet();
         var device = fleet.Transport.Add(new SimulatedDevice("11:4B:00:00:0C:01", "default-build", SampleImages.Factory, new SimulatedDeviceOptions()));
@@ -352,6 +352,11 @@ public class SimulatedUpdateTests
         Assert.True(result.Bytes < compressible.Length * 3 / 4, $"{result.Bytes} bytes on air for a {compressible.Length}-byte image");
         Assert.Equal(compressible, device.Flash.RunningImage!.Bytes[..compressible.Length]);
 
+        // An image that deflates to more than 90 % goes as it is: half the ring is not worth a few percent.
+        var barely = TestImages.Build(version: "7.2.0", size: 150_000);
+        Assert.True(V2Client.Compress(barely).Length > barely.Length * 0.9);
+        var plain = await Update(fleet, device, barely, Fast with { Delta = DeltaMode.Off });
+        Assert.Equal((OtaStatus.Succeeded, OtaTransfer.Full, barely.Length), (plain.Status, plain.Transfer, (int)plain.Bytes));
     }
 
     [Fact]

@@ -10,10 +10,10 @@ internal static class TestImages
         new EspAppImageBuilder { Version = version, ProjectName = "test-app", Size = size, Chip = chip, AppendSha256 = appendSha256, Seed = seed }.Build();
 
     /// <summary>An image whose segments hold 4 bits of entropy per byte, so deflate roughly halves it, as it does real code.</summary>
-    public static byte[] BuildCompressible(string version = "2.0.0", int size = 100_000) =>
+    public static byte[] BuildCompressible(string version = "2.0.0", int size = 100_000, int seed = 1) =>
         new EspAppImageBuilder
         {
-            Version = version, ProjectName = "test-app", Size = size,
+            Version = version, ProjectName = "test-app", Size = size, Seed = seed,
             Fill = static (random, bytes) =>
             {
                 for (int i = 0; i < bytes.Length; i++)
