@@ -271,6 +271,9 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
 
         public bool ResendAsked { get; set; }
 
+        /// <summary>The first packet the writer has room for after a full ring is acknowledged at once (ble_ota_core.c, ack_next).</summary>
+        public bool AckNext { get; set; }
+
         /// <summary>Compressed streams are inflated at DONE (the device's writer inflates as it goes).</summary>
         public MemoryStream Compressed { get; } = new();
 
@@ -331,6 +334,8 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
             {
                 _v2.SinceAck = 0;
                 _v2.ResendAsked = false;
+                _v2.AckNext = false;
+                _v2.AckHeld = false; // the REQUEST_ACK's offset tells the client everything accepted
                 NotifyV2(OtaOpcode.RequestAck, V2Error.Ok, _v2.Expected); // resume: the device's offset is the truth
                 return;
             }
@@ -421,7 +426,10 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
         var fresh = payload[skip..];
         if (StreamRoom?.Invoke(fresh.Length) == false)
         {
-            AskResend(V2Error.RingFull); // the writer is behind: resend from here a moment later
+            // The writer is behind: resend from here a moment later. Answered every time (ble_ota_core.c, data_v2), so
+            // a client waiting on a full ring can probe with one packet.
+            v2.ResendAsked = false;
+            AskResend(V2Error.RingFull);
             return OtaAttError.None;
         }
 
@@ -434,7 +442,9 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
 
         v2.Expected += (uint)fresh.Length;
         v2.ResendAsked = false;
-        if (++v2.SinceAck >= Math.Max(1, window / 2) || v2.Expected == v2.Request.StreamSize)
+        bool ackNow = v2.AckNext; // the client's probe after a full ring
+        v2.AckNext = false;
+        if (++v2.SinceAck >= Math.Max(1, window / 2) || v2.Expected == v2.Request.StreamSize || ackNow)
         {
             // An acknowledgement lets the client send a whole window more: held until the ring has room for it.
             v2.AckHeld = v2.Expected != v2.Request.StreamSize && !RoomForWindow();
@@ -519,6 +529,7 @@ internal sealed class BleOtaFirmwareModel(SimulatedFlash flash, DeviceFaults fau
         if (!_v2!.ResendAsked)
         {
             _v2.ResendAsked = true;
+            _v2.AckNext = why == V2Error.RingFull;
             NotifyV2(OtaOpcode.DataAck, why, _v2.Expected);
         }
     }

@@ -48,7 +48,10 @@ internal sealed class LinkEngine
     private readonly Queue<(int Payload, Action? Delivered)> _peripheral = new();
     private readonly Queue<(AttItem Item, bool Last)> _controllerRx = new();
     private readonly Queue<AttItem> _hostQueue = new();
-    private readonly Queue<(int StreamBytes, int ImageBytes, long BaseReadBytes)> _ring = new();
+    /// <summary>Stream bytes the writer takes at a time from a ring holding a deflate stream or delta patch (EXPANDING_CHUNK).</summary>
+    private const int ExpandingChunk = 256;
+
+    private readonly LinkedList<(int StreamBytes, int ImageBytes, long BaseReadBytes)> _ring = new();
     private readonly HashSet<TaskCompletionSource<byte[]>> _answers = [];
     private int _hostAcl;
     private int _ringBytes;
@@ -579,11 +582,15 @@ internal sealed class LinkEngine
         _imageCarry += streamBytes * imagePerStreamByte;
         int image = (int)_imageCarry;
         _imageCarry -= image;
-        _ring.Enqueue((streamBytes, image, baseReadBytes));
+        _ring.AddLast((streamBytes, image, baseReadBytes));
         _ringBytes += streamBytes;
     }
 
-    /// <summary>The writer task takes what the ring holds and writes it: erases first, then programming.</summary>
+    /// <summary>
+    /// The writer task takes what the ring holds, up to its piece size, and writes it: erases first, then programming.
+    /// A raw image is taken a ring at a time; a deflate stream or delta patch, which expands, 256 bytes at a time, so
+    /// its ring space frees as it is decoded (port/ble_ota_stream.c, writer_task and EXPANDING_CHUNK).
+    /// </summary>
     private bool StartWriter(TimeSpan now)
     {
         if (_writerOps is not null || _ring.Count == 0 || _device.FlashWork is not { } work || (Stalled && !_suspends))
@@ -591,11 +598,24 @@ internal sealed class LinkEngine
             return false;
         }
 
+        bool expands = _device.Model is BleOtaFirmwareModel model && (model.IsDelta || model.IsDeflate);
+        int piece = expands ? ExpandingChunk : int.MaxValue;
         int stream = 0, image = 0;
         long baseRead = 0;
-        while (_ring.Count > 0)
+        while (_ring.Count > 0 && stream < piece)
         {
-            var (s, i, r) = _ring.Dequeue();
+            var (s, i, r) = _ring.First!.Value;
+            _ring.RemoveFirst();
+            if (stream + s > piece)
+            {
+                // xRingbufferReceiveUpTo hands out part of a packet's bytes; the rest stays for the next piece.
+                int taken = piece - stream;
+                double share = (double)taken / s;
+                var (takenImage, takenBase) = ((int)Math.Round(i * share), (long)Math.Round(r * share));
+                _ring.AddFirst((s - taken, i - takenImage, r - takenBase));
+                (s, i, r) = (taken, takenImage, takenBase);
+            }
+
             stream += s;
             image += i;
             baseRead += r;

@@ -152,6 +152,33 @@ public class BleOtaFirmwareModelTests
         Assert.False(server.HoldsAck);
     }
 
+    [Fact]
+    public void Every_packet_a_full_ring_refuses_is_answered_and_the_first_one_taken_after_is_acknowledged_at_once()
+    {
+        // As ble_ota_core.c data_v2: RING_FULL answered every time, so a client can probe with one packet, and that
+        // probe (ack_next) acknowledged as soon as the writer has room, not after half a window more.
+        var flash = new SimulatedFlash(SimulatedDevice.DefaultSlotSize, SampleImages.Factory);
+        var server = new BleOtaFirmwareModel(flash, DeviceFaults.None, maxPacketSize: 512, window: 8);
+        server.OnConnect(517);
+        bool full = false;
+        server.StreamRoom = _ => !full;
+        var image = TestImages.Build(size: 20_000);
+        server.OnControlWrite(new V2Request(false, (uint)image.Length, (uint)image.Length, SHA256.HashData(image)).ToBytes());
+        server.Notifications.Clear();
+
+        Send(server, image, 0, 1);
+        Assert.Empty(server.Notifications); // one packet of a window of 8: no acknowledgement yet
+        full = true;
+        Send(server, image, 1, 1);
+        Assert.Equal(new V2Notification(OtaOpcode.DataAck, V2Error.RingFull, 8, 400), Next(server));
+        Send(server, image, 1, 1); // the client's probe, still too early
+        Assert.Equal(new V2Notification(OtaOpcode.DataAck, V2Error.RingFull, 8, 400), Next(server));
+
+        full = false;
+        Send(server, image, 1, 1); // the probe the writer has room for
+        Assert.Equal(new V2Notification(OtaOpcode.DataAck, V2Error.Ok, 8, 2 * 400), Next(server));
+    }
+
     [Theory]
     [InlineData(true, 0, 2, false)] // the image's appended SHA-256 covers every byte: esp_ota_end and set_boot read it, no read-back
     [InlineData(false, 0, 3, false)] // no appended hash: the slot is read back first

@@ -124,8 +124,9 @@ _Static_assert(CONFIG_BLE_OTA_DONE_STACK_SIZE + CONFIG_BLE_OTA_MAX_PACKET_SIZE +
 #define WRITER_POLL_MS   100u /* how often an idle writer checks for stop */
 #define FINISH_POLL_MS   10u
 #define FINISH_TIMEOUT_MS 10000u /* DONE gives up when the writer made no progress for this long */
-/* A delta patch expands many times over: the writer takes it in small pieces so ring space frees as it applies. */
-#define DELTA_CHUNK      256u
+/* A delta patch or a deflate stream expands several times over: the writer takes it in small pieces so ring space
+ * frees as it decodes, not only when a ring's worth of decoded image (a block erase among it) is in flash. */
+#define EXPANDING_CHUNK  256u
 
 /* Image bytes (decompressed) to flash, and into the image's SHA-256. Runs in the writer task. */
 static ble_ota_err_t write_image(ble_ota_ctx_t *o, const uint8_t *data, size_t len)
@@ -211,8 +212,8 @@ static void writer_task(void *arg)
     while (!o->writer_stop) {
         size_t n = 0;
         uint8_t *chunk = xRingbufferReceiveUpTo(o->ring, &n, pdMS_TO_TICKS(WRITER_POLL_MS),
-                                                o->encoding == BLE_OTA_STREAM_DELTA ? DELTA_CHUNK
-                                                                                   : CONFIG_BLE_OTA_RING_BUFFER_SIZE);
+                                                o->encoding == BLE_OTA_STREAM_RAW ? CONFIG_BLE_OTA_RING_BUFFER_SIZE
+                                                                                 : EXPANDING_CHUNK);
         if (chunk == NULL) {
             continue;
         }
