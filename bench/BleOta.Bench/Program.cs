@@ -77,8 +77,10 @@ md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Why compression fall
 md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{100 * streamShare:0} % of the plain one on air, but erasing and programming the {ImageSize:N0}-byte image takes {flashSeconds:0.00} s either way"));
 md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"({LinkProfile.Esp32OneMegDle.Flash.Name} datasheet) and stops the Bluetooth host meanwhile. Of the plain run's {plainSeconds:0.00} s only the"));
 md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{plainSeconds - flashSeconds:0.00} s besides flash work shrink with the stream: {plainSeconds:0.00} / ({flashSeconds:0.00} + {streamShare:0.00} × {plainSeconds - flashSeconds:0.00}) ≈ {plainSeconds / (flashSeconds + streamShare * (plainSeconds - flashSeconds)):0.00}x, about the most it can give,"));
-md.AppendLine("in a model that charges nothing for inflating (link-model.md). Only auto-suspend, which lets reception go on during");
-md.AppendLine("flash work, gets past it; it needs a chip and flash part that support it, so it is not a default.");
+var suspended = Row(LinkProfile.Esp32S3TwoMegSuspend);
+md.AppendLine("in a model that charges nothing for inflating (link-model.md). Auto-suspend lets reception go on during flash work,");
+md.AppendLine("but there the receive ring is what limits a compressed update: the 32 KB budget leaves it 8 KB beside the inflater, and");
+md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"an acknowledgement waits until that ring can take a whole window ({suspended.EffectiveCompressedKBps(realistic.Length)! / ProfileRow.Rate(suspended.After):0.00}x on {LinkProfile.Esp32S3TwoMegSuspend.Name})."));
 md.AppendLine();
 md.AppendLine("The firmware's RAM while an update runs (the 32 KB target is 32,768 bytes), default build: receive ring 16,384 +");
 md.AppendLine("writer task stack 4,096 + receive buffer 512 + image prefix 288 + the image's SHA-256 context 116 (112 on the classic");
