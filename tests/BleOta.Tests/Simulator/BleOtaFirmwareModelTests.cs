@@ -127,14 +127,8 @@ public class BleOtaFirmwareModelTests
     [Fact]
     public void A_v2_acknowledgement_waits_until_the_ring_has_room_for_a_whole_window()
     {
-        var flash = new SimulatedFlash(SimulatedDevice.DefaultSlotSize, SampleImages.Factory);
-        var server = new BleOtaFirmwareModel(flash, DeviceFaults.None, maxPacketSize: 512, window: 4);
-        server.OnConnect(517);
         bool room = true;
-        server.StreamRoom = bytes => bytes <= 512 || room; // every packet fits; a window of them only while room
-        var image = TestImages.Build(size: 20_000);
-        server.OnControlWrite(new V2Request(false, (uint)image.Length, (uint)image.Length, SHA256.HashData(image)).ToBytes());
-        server.Notifications.Clear();
+        var (server, image) = StartedV2Update(window: 4, bytes => bytes <= 512 || room); // every packet fits; a window of them only while room
 
         Send(server, image, 0, 2); // half a window: acknowledged at once
         Assert.Equal(new V2Notification(OtaOpcode.DataAck, V2Error.Ok, 4, 2 * 400), Next(server));
@@ -157,14 +151,8 @@ public class BleOtaFirmwareModelTests
     {
         // As ble_ota_core.c data_v2: RING_FULL answered every time, so a client can probe with one packet, and that
         // probe (ack_next) acknowledged as soon as the writer has room, not after half a window more.
-        var flash = new SimulatedFlash(SimulatedDevice.DefaultSlotSize, SampleImages.Factory);
-        var server = new BleOtaFirmwareModel(flash, DeviceFaults.None, maxPacketSize: 512, window: 8);
-        server.OnConnect(517);
         bool full = false;
-        server.StreamRoom = _ => !full;
-        var image = TestImages.Build(size: 20_000);
-        server.OnControlWrite(new V2Request(false, (uint)image.Length, (uint)image.Length, SHA256.HashData(image)).ToBytes());
-        server.Notifications.Clear();
+        var (server, image) = StartedV2Update(window: 8, _ => !full);
 
         Send(server, image, 0, 1);
         Assert.Empty(server.Notifications); // one packet of a window of 8: no acknowledgement yet
@@ -205,6 +193,18 @@ public class BleOtaFirmwareModelTests
     }
 
     /// <summary>v2 data packets of 400 bytes, <paramref name="count"/> of them from packet <paramref name="first"/>.</summary>
+    /// <summary>A v2 firmware model that has answered the REQUEST for a 20,000-byte image, its ring's room asked of <paramref name="room"/>.</summary>
+    private static (BleOtaFirmwareModel Server, byte[] Image) StartedV2Update(int window, Func<int, bool> room)
+    {
+        var flash = new SimulatedFlash(SimulatedDevice.DefaultSlotSize, SampleImages.Factory);
+        var server = new BleOtaFirmwareModel(flash, DeviceFaults.None, maxPacketSize: 512, window: window) { StreamRoom = room };
+        server.OnConnect(517);
+        var image = TestImages.Build(size: 20_000);
+        server.OnControlWrite(new V2Request(false, (uint)image.Length, (uint)image.Length, SHA256.HashData(image)).ToBytes());
+        server.Notifications.Clear();
+        return (server, image);
+    }
+
     private static void Send(BleOtaFirmwareModel server, byte[] image, int first, int count)
     {
         for (int i = first; i < first + count; i++)
