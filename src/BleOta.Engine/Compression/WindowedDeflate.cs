@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using static BleOta.Engine.Compression.DeflateFormat;
 
 namespace BleOta.Engine.Compression;
 
@@ -19,15 +20,6 @@ public static class WindowedDeflate
     private const int MaxCodeBits = 15;
     private const int MaxCodeLengthBits = 7;
     private const int EndOfBlock = 256;
-
-    // RFC 1951, 3.2.5.
-    private static readonly int[] LengthBase = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
-    private static readonly int[] LengthExtra = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-    private static readonly int[] DistanceBase = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
-    private static readonly int[] DistanceExtra = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
-
-    // RFC 1951, 3.2.7: the order in which code length code lengths are sent.
-    private static readonly int[] CodeLengthOrder = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
 
     // RFC 1951, 3.2.6.
     private static readonly int[] FixedLiteralLengths = Enumerable.Range(0, 288).Select(s => s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8).ToArray();
@@ -173,9 +165,9 @@ public static class WindowedDeflate
     private static int DistanceCode(int distance) => Code(DistanceBase, distance);
 
     /// <summary>The last code whose base is at most <paramref name="value"/>.</summary>
-    private static int Code(int[] bases, int value)
+    private static int Code(ReadOnlySpan<int> bases, int value)
     {
-        int index = Array.BinarySearch(bases, value);
+        int index = bases.BinarySearch(value);
         return index >= 0 ? index : ~index - 1;
     }
 
@@ -198,7 +190,12 @@ public static class WindowedDeflate
             }
 
             var codeLengthLengths = HuffmanCode.Lengths(codeLengthFrequencies, MaxCodeLengthBits);
-            int codeLengthCount = Math.Max(4, Array.FindLastIndex(CodeLengthOrder, s => codeLengthLengths[s] > 0) + 1);
+            int codeLengthCount = CodeLengthOrder.Length;
+            while (codeLengthCount > 4 && codeLengthLengths[CodeLengthOrder[codeLengthCount - 1]] == 0)
+            {
+                codeLengthCount--;
+            }
+
             long bits = 5 + 5 + 4 + 3L * codeLengthCount;
             foreach (var (symbol, _, extraBits) in run)
             {
