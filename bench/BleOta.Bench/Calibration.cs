@@ -1,6 +1,4 @@
-using BleOta.Engine.Protocol;
 using BleOta.Engine.Session;
-using BleOta.Engine.Transport;
 using BleOta.Transport.Simulated;
 
 namespace BleOta.Bench;
@@ -63,19 +61,6 @@ internal static class Calibration
         var transport = new SimulatedTransport(speed: 0);
         var device = transport.Add(new SimulatedDevice("CA:11:B0:00:00:01", "calibration", SampleImages.Factory,
             new SimulatedDeviceOptions { Profile = profile, RequestedInterval = TimeSpan.Zero }));
-        return Task.Run(async () =>
-        {
-            await using var link = await transport.ConnectAsync(device.Address, CancellationToken.None);
-            await link.RequestMtuAsync(valueBytes + 3, CancellationToken.None);
-            var value = new byte[valueBytes];
-            long start = link.Clock.GetTimestamp();
-            for (int i = 0; i < writes; i++)
-            {
-                await link.WriteAsync(OtaUuids.Data, value, WriteType.WithoutResponse, CancellationToken.None);
-            }
-
-            await link.WriteAsync(OtaUuids.Control, new[] { (byte)OtaOpcode.Nop }, WriteType.WithResponse, CancellationToken.None);
-            return (double)valueBytes * writes / link.Clock.GetElapsedTime(start).TotalSeconds;
-        }).GetAwaiter().GetResult();
+        return LinkRate.StreamWritesAsync(transport, device, valueBytes, writes).GetAwaiter().GetResult();
     }
 }

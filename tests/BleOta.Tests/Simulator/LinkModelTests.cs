@@ -116,7 +116,7 @@ public class LinkModelTests
         Task<double>[] streams;
         using (transport.Adapter.Hold())
         {
-            streams = devices.Select(d => Task.Run(() => StreamAsync(transport, d, write, writes: 400))).ToArray();
+            streams = devices.Select(d => Task.Run(() => LinkRate.StreamWritesAsync(transport, d, write, writes: 400))).ToArray();
             SpinWait.SpinUntil(() => transport.Adapter.Clients == 2);
         }
 
@@ -128,26 +128,7 @@ public class LinkModelTests
     private static double StreamRate(LinkProfile profile, int valueBytes, int writes)
     {
         var transport = new SimulatedTransport(speed: 0);
-        return StreamAsync(transport, AddDevice(transport, profile, 1), valueBytes, writes).GetAwaiter().GetResult();
-    }
-
-    /// <summary>
-    /// Writes without response that OTA Data refuses while idle (the host's work, no flash), timed from the first
-    /// to the answer of a request behind the last one.
-    /// </summary>
-    private static async Task<double> StreamAsync(SimulatedTransport transport, SimulatedDevice device, int valueBytes, int writes)
-    {
-        await using var link = await transport.ConnectAsync(device.Address, CancellationToken.None);
-        await link.RequestMtuAsync(valueBytes + 3, CancellationToken.None);
-        var value = new byte[valueBytes];
-        long start = link.Clock.GetTimestamp();
-        for (int i = 0; i < writes; i++)
-        {
-            await link.WriteAsync(OtaUuids.Data, value, WriteType.WithoutResponse, CancellationToken.None);
-        }
-
-        await link.WriteAsync(OtaUuids.Control, new[] { (byte)OtaOpcode.Nop }, WriteType.WithResponse, CancellationToken.None);
-        return (double)valueBytes * writes / link.Clock.GetElapsedTime(start).TotalSeconds;
+        return LinkRate.StreamWritesAsync(transport, AddDevice(transport, profile, 1), valueBytes, writes).GetAwaiter().GetResult();
     }
 
     private static SimulatedDevice AddDevice(SimulatedTransport transport, LinkProfile profile, int number, SimulatedDeviceOptions? options = null) =>
