@@ -21,8 +21,12 @@ internal sealed class LazyMatcher(byte[] input)
     private const int GoodMatch = 32;    // with a match this long already, try a quarter of them
     private const int NiceMatch = MaxMatch;
 
+    // Each position's predecessor on its hash chain, kept for the last two windows only (as zlib's prev[]): a chain
+    // is never followed further back than one window, and an entry is overwritten only by a position two windows on.
+    private const int PreviousMask = 2 * WindowedDeflate.WindowSize - 1;
+
     private readonly int[] _head = Enumerable.Repeat(-1, 1 << HashBits).ToArray();
-    private readonly int[] _previous = new int[input.Length];
+    private readonly int[] _previous = new int[PreviousMask + 1];
     private int _nextToInsert;
 
     public List<Lz77Token> Match()
@@ -80,12 +84,12 @@ internal sealed class LazyMatcher(byte[] input)
         if (position >= _nextToInsert)
         {
             int hash = Hash(data, position);
-            _previous[position] = _head[hash];
+            _previous[position & PreviousMask] = _head[hash];
             _head[hash] = position;
             _nextToInsert = position + 1;
         }
 
-        return _previous[position];
+        return _previous[position & PreviousMask];
     }
 
     private static int Hash(ReadOnlySpan<byte> data, int position) =>
@@ -104,7 +108,7 @@ internal sealed class LazyMatcher(byte[] input)
             return (0, 0);
         }
 
-        for (; candidate >= limit && chain-- > 0; candidate = _previous[candidate])
+        for (; candidate >= limit && chain-- > 0; candidate = _previous[candidate & PreviousMask])
         {
             if (data[candidate + best] != data[position + best])
             {
